@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Settings } from '../config.js';
+import type { BuildGraph } from '../model/graph.js';
+import { canonicalJson, writeFileAtomic } from '../util/fs.js';
+
+/**
+ * The analysed graph of a board, kept beside its build until any file the
+ * analysis read changes (ninja keeps its parsed manifest the same way). A
+ * no-op build then needs neither the YAML parser nor the validator.
+ */
+interface CacheEntry {
+  key: string;
+  files: [path: string, mtimeMs: number, size: number][];
+  graph: BuildGraph;
+}
+
+const FORMAT = 1;
+
+export function analysisCachePath(settings: Settings, board: string): string {
+  return join(settings.workdir, board, 'state', 'analysis.json');
+}
+
+function keyOf(settings: Settings, board: string, profile: string | undefined, version: string): string {
+  const { rawConfig, ...rest } = settings;
+  return createHash('sha256')
+    .update(canonicalJson({ FORMAT, version, settings: rest, rawConfig: rawConfig ?? null, board, profile: profile ?? null }))
+    .digest('hex');
+}
+
+function stamp(path: string): [string, number, number] {
+  try {
+    const st = statSync(path);
+    return [path, st.mtimeMs, st.size];
+  } catch {
+    return [path, -1, -1];
+  }
+}
+
+/** The cached graph, if nothing it was made from has changed. */
+export function readAnalysisCache(settings: Settings, board: string, profile: string | undefined, version: string): BuildGraph | undefined {
+  let entry: CacheEntry;
+  try {
+    entry = JSON.parse(readFileSync(analysisCachePath(settings, board), 'utf8')) as CacheEntry;
+  } catch {
+    return undefined;
+  }
+  if (entry.key !== keyOf(settings, board, profile, version)) return undefined;
+  for (const [path, mtimeMs, size] of entry.files) {
+    const [, m, s] = stamp(path);
+    if (m !== mtimeMs || s !== size) return undefined;
+  }
+  return entry.graph;
+}
+
+export async function writeAnalysisCache(
+  settings: Settings,
+  board: string,
+  profile: string | undefined,
+  version: string,
+  graph: BuildGraph,
+  files: readonly string[],
+): Promise<void> {
+  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir)]);
+  const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
+  await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));
+}

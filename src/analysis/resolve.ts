@@ -1,0 +1,514 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, resolve as resolvePath } from 'node:path';
+import type { Settings } from '../config.js';
+import { debianPackageFor } from '../engine/host-tools.js';
+import type { ActionSpec, BuildGraph, FileRef, TaskNode } from '../model/graph.js';
+import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, type Scalar, type Task } from '../model/schema.js';
+import type { Diagnostic } from './diagnostics.js';
+import { findCycles, topologicalOrder } from './graph.js';
+import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
+import { didYouMean } from './suggest.js';
+import { JOBS_PLACEHOLDER, interpolate, type VarValue } from './vars.js';
+import type { PathKey, YamlFile } from './yaml-file.js';
+
+export interface Analysis {
+  graph?: BuildGraph;
+  diagnostics: Diagnostic[];
+  /** Texts of every file read, for rendering diagnostics. */
+  texts: Map<string, string>;
+  /** Every file the analysis read, for the analysis cache. */
+  files: string[];
+}
+
+/** Task names xenbuild makes itself. */
+const BUILTIN_TASKS = ['fetch', 'patch', 'deploy'] as const;
+/** Variables that depend on the machine or the run: symbolic in fingerprints. */
+const PATH_VARIABLES = ['srcdir', 'builddir', 'deploydir', 'boarddir', 'root', 'cachedir'] as const;
+
+interface Component {
+  name: string;
+  recipe: Loaded<Recipe>;
+  version?: string;
+  /** Path of the version's entry in the recipe, for diagnostics: ["versions", "1.0"] or []. */
+  versionPath: PathKey[];
+  source?: Recipe['source'];
+  patchEntries: { entries: string[]; path: PathKey[] };
+  variables: Record<string, Scalar>;
+  srcDir: string;
+  /** Where the board refers to it, for diagnostics. */
+  ref: { file: YamlFile; path: PathKey[] };
+}
+
+/**
+ * Turns a board and its recipes into the whole task graph, or into every
+ * problem found on the way. Nothing runs and nothing is written.
+ */
+export function analyse(settings: Settings, boardName: string, profileOverride?: string): Analysis {
+  const texts = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  const files: string[] = [];
+  const done = (graph?: BuildGraph): Analysis => (graph && !diagnostics.some((d) => d.severity === 'error') ? { graph, diagnostics, texts, files } : { diagnostics, texts, files });
+
+  const found = findInLayers(settings.boardDirs, boardName);
+  if (!found) {
+    const known = namesInLayers(settings.boardDirs);
+    diagnostics.push({
+      severity: 'error',
+      message: `unknown board "${boardName}"${didYouMean(boardName, known)}`,
+      hint: `boards: ${known.join(', ') || '(none)'}; a board is a file configs/boards/<name>.yaml`,
+    });
+    return done();
+  }
+  files.push(found.path);
+  const board = loadFile<Board>(boardSchema, found.path, found.root, 'board', texts, diagnostics);
+  if (!board) return done();
+  const b = board.value;
+  const error = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) =>
+    diagnostics.push({ severity: 'error', file: file.path, span: span ?? file.spanAt(path), message, ...(hint ? { hint } : {}) });
+
+  // Profile: a named set of components and variables laid over the board's own.
+  const profileName = profileOverride ?? b['default-profile'];
+  let components: Record<string, { ref: Board['components'][string]; path: PathKey[] }> = {};
+  for (const [name, ref] of Object.entries(b.components)) components[name] = { ref, path: ['components', name] };
+  let boardVars: Record<string, Scalar> = { ...b.variables };
+  if (profileName !== undefined) {
+    const profile = b.profiles?.[profileName];
+    if (!profile) {
+      const known = Object.keys(b.profiles ?? {});
+      const message = `unknown profile "${profileName}"${didYouMean(profileName, known)}`;
+      const hint = known.length ? `profiles of ${boardName}: ${known.join(', ')}` : `${boardName} has no profiles`;
+      if (profileOverride !== undefined) diagnostics.push({ severity: 'error', message, hint });
+      else error(board.file, ['default-profile'], message, hint);
+      return done();
+    }
+    components = { ...components };
+    for (const [name, ref] of Object.entries(profile.components ?? {})) components[name] = { ref, path: ['profiles', profileName, 'components', name] };
+    boardVars = { ...boardVars, ...profile.variables };
+  }
+
+  const boardDir = join(settings.workdir, boardName);
+  const recipes = new Map<string, Loaded<Recipe> | undefined>();
+  const resolved: Component[] = [];
+  for (const [name, { ref, path }] of Object.entries(components)) {
+    const recipeName = typeof ref === 'string' ? ref.split('@')[0]! : ref.recipe;
+    const version = typeof ref === 'string' ? ref.split('@')[1] : ref.version;
+    if (!recipes.has(recipeName)) {
+      const at = findInLayers(settings.recipeDirs, recipeName);
+      if (!at) {
+        const known = namesInLayers(settings.recipeDirs);
+        error(board.file, path, `unknown recipe "${recipeName}"${didYouMean(recipeName, known)}`, `recipes: ${known.join(', ') || '(none)'}`);
+        recipes.set(recipeName, undefined);
+        continue;
+      }
+      files.push(at.path);
+      recipes.set(recipeName, loadFile<Recipe>(recipeSchema, at.path, at.root, 'recipe', texts, diagnostics));
+    }
+    const recipe = recipes.get(recipeName);
+    if (!recipe) continue;
+    const component = selectVersion(name, recipe, version, { file: board.file, path }, boardDir, error);
+    if (!component) continue;
+    component.variables = { ...component.variables, ...(typeof ref === 'string' ? {} : ref.variables) };
+    resolved.push(component);
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return done();
+
+  const byName = new Map(resolved.map((c) => [c.name, c]));
+  const tasks: TaskNode[] = [];
+  const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[] }>();
+  for (const component of resolved) {
+    tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions }));
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return done();
+
+  // Dependencies must exist and form no cycle.
+  const ids = new Set(tasks.map((t) => t.id));
+  for (const task of tasks) {
+    const def = definitions.get(task.id);
+    task.deps.forEach((dep, i) => {
+      if (ids.has(dep)) return;
+      const message = `${task.id} runs after unknown task "${dep}"${didYouMean(dep, ids)}`;
+      if (def) error(def.file, [...def.afterPath, i], message, `tasks: ${[...ids].filter((id) => id.startsWith(`${dep.split(':')[0]}:`)).join(', ') || [...ids].join(', ')}`);
+      else diagnostics.push({ severity: 'error', message });
+    });
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return done();
+  const depGraph = new Map(tasks.map((t) => [t.id, t.deps]));
+  for (const cycle of findCycles(depGraph)) {
+    const closing = cycle[cycle.length - 2]!;
+    const def = definitions.get(closing) ?? definitions.get(cycle[0]!);
+    const message = `dependency cycle: ${cycle.join(' → ')}`;
+    const task = tasks.find((t) => t.id === closing)!;
+    const index = task.deps.indexOf(cycle[cycle.length - 1]!);
+    if (def) error(def.file, index >= 0 ? [...def.afterPath, index] : def.afterPath, message, 'a task cannot depend on itself, directly or through others');
+    else diagnostics.push({ severity: 'error', message });
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return done();
+
+  const order = topologicalOrder(depGraph);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const toolUsers = new Map<string, { package?: string; usedBy: string[] }>();
+  for (const t of tasks) {
+    for (const tool of t.tools) {
+      const entry = toolUsers.get(tool) ?? { usedBy: [] };
+      const pkg = debianPackageFor(tool, t.packages);
+      if (pkg) entry.package = pkg;
+      entry.usedBy.push(t.id);
+      toolUsers.set(tool, entry);
+    }
+  }
+  const graph: BuildGraph = {
+    board: boardName,
+    boardDir,
+    workdir: settings.workdir,
+    cacheDir: settings.cacheDir,
+    mirrors: settings.mirrors,
+    tasks: order.map((id) => byId.get(id)!),
+    tools: [...toolUsers].sort(([a], [b]) => a.localeCompare(b)).map(([tool, v]) => ({ tool, ...v })),
+  };
+  if (profileName !== undefined) graph.profile = profileName;
+  return done(graph);
+}
+
+type ErrorFn = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) => void;
+
+function selectVersion(
+  name: string,
+  recipe: Loaded<Recipe>,
+  version: string | undefined,
+  ref: { file: YamlFile; path: PathKey[] },
+  boardDir: string,
+  error: ErrorFn,
+): Component | undefined {
+  const r = recipe.value;
+  const base = {
+    name,
+    recipe,
+    variables: { ...r.variables },
+    srcDir: join(boardDir, 'src', name),
+    ref,
+  };
+  if (r.source && r.versions) {
+    error(recipe.file, ['versions'], 'a recipe has either "source" or "versions", not both', 'move the source into a version entry');
+    return undefined;
+  }
+  if (!r.versions) {
+    if (version !== undefined) {
+      error(ref.file, ref.path, `recipe "${r.recipe}" has no versions, so "@${version}" cannot be chosen`, `write "${r.recipe}" alone`);
+      return undefined;
+    }
+    if (r['default-version'] !== undefined) {
+      error(recipe.file, ['default-version'], '"default-version" needs a "versions" map');
+      return undefined;
+    }
+    return { ...base, versionPath: [], ...(r.source ? { source: r.source } : {}), patchEntries: { entries: r.patches ?? [], path: ['patches'] } };
+  }
+  const chosen = version ?? r['default-version'];
+  const known = Object.keys(r.versions);
+  if (chosen === undefined) {
+    error(ref.file, ref.path, `recipe "${r.recipe}" has several versions; choose one`, `write "${r.recipe}@${known[0]}" (versions: ${known.join(', ')}) or give the recipe a default-version`);
+    return undefined;
+  }
+  const entry = r.versions[chosen];
+  if (!entry) {
+    if (version !== undefined) error(ref.file, ref.path, `recipe "${r.recipe}" has no version "${chosen}"${didYouMean(chosen, known)}`, `versions: ${known.join(', ')}`);
+    else error(recipe.file, ['default-version'], `default-version "${chosen}" is not one of the versions${didYouMean(chosen, known)}`, `versions: ${known.join(', ')}`);
+    return undefined;
+  }
+  if (r.patches) {
+    error(recipe.file, ['patches'], 'with "versions", patches belong in each version entry', `move them under versions.${chosen}.patches`);
+    return undefined;
+  }
+  return {
+    ...base,
+    version: chosen,
+    versionPath: ['versions', chosen],
+    source: entry.source,
+    variables: { ...base.variables, ...entry.variables },
+    patchEntries: { entries: entry.patches ?? [], path: ['versions', chosen, 'patches'] },
+  };
+}
+
+interface TaskContext {
+  settings: Settings;
+  boardName: string;
+  boardDir: string;
+  boardVars: Record<string, Scalar>;
+  byName: Map<string, Component>;
+  error: ErrorFn;
+  files: string[];
+  definitions: Map<string, { file: YamlFile; afterPath: PathKey[] }>;
+}
+
+function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
+  const { file, root } = c.recipe;
+  const r = c.recipe.value;
+  const definedIn = relative(root, file.path);
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const tasks: TaskNode[] = [];
+  const node = (name: string, fields: Omit<TaskNode, 'id' | 'component' | 'name' | 'srcDir' | 'definedIn' | 'packages'>): TaskNode => ({
+    id: `${c.name}:${name}`,
+    component: c.name,
+    name,
+    srcDir: c.srcDir,
+    definedIn,
+    packages: { ...r.tools },
+    ...fields,
+  });
+  const scope = makeScope(c, ctx);
+  let sourceTask: string | undefined;
+
+  if (c.source) {
+    const action: ActionSpec = 'git' in c.source ? { kind: 'fetch-git', source: c.source } : { kind: 'fetch-tarball', source: c.source };
+    const what = 'git' in c.source ? `${c.source.git} ${c.source.commit.slice(0, 12)}` : `${c.source.tarball}`;
+    tasks.push(
+      node('fetch', {
+        title: `fetch ${what}`,
+        deps: [],
+        action,
+        cwd: ctx.boardDir,
+        env: {},
+        inputs: [],
+        outputs: [],
+        tools: 'git' in c.source ? ['git'] : ['git', 'tar'],
+        basis: { action: { kind: action.kind, source: c.source } },
+      }),
+    );
+    sourceTask = `${c.name}:fetch`;
+    const patches = resolvePatches(c, ctx);
+    if (patches.length) {
+      tasks.push(
+        node('patch', {
+          title: `apply ${patches.length} patch${patches.length === 1 ? '' : 'es'}`,
+          deps: [sourceTask],
+          action: { kind: 'patch', patches },
+          cwd: c.srcDir,
+          env: {},
+          inputs: patches,
+          outputs: [],
+          tools: ['git'],
+          basis: { action: { kind: 'patch', patches: patches.map((p) => p.name) } },
+        }),
+      );
+      sourceTask = `${c.name}:patch`;
+    }
+  } else if (c.patchEntries.entries.length) {
+    ctx.error(file, c.patchEntries.path, 'patches need a source to apply to', 'add a "source" to the recipe or remove "patches"');
+  }
+
+  const declaredOutputs = new Map<string, string>();
+  for (const [taskName, t] of Object.entries(r.tasks ?? {})) {
+    const path: PathKey[] = ['tasks', taskName];
+    if ((BUILTIN_TASKS as readonly string[]).includes(taskName)) {
+      ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name');
+      continue;
+    }
+    const id = `${c.name}:${taskName}`;
+    ctx.definitions.set(id, { file, afterPath: [...path, 'after'] });
+    const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
+    const action = taskAction(t, path, str);
+    const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
+    const env: Record<string, string> = {};
+    const envSymbolic: Record<string, string> = {};
+    for (const [key, value] of Object.entries(t.env ?? {})) {
+      const v = str(value, [...path, 'env', key]);
+      env[key] = v.value;
+      envSymbolic[key] = v.symbolic;
+    }
+    const outputs: FileRef[] = [];
+    (t.outputs ?? []).forEach((out, i) => {
+      const v = str(out, [...path, 'outputs', i]);
+      const abs = resolvePath(c.srcDir, v.value);
+      const name = relative(ctx.boardDir, abs);
+      if (name.startsWith('..') || isAbsolute(name)) {
+        ctx.error(file, [...path, 'outputs', i], `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+        return;
+      }
+      outputs.push({ path: abs, name });
+      declaredOutputs.set(abs, id);
+    });
+    const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
+    const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
+    const deps = sourceTask ? [sourceTask, ...after] : after;
+    const argv = action.argv.map((a) => a.value);
+    tasks.push(
+      node(taskName, {
+        title: t.description ?? argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, 'N')).join(' '),
+        deps: [...new Set(deps)],
+        action: { kind: 'run', argv, jobs: action.jobs },
+        cwd: cwd.value,
+        env,
+        inputs,
+        outputs,
+        tools: toolOf(argv[0]),
+        basis: {
+          action: { kind: 'run', argv: action.argv.map((a) => a.symbolic), jobs: action.jobs },
+          cwd: cwd.symbolic,
+          env: envSymbolic,
+          outputs: outputs.map((o) => o.name),
+          definition: sha(file.definitionText(path)),
+        },
+      }),
+    );
+  }
+
+  const exports = Object.entries(r.exports ?? {});
+  if (exports.length) {
+    const files: { from: FileRef; to: FileRef }[] = [];
+    const deps = new Set<string>();
+    for (const [artifact, from] of exports) {
+      const at: PathKey[] = ['exports', artifact];
+      const v = resolveString(from, at, file, scope, ctx.error);
+      const abs = resolvePath(c.srcDir, v.value);
+      const producer = declaredOutputs.get(abs);
+      if (!producer) {
+        ctx.error(file, at, `export "${artifact}" is "${from}", which no task of ${r.recipe} declares as an output`, 'add it to the outputs of the task that makes it');
+        continue;
+      }
+      if (artifact.includes('/') || artifact.startsWith('.')) {
+        ctx.error(file, at, `artifact name "${artifact}" must be a plain file name`, undefined, file.spanAt(at, 'key'));
+        continue;
+      }
+      deps.add(producer);
+      const to = join(ctx.boardDir, 'deploy', artifact);
+      files.push({ from: { path: abs, name: relative(ctx.boardDir, abs) }, to: { path: to, name: relative(ctx.boardDir, to) } });
+    }
+    tasks.push(
+      node('deploy', {
+        title: `deploy ${files.map((f) => f.to.name.replace(/^deploy\//, '')).join(', ')}`,
+        deps: [...deps].sort(),
+        action: { kind: 'artifact', files },
+        cwd: ctx.boardDir,
+        env: {},
+        inputs: [],
+        outputs: files.map((f) => f.to),
+        tools: [],
+        basis: { action: { kind: 'artifact', files: files.map((f) => [f.from.name, f.to.name]) }, definition: sha(file.definitionText(['exports'])) },
+      }),
+    );
+  }
+  return tasks;
+}
+
+function taskAction(t: Task, path: PathKey[], str: (v: Scalar, at: PathKey[]) => { value: string; symbolic: string }) {
+  if ('run' in t) {
+    return { argv: t.run.map((a, i) => str(a, [...path, 'run', i])), jobs: t.jobs ?? 'one' };
+  }
+  const jobs = { value: `-j${JOBS_PLACEHOLDER}`, symbolic: '-j${jobs}' };
+  return { argv: [{ value: 'make', symbolic: 'make' }, jobs, ...t.make.map((a, i) => str(a, [...path, 'make', i]))], jobs: 'shared' as const };
+}
+
+function toolOf(program: string | undefined): string[] {
+  if (!program || program.includes('/')) return [];
+  return [program];
+}
+
+function resolveString(
+  template: string,
+  at: PathKey[],
+  file: YamlFile,
+  scope: ReturnType<typeof makeScope>,
+  error: ErrorFn,
+): { value: string; symbolic: string } {
+  const result = interpolate(template, scope);
+  if (result.ok) return result.result;
+  if (result.malformed) error(file, at, `unterminated variable reference in "${template}"`, 'write ${name}; for a literal "${" write "$${"', file.spanWithin(at, '${'));
+  for (const name of result.unknown) {
+    error(file, at, `unknown variable "\${${name}}"${didYouMean(name, scope.names())}`, scopeHint(name, scope), file.spanWithin(at, `\${${name}`));
+  }
+  return { value: template, symbolic: template };
+}
+
+function scopeHint(name: string, scope: ReturnType<typeof makeScope>): string {
+  const prefix = name.includes('.') ? name.slice(0, name.indexOf('.') + 1) : '';
+  const siblings = scope.names().filter((n) => (prefix ? n.startsWith(prefix) : !n.includes('.')));
+  return `known here: ${siblings.slice(0, 12).join(', ')}${siblings.length > 12 ? ', …' : ''}`;
+}
+
+/** The variables a component's strings may use. */
+function makeScope(c: Component, ctx: TaskContext) {
+  const entries: Record<string, VarValue> = {};
+  const put = (name: string, value: string, symbolic?: string) => {
+    entries[name] = symbolic === undefined ? { value } : { value, symbolic };
+  };
+  const paths: Record<(typeof PATH_VARIABLES)[number], string> = {
+    srcdir: c.srcDir,
+    builddir: join(ctx.boardDir, 'build', c.name),
+    deploydir: join(ctx.boardDir, 'deploy'),
+    boarddir: ctx.boardDir,
+    root: c.recipe.root,
+    cachedir: ctx.settings.cacheDir,
+  };
+  for (const key of PATH_VARIABLES) put(key, paths[key], `\${${key}}`);
+  put('jobs', JOBS_PLACEHOLDER, '${jobs}');
+  put('board', ctx.boardName);
+  put('component', c.name);
+  put('recipe', c.recipe.value.recipe);
+  if (c.version !== undefined) put('version', c.version);
+  for (const [k, v] of Object.entries(ctx.boardVars)) put(`board.${k}`, String(v));
+  for (const [other, comp] of ctx.byName) {
+    for (const [k, v] of Object.entries(comp.variables)) put(`${other}.${k}`, String(v));
+  }
+  for (const [k, v] of Object.entries(c.variables)) put(k, String(v));
+  return {
+    lookup: (name: string) => (Object.hasOwn(entries, name) ? entries[name] : undefined),
+    names: () => Object.keys(entries),
+  };
+}
+
+const PATCH_FILE = /\.(patch|diff)$/;
+
+function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
+  const refs: FileRef[] = [];
+  c.patchEntries.entries.forEach((entry, i) => {
+    const at = [...c.patchEntries.path, i];
+    const abs = resolvePath(c.recipe.root, entry);
+    if (!existsSync(abs)) {
+      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `looked for ${abs}; patch paths are relative to the project root`);
+      return;
+    }
+    if (statSync(abs).isDirectory()) {
+      const found = readdirSync(abs).filter((f) => PATCH_FILE.test(f)).sort();
+      if (!found.length) ctx.error(c.recipe.file, at, `patch directory "${entry}" holds no *.patch or *.diff files`);
+      for (const f of found) refs.push(fileRef(join(abs, f), c.recipe.root));
+      ctx.files.push(abs);
+    } else {
+      refs.push(fileRef(abs, c.recipe.root));
+      ctx.files.push(abs);
+    }
+  });
+  return refs;
+}
+
+function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: TaskContext): FileRef[] {
+  const refs: FileRef[] = [];
+  entries.forEach((entry, i) => {
+    const abs = resolvePath(c.recipe.root, entry);
+    if (!existsSync(abs)) {
+      ctx.error(c.recipe.file, [...path, i], `input "${entry}" does not exist`, `looked for ${abs}; inputs are project files, relative to the project root`);
+      return;
+    }
+    if (statSync(abs).isDirectory()) {
+      for (const f of listFiles(abs)) refs.push(fileRef(f, c.recipe.root));
+      ctx.files.push(abs);
+    } else {
+      refs.push(fileRef(abs, c.recipe.root));
+      ctx.files.push(abs);
+    }
+  });
+  return refs;
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(p));
+    else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+function fileRef(abs: string, root: string): FileRef {
+  return { path: normalize(abs), name: relative(root, abs) };
+}

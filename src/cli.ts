@@ -1,0 +1,106 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INSTALL_ROOT } from './config.js';
+import type { GlobalOptions } from './commands/context.js';
+
+/**
+ * The xenbuild command line. Each command's module is imported only when that
+ * command runs, so `--help` and no-op runs start fast.
+ */
+const version = (JSON.parse(readFileSync(join(INSTALL_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command('xenbuild')
+  .description('Bring up Xen on ARM boards: fetch, patch, build and package a board with one reproducible command.')
+  .version(version)
+  .showHelpAfterError('(run xenbuild --help for usage)')
+  .option('-b, --board <name>', 'the board (configs/boards/<name>.yaml)')
+  .option('-p, --profile <name>', "one of the board's profiles (default: its default-profile)")
+  .option('--workdir <dir>', 'where builds go (default: ./build)')
+  .option('--cache-dir <dir>', 'shared download and git cache (default: ~/.cache/xenbuild)')
+  .option('--mirror <dir>', 'look for sources here before the network (repeatable)', collect)
+  .option('-j, --jobs <n>', 'parallel jobs for the whole run (default: cores)', positiveInt)
+  .addOption(new Option('--reporter <name>', 'output style (default: tty on a terminal, plain otherwise)').choices(['tty', 'plain', 'json']))
+  .option('-n, --dry-run', 'print every command that would run, resolved, and run nothing')
+  .option('-k, --keep-going', 'after a failure, keep building what does not depend on it')
+  .option('--wait', 'if another xenbuild holds the build directory, wait for it');
+
+type Loader = () => Promise<number>;
+const run = (load: Loader) => {
+  load().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    async (err: unknown) => {
+      const { CommandError } = await import('./commands/context.js');
+      if (err instanceof CommandError) {
+        process.stderr.write(err.message.startsWith('xenbuild') || /^\S+:\d+:\d+: /.test(err.message) || err.message.includes(': error: ') ? `${err.message}\n` : `xenbuild: error: ${err.message}\n`);
+        process.exitCode = err.exitCode;
+      } else {
+        process.stderr.write(`xenbuild: internal error: ${(err as Error).stack ?? String(err)}\n`);
+        process.exitCode = 70;
+      }
+    },
+  );
+};
+const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+
+program
+  .command('all')
+  .description('build everything the board needs')
+  .addHelpText('after', '\nExamples:\n  xenbuild all --board qemu-arm32\n  xenbuild all --board dra7-evm --jobs 4 --keep-going\n  xenbuild all --board dra7-evm --dry-run')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/run.js')).runCommand(undefined, globals(cmd), 'xenbuild all')));
+
+program
+  .command('run')
+  .description('bring the named tasks (and what they need) up to date')
+  .argument('<task...>', 'task ids such as xen:build, or a component name for all its tasks')
+  .option('-f, --force', 'rerun the named tasks even if they are fresh')
+  .option('--only', 'run only the named tasks, not their dependencies')
+  .option('--from <task>', 'rerun this task and everything after it')
+  .addHelpText('after', '\nExamples:\n  xenbuild run xen:build --board dra7-evm\n  xenbuild run xen:build --force --board dra7-evm\n  xenbuild run linux:build --only --board dra7-evm\n  xenbuild run u-boot:deploy --from u-boot:patch --board dra7-evm')
+  .action((tasks: string[], _opts, cmd: Command) =>
+    run(async () => (await import('./commands/run.js')).runCommand(tasks, globals(cmd), `xenbuild run ${tasks.join(' ')}`)),
+  );
+
+program
+  .command('list')
+  .description('list the tasks of a board in the order they run')
+  .addHelpText('after', '\nExample:\n  xenbuild list --board qemu-arm32')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/inspect.js')).listCommand(globals(cmd))));
+
+program
+  .command('status')
+  .description('say which tasks are fresh and why the others are stale')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  xenbuild status --board dra7-evm')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/inspect.js')).statusCommand(globals(cmd))));
+
+program
+  .command('graph')
+  .description('print the task graph')
+  .addOption(new Option('--format <format>', 'dot or mermaid').choices(['dot', 'mermaid']).default('dot'))
+  .addHelpText('after', '\nExamples:\n  xenbuild graph --board dra7-evm | dot -Tsvg > graph.svg\n  xenbuild graph --board dra7-evm --format mermaid')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/inspect.js')).graphCommand(globals(cmd))));
+
+program
+  .command('clean')
+  .description("remove a board's build directory, or the named tasks' results")
+  .argument('[task...]', 'tasks to clean (a fetch task also removes its source tree)')
+  .addHelpText('after', '\nExamples:\n  xenbuild clean --board dra7-evm\n  xenbuild clean xen:build --board dra7-evm')
+  .action((tasks: string[], _opts, cmd: Command) => run(async () => (await import('./commands/maintain.js')).cleanCommand(tasks, globals(cmd))));
+
+program
+  .command('doctor')
+  .description('check the host tools the board needs, with the Debian package for each')
+  .addHelpText('after', '\nExamples:\n  xenbuild doctor --board qemu-arm32\n  xenbuild doctor')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/maintain.js')).doctorCommand(globals(cmd))));
+
+program.parse();

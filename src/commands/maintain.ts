@@ -1,0 +1,67 @@
+import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { DEBIAN_PACKAGES } from '../engine/host-tools.js';
+import { openState } from '../engine/runner.js';
+import { ToolVersions, which } from '../engine/tools.js';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { analysedBoard, settingsFor, withLock, type GlobalOptions } from './context.js';
+import { expandSelectors } from './run.js';
+
+/**
+ * `xenbuild clean`: without tasks, the board's whole build directory; with
+ * tasks, their stamps and outputs (and, for a fetch task, the source tree).
+ */
+export async function cleanCommand(selectors: string[], opts: GlobalOptions): Promise<number> {
+  const { graph } = await analysedBoard(opts);
+  const cwd = process.cwd();
+  return withLock(graph, opts, 'xenbuild clean', async () => {
+    if (!selectors.length) {
+      // Everything but the lock we hold.
+      const { readdir } = await import('node:fs/promises');
+      const entries = await readdir(graph.boardDir).catch(() => [] as string[]);
+      for (const e of entries) if (e !== '.lock') await rm(join(graph.boardDir, e), { recursive: true, force: true });
+      process.stdout.write(`removed ${relative(cwd, graph.boardDir) || graph.boardDir}\n`);
+      return 0;
+    }
+    const state = openState(graph);
+    for (const id of expandSelectors(graph, selectors)) {
+      const task = graph.tasks.find((t) => t.id === id)!;
+      await state.stamps.invalidate(id);
+      for (const out of task.outputs) await rm(out.path, { force: true });
+      if (task.action.kind.startsWith('fetch-')) await rm(task.srcDir, { recursive: true, force: true });
+      process.stdout.write(`cleaned ${id}${task.action.kind.startsWith('fetch-') ? ` (removed ${relative(cwd, task.srcDir)})` : ''}\n`);
+    }
+    return 0;
+  });
+}
+
+/** `xenbuild doctor`: is every host tool the board needs installed, which version, and which Debian package gives it. */
+export async function doctorCommand(opts: GlobalOptions): Promise<number> {
+  const settings = await settingsFor(opts);
+  let tools: { tool: string; package?: string; usedBy: string[] }[];
+  if (settings.board) {
+    const { graph } = await analysedBoard(opts);
+    tools = graph.tools;
+    if (!tools.some((t) => t.tool === 'git')) tools = [{ tool: 'git', package: 'git', usedBy: ['xenbuild'] }, ...tools];
+  } else {
+    tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({ tool, package: pkg, usedBy: [] }));
+  }
+  const versions = new ToolVersions(join(settings.board ? join(settings.workdir, settings.board, 'state') : tmpdir(), 'tools.json'));
+  const width = Math.max(...tools.map((t) => t.tool.length));
+  const missing: string[] = [];
+  for (const t of tools) {
+    const path = which(t.tool);
+    const version = path ? await versions.version(t.tool) : undefined;
+    if (!path && t.package) missing.push(t.package);
+    const status = path ? `ok       ${version}` : 'MISSING ';
+    process.stdout.write(`${t.tool.padEnd(width)}  ${status}${t.package ? `  [${t.package}]` : ''}${!path && t.usedBy.length ? `  needed by ${t.usedBy.join(', ')}` : ''}\n`);
+  }
+  if (settings.board) await versions.save();
+  if (missing.length) {
+    process.stdout.write(`\n${missing.length} missing: apt-get install ${[...new Set(missing)].sort().join(' ')}\n`);
+    return 1;
+  }
+  process.stdout.write(`\nall ${tools.length} tools found\n`);
+  return 0;
+}

@@ -1,0 +1,47 @@
+/**
+ * Host programs xenbuild and its recipes run, and the Debian package that
+ * provides each. Recipes can add to this table with their `tools:` key.
+ */
+export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
+  git: 'git',
+  make: 'make',
+  gcc: 'gcc',
+  cc: 'gcc',
+  tar: 'tar',
+  patch: 'patch',
+  bison: 'bison',
+  flex: 'flex',
+  bc: 'bc',
+  python3: 'python3',
+  swig: 'swig',
+  'arm-linux-gnueabihf-gcc': 'gcc-arm-linux-gnueabihf',
+  'arm-linux-gnueabihf-ld': 'binutils-arm-linux-gnueabihf',
+  'arm-linux-gnueabihf-objcopy': 'binutils-arm-linux-gnueabihf',
+  'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
+  mkimage: 'u-boot-tools',
+  mkenvimage: 'u-boot-tools',
+  dumpimage: 'u-boot-tools',
+  dtc: 'device-tree-compiler',
+  fdtput: 'device-tree-compiler',
+  fdtget: 'device-tree-compiler',
+  genimage: 'genimage',
+  mcopy: 'mtools',
+  mdir: 'mtools',
+  'mkfs.vfat': 'dosfstools',
+  mke2fs: 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  sfdisk: 'fdisk',
+  bmaptool: 'bmap-tools',
+  'qemu-system-arm': 'qemu-system-arm',
+  zstd: 'zstd',
+  xz: 'xz-utils',
+  'dpkg-deb': 'dpkg',
+  'dpkg-source': 'dpkg-dev',
+  'apt-get': 'apt',
+  file: 'file',
+};
+
+export function debianPackageFor(tool: string, extra: Readonly<Record<string, string>> = {}): string | undefined {
+  const base = tool.includes('/') ? tool.slice(tool.lastIndexOf('/') + 1) : tool;
+  return extra[base] ?? DEBIAN_PACKAGES[base];
+}

@@ -1,0 +1,271 @@
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describeAction, runAction } from '../actions/index.js';
+import type { ActionContext } from '../actions/context.js';
+import { dependencyClosure, dependentClosure } from '../analysis/graph.js';
+import type { BuildGraph, TaskNode } from '../model/graph.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { describeStale, type RunEvent, type StaleReason } from './events.js';
+import { TaskFailure, type Failure } from './failure.js';
+import { Freshness, outputDigest } from './freshness.js';
+import { FileHasher } from './hasher.js';
+import { JobBudget } from './jobs.js';
+import { exec, TaskLog } from './process.js';
+import { StampStore, type Stamp } from './state.js';
+import { ToolVersions } from './tools.js';
+
+export interface RunOptions {
+  /** Task ids to bring up to date; all tasks when absent. */
+  targets?: readonly string[];
+  /** Task ids to rerun even if fresh. */
+  force?: readonly string[];
+  /** Run the targets only, not their dependencies. */
+  only?: boolean;
+  keepGoing?: boolean;
+  dryRun?: boolean;
+  jobs: number;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  emit: (e: RunEvent) => void;
+}
+
+export type TaskStatus = 'ran' | 'fresh' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
+
+export interface TaskReport {
+  id: string;
+  status: TaskStatus;
+  durationMs: number;
+  fingerprint?: string;
+  log?: string;
+  why?: string;
+}
+
+export interface RunReport {
+  board: string;
+  profile?: string;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  cancelled: boolean;
+  tasks: TaskReport[];
+}
+
+/** The files a board's build keeps beside its sources. */
+export function boardPaths(graph: BuildGraph) {
+  return {
+    state: join(graph.boardDir, 'state'),
+    logs: join(graph.boardDir, 'logs'),
+    report: join(graph.boardDir, 'report.json'),
+    lock: join(graph.boardDir, '.lock'),
+    log: (id: string) => join(graph.boardDir, 'logs', `${id}.log`),
+  };
+}
+
+/** The freshness machinery for a board, shared by `run` and `status`. */
+export function openState(graph: BuildGraph) {
+  const paths = boardPaths(graph);
+  const stamps = new StampStore(paths.state);
+  const hasher = new FileHasher(join(paths.state, 'hashes.json'));
+  const tools = new ToolVersions(join(paths.state, 'tools.json'));
+  return { paths, stamps, hasher, tools, freshness: new Freshness(stamps, hasher, tools), save: () => Promise.all([hasher.save(), tools.save()]) };
+}
+
+/** Tasks a run covers: the targets and (unless --only) what they need, in graph order. */
+export function selectTasks(graph: BuildGraph, targets: readonly string[] | undefined, only: boolean): TaskNode[] {
+  if (!targets) return graph.tasks;
+  const deps = new Map(graph.tasks.map((t) => [t.id, t.deps]));
+  const chosen = only ? new Set(targets) : dependencyClosure(deps, targets);
+  return graph.tasks.filter((t) => chosen.has(t.id));
+}
+
+/** `--from X`: X and everything downstream of it. */
+export function downstreamOf(graph: BuildGraph, ids: readonly string[]): Set<string> {
+  return dependentClosure(new Map(graph.tasks.map((t) => [t.id, t.deps])), ids);
+}
+
+/**
+ * Brings the selected tasks up to date: independent tasks in parallel within
+ * the job budget, each one skipped when fresh. Never prints; emits events.
+ * The caller holds the board's lock.
+ */
+export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const state = openState(graph);
+  mkdirSync(state.paths.logs, { recursive: true });
+  mkdirSync(state.paths.state, { recursive: true });
+  const selected = selectTasks(graph, opts.targets, opts.only ?? false);
+  const selectedIds = new Set(selected.map((t) => t.id));
+  const forced = new Set(opts.force ?? []);
+  const budget = new JobBudget(opts.jobs);
+  // Fail-fast cancels running siblings; Ctrl-C cancels everything.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const hasPatch = new Set(graph.tasks.filter((t) => t.action.kind === 'patch').map((t) => t.component));
+
+  opts.emit({
+    type: 'run-start',
+    board: graph.board,
+    tasks: selected.map((t) => ({ id: t.id, component: t.component, name: t.name, title: t.title, deps: t.deps })),
+    jobs: opts.jobs,
+    dryRun: opts.dryRun ?? false,
+  });
+
+  const reports = new Map<string, TaskReport>();
+  /** What dependents fingerprint: the output digest of each finished task. */
+  const digests = new Map<string, string>();
+  const outcome = new Map<string, Promise<TaskStatus>>();
+
+  const settle = (id: string, report: TaskReport): TaskStatus => {
+    reports.set(id, report);
+    return report.status;
+  };
+
+  const runOne = async (task: TaskNode): Promise<TaskStatus> => {
+    const inRun = task.deps.filter((d) => selectedIds.has(d));
+    const depStatuses = await Promise.all(inRun.map((d) => outcome.get(d)!));
+    const blocked = inRun.find((_, i) => !['ran', 'fresh', 'would-run'].includes(depStatuses[i]!));
+    if (blocked) {
+      const because = `${blocked} ${reports.get(blocked)?.status ?? 'did not run'}`;
+      opts.emit({ type: 'task-skipped', id: task.id, because });
+      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
+    }
+    if (stop.signal.aborted) {
+      opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
+      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
+    }
+    // Dependencies outside the selection (--only) count with what they last produced.
+    for (const dep of task.deps) {
+      if (digests.has(dep)) continue;
+      const stamp = state.stamps.read(dep);
+      if (!stamp) {
+        const because = `${dep} has never run (run it first, or drop --only)`;
+        opts.emit({ type: 'task-skipped', id: task.id, because });
+        return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
+      }
+      digests.set(dep, stamp.outputDigest);
+    }
+    const wouldRunDep = task.deps.find((d) => reports.get(d)?.status === 'would-run');
+    const verdict = await state.freshness.check(task, digests, forced.has(task.id));
+    if (verdict.fresh && !wouldRunDep) {
+      digests.set(task.id, verdict.stamp.outputDigest);
+      opts.emit({ type: 'task-fresh', id: task.id });
+      return settle(task.id, { id: task.id, status: 'fresh', durationMs: 0, fingerprint: verdict.fingerprint, log: relative(graph.boardDir, state.paths.log(task.id)) });
+    }
+    const why: StaleReason = wouldRunDep ? { reason: 'dependency', id: wouldRunDep } : verdict.fresh ? { reason: 'forced' } : verdict.why;
+    if (opts.dryRun) {
+      const commands = describeAction(task, { cacheDir: graph.cacheDir, srcDir: task.srcDir, mirrorDirs: graph.mirrors }, task.action.kind === 'run' && task.action.jobs === 'shared' ? opts.jobs : 1);
+      opts.emit({ type: 'task-would-run', id: task.id, why, commands });
+      return settle(task.id, { id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
+    }
+    const shared = task.action.kind === 'run' && task.action.jobs === 'shared';
+    const jobs = await budget.acquire(shared);
+    try {
+      if (stop.signal.aborted) {
+        opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
+        return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
+      }
+      return await execute(task, why, jobs, verdict.fingerprint, verdict.basis);
+    } finally {
+      budget.release(jobs);
+    }
+  };
+
+  const execute = async (task: TaskNode, why: StaleReason, jobs: number, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> => {
+    const logPath = state.paths.log(task.id);
+    const logName = relative(graph.boardDir, logPath);
+    const t0 = Date.now();
+    await state.stamps.invalidate(task.id);
+    const log = new TaskLog(logPath);
+    opts.emit({ type: 'task-start', id: task.id, why, jobs, log: logName });
+    const line = (text: string) => {
+      log.line(text);
+      opts.emit({ type: 'task-output', id: task.id, line: text });
+    };
+    const ctx: ActionContext = {
+      taskId: task.id,
+      srcDir: task.srcDir,
+      boardDir: graph.boardDir,
+      cacheDir: graph.cacheDir,
+      mirrorDirs: graph.mirrors,
+      signal: stop.signal,
+      log: line,
+      exec: (argv, o = {}) => {
+        if (!o.quiet) line(`$ ${argv.join(' ')}`);
+        return exec(argv, {
+          cwd: o.cwd ?? task.cwd,
+          ...(o.env ? { env: o.env } : {}),
+          capture: o.capture ?? false,
+          signal: stop.signal,
+          onLine: o.quiet ? (l) => log.line(l) : line,
+          packages: task.packages,
+        });
+      },
+    };
+    line(`# ${task.id}: ${describeStale(why)}; ${jobs} job${jobs === 1 ? '' : 's'}`);
+    try {
+      const result = await runAction(task, ctx, jobs);
+      const outputs: Stamp['outputs'] = [];
+      for (const out of task.outputs) {
+        const st = await state.hasher.hash(out.path);
+        if (!st) throw new TaskFailure({ reason: 'missing-output', path: out.name });
+        outputs.push({ name: out.name, ...st });
+      }
+      const head = task.action.kind === 'patch' || (task.action.kind.startsWith('fetch-') && !hasPatch.has(task.component)) ? result.head : undefined;
+      const stamp: Stamp = {
+        id: task.id,
+        fingerprint,
+        basis,
+        outputs,
+        outputDigest: outputDigest(fingerprint, outputs, result.head),
+        ...(head !== undefined ? { head } : {}),
+        finishedAt: new Date().toISOString(),
+        durationMs: Date.now() - t0,
+      };
+      await state.stamps.write(stamp);
+      digests.set(task.id, stamp.outputDigest);
+      await log.close();
+      opts.emit({ type: 'task-done', id: task.id, durationMs: Date.now() - t0 });
+      return settle(task.id, { id: task.id, status: 'ran', durationMs: Date.now() - t0, fingerprint, log: logName });
+    } catch (err) {
+      if (!(err instanceof TaskFailure)) {
+        log.line(`internal error: ${(err as Error).stack ?? String(err)}`);
+        await log.close();
+        throw err;
+      }
+      const failure: Failure = err.failure;
+      const durationMs = Date.now() - t0;
+      log.line(`# ${task.id} ${failure.reason === 'cancelled' ? 'cancelled' : 'failed'}: ${err.message}`);
+      await log.close();
+      if (failure.reason === 'cancelled') {
+        opts.emit({ type: 'task-cancelled', id: task.id });
+        return settle(task.id, { id: task.id, status: 'cancelled', durationMs, fingerprint, log: logName });
+      }
+      opts.emit({ type: 'task-failed', id: task.id, failure, durationMs, log: logName, tail: log.lastLines() });
+      if (!opts.keepGoing) stop.abort();
+      return settle(task.id, { id: task.id, status: 'failed', durationMs, fingerprint, log: logName });
+    }
+  };
+
+  for (const task of selected) outcome.set(task.id, runOne(task));
+  try {
+    await Promise.all(outcome.values());
+  } finally {
+    opts.signal.removeEventListener('abort', onOuterAbort);
+    await state.save();
+  }
+  const tasks = selected.map((t) => reports.get(t.id)!).filter(Boolean);
+  const report: RunReport = {
+    board: graph.board,
+    ...(graph.profile !== undefined ? { profile: graph.profile } : {}),
+    startedAt,
+    durationMs: Date.now() - started,
+    ok: tasks.every((t) => t.status === 'ran' || t.status === 'fresh' || t.status === 'would-run') && !opts.signal.aborted,
+    cancelled: opts.signal.aborted,
+    tasks,
+  };
+  if (!opts.dryRun) await writeFileAtomic(state.paths.report, JSON.stringify(report, null, 2) + '\n');
+  opts.emit({ type: 'run-end', ok: report.ok, durationMs: report.durationMs, report: relative(process.cwd(), state.paths.report) || state.paths.report });
+  return report;
+}
