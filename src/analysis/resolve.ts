@@ -464,7 +464,7 @@ function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
     const at = [...c.patchEntries.path, i];
     const abs = resolvePath(c.recipe.root, entry);
     if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `looked for ${abs}; patch paths are relative to the project root`);
+      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
     }
     if (statSync(abs).isDirectory()) {
@@ -485,7 +485,7 @@ function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: Ta
   entries.forEach((entry, i) => {
     const abs = resolvePath(c.recipe.root, entry);
     if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, [...path, i], `input "${entry}" does not exist`, `looked for ${abs}; inputs are project files, relative to the project root`);
+      ctx.error(c.recipe.file, [...path, i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
     }
     if (statSync(abs).isDirectory()) {
