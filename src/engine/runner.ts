@@ -157,6 +157,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     if (opts.dryRun) {
       const commands = describeAction(task, { cacheDir: graph.cacheDir, srcDir: task.srcDir, mirrorDirs: graph.mirrors }, task.action.kind === 'run' && task.action.jobs === 'shared' ? opts.jobs : 1);
       opts.emit({ type: 'task-would-run', id: task.id, why, commands });
+      digests.set(task.id, 'would-run');
       return settle(task.id, { id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
     }
     const shared = task.action.kind === 'run' && task.action.jobs === 'shared';

@@ -1,0 +1,284 @@
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { list, x as extract } from 'tar';
+import { TaskFailure } from '../engine/failure.js';
+import type { ActionContext } from './context.js';
+
+/** A source pinned to one release archive. */
+export interface TarballSource {
+  /** http(s) or file:// URL, or a local path. */
+  tarball: string;
+  /** Hex sha256 of the archive file as downloaded. */
+  sha256: string;
+  /** Leading path components dropped from every entry (tar --strip-components). Default 1. */
+  strip?: number;
+}
+
+/**
+ * Make ctx.srcDir the contents of the archive `src.tarball`. The file comes
+ * from the download cache, a --mirror directory (DIR/<basename>, DIR/<sha256>)
+ * or the network, and is always checked against `src.sha256` before use. Every
+ * entry is checked before anything is extracted; the tree is unpacked next to
+ * srcDir and renamed into place (replacing the old one) only on success.
+ * Fails with 'checksum-mismatch', 'fetch-failed' or 'unsafe-archive-entry'.
+ */
+export async function fetchTarball(ctx: ActionContext, src: TarballSource): Promise<{ sha256: string }> {
+  if (!/^[0-9a-fA-F]{64}$/.test(src.sha256)) throw new Error(`Internal error: ${JSON.stringify(src.sha256)} is not a sha256`);
+  const sha256 = src.sha256.toLowerCase();
+  const strip = src.strip ?? 1;
+  if (!Number.isInteger(strip) || strip < 0) throw new Error(`Internal error: bad strip level ${strip}`);
+  const archive = await obtainArchive(ctx, src.tarball, sha256);
+  await extractArchive(ctx, archive, archiveName(src.tarball), strip);
+  return { sha256 };
+}
+
+// ---------------------------------------------------------------- getting the file
+
+/** The file name the archive is stored under: the URL's last path component, made safe. */
+function archiveName(url: string): string {
+  let name = url;
+  try {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) name = decodeURIComponent(new URL(url).pathname);
+  } catch {
+    /* keep the raw text */
+  }
+  const base = path.posix.basename(name).replace(/[^A-Za-z0-9._+-]/g, '_');
+  return base === '' || /^\.+$/.test(base) ? 'download' : base;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
+
+async function obtainArchive(ctx: ActionContext, url: string, sha256: string): Promise<string> {
+  const name = archiveName(url);
+  const cached = path.join(ctx.cacheDir, 'downloads', sha256, name);
+  if (isFile(cached)) {
+    if ((await sha256File(cached)) === sha256) return cached;
+    ctx.log(`${cached} is corrupt; fetching it again`);
+    await rm(cached, { force: true });
+  }
+  for (const dir of ctx.mirrorDirs) {
+    for (const candidate of [path.resolve(dir, name), path.resolve(dir, sha256)]) {
+      if (!isFile(candidate)) continue;
+      const actual = await sha256File(candidate);
+      if (actual !== sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file: candidate, expected: sha256, actual });
+      ctx.log(`using ${candidate}`);
+      return candidate;
+    }
+  }
+  await mkdir(path.dirname(cached), { recursive: true });
+  const part = `${cached}.part-${process.pid}`;
+  try {
+    ctx.log(`fetching ${url}`);
+    const actual = await download(ctx, url, part);
+    if (actual !== sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file: url, expected: sha256, actual });
+    await rename(part, cached);
+  } finally {
+    await rm(part, { force: true });
+  }
+  return cached;
+}
+
+/** Copy `url` to `dest`, returning the sha256 of what was written. */
+async function download(ctx: ActionContext, url: string, dest: string): Promise<string> {
+  const fail = (message: string) => new TaskFailure({ reason: 'fetch-failed', url, message });
+  const hash = createHash('sha256');
+  try {
+    let source: Readable;
+    if (/^https?:\/\//i.test(url)) {
+      const response = await fetch(url, { signal: ctx.signal, redirect: 'follow' });
+      if (!response.ok || !response.body) throw fail(`HTTP ${response.status} ${response.statusText}`);
+      source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    } else {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^file:/i.test(url)) throw fail('unsupported URL scheme');
+      const file = /^file:/i.test(url) ? fileURLToPath(url) : path.resolve(url);
+      if (!isFile(file)) throw fail('no such file');
+      source = createReadStream(file);
+    }
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(dest),
+      { signal: ctx.signal },
+    );
+  } catch (err) {
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
+    if (err instanceof TaskFailure) throw err;
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    throw fail(cause ? `${(err as Error).message}: ${cause}` : String((err as Error).message ?? err));
+  }
+  return hash.digest('hex');
+}
+
+// ---------------------------------------------------------------- unpacking
+
+type Compression = 'gzip-or-none' | 'xz' | 'zstd' | 'bzip2';
+
+async function sniff(file: string): Promise<Compression> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
+    const magic = buffer.subarray(0, bytesRead).toString('hex');
+    if (magic.startsWith('fd377a585a00')) return 'xz';
+    if (magic.startsWith('28b52ffd')) return 'zstd';
+    if (magic.startsWith('425a68')) return 'bzip2';
+    return 'gzip-or-none';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A tar (possibly gzipped, which the tar package reads itself) for `archive`, decompressing in `workDir` if needed. */
+async function readableTar(ctx: ActionContext, archive: string, workDir: string): Promise<string> {
+  const kind = await sniff(archive);
+  if (kind === 'gzip-or-none') return archive;
+  const out = path.join(workDir, 'archive.tar');
+  if (kind === 'zstd') {
+    await ctx.exec(['zstd', '--decompress', '--quiet', '--force', '-o', out, archive], { cwd: workDir });
+  } else {
+    // xz and bzip2 cannot name their output: decompress a link next to where it should go.
+    const link = `${out}.${kind === 'xz' ? 'xz' : 'bz2'}`;
+    await symlink(path.resolve(archive), link);
+    await ctx.exec([kind, '--decompress', '--keep', '--force', '--quiet', link], { cwd: workDir });
+  }
+  return out;
+}
+
+interface EntryInfo {
+  path: string;
+  type: string;
+  linkpath?: string;
+}
+
+async function extractArchive(ctx: ActionContext, archive: string, name: string, strip: number): Promise<void> {
+  const dest = ctx.srcDir;
+  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.extract`);
+  const root = path.join(work, 'root');
+  const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
+  await rm(work, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  try {
+    const tarFile = await readableTar(ctx, archive, work);
+    const entries: EntryInfo[] = [];
+    try {
+      await list({
+        file: tarFile,
+        strict: true,
+        onReadEntry: (e) => {
+          entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
+        },
+      });
+    } catch (err) {
+      throw unsafe('(archive)', `cannot be read as a tar archive (${(err as Error).message})`);
+    }
+    const problem = findUnsafeEntry(entries, strip);
+    if (problem) throw unsafe(problem.entry, problem.why);
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
+    ctx.log(`extracting ${entries.length} entries of ${name}`);
+    try {
+      await extract({ file: tarFile, cwd: root, strip, strict: true, preserveOwner: false });
+    } catch (err) {
+      const e = err as Error & { path?: string };
+      throw unsafe(e.path ?? '(archive)', `could not be extracted (${e.message})`);
+    }
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
+    const old = path.join(work, 'old');
+    if (existsSync(dest)) await rename(dest, old);
+    try {
+      await rename(root, dest);
+    } catch (err) {
+      if (existsSync(old)) await rename(old, dest);
+      throw err;
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const isAbsolute = (p: string) => p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
+const hasDotDot = (p: string) => p.split(/[\\/]/).includes('..');
+
+/**
+ * The first entry that could write outside the extraction root, as tar would
+ * extract it with `strip`: absolute paths, ".." segments, device nodes, paths
+ * under a symlink of the archive, and symlinks or hard links whose target
+ * (followed through the archive's own symlinks) leaves the root.
+ */
+export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number): { entry: string; why: string } | undefined {
+  const symlinks = new Map<string, string>(); // stripped path → raw target
+  const hardlinks: { entry: string; path: string; target: string }[] = [];
+  const kept: { entry: string; path: string }[] = [];
+  for (const e of entries) {
+    if (isAbsolute(e.path)) return { entry: e.path, why: 'has an absolute path' };
+    if (hasDotDot(e.path)) return { entry: e.path, why: 'has a ".." path component' };
+    if (['CharacterDevice', 'BlockDevice', 'FIFO'].includes(e.type)) return { entry: e.path, why: 'is a device node or FIFO' };
+    const parts = e.path.split('/');
+    if (parts.length <= strip) continue; // tar skips entries stripped to nothing
+    const stripped = path.posix.normalize(parts.slice(strip).join('/')).replace(/\/+$/, '');
+    kept.push({ entry: e.path, path: stripped });
+    const target = e.linkpath ?? '';
+    if (e.type === 'SymbolicLink') {
+      if (isAbsolute(target)) return { entry: e.path, why: `is a symlink to the absolute path ${target}` };
+      symlinks.set(stripped, target);
+    } else if (e.type === 'Link') {
+      if (isAbsolute(target) || hasDotDot(target)) return { entry: e.path, why: `is a hard link to ${target}, outside the archive` };
+      const linkParts = target.split('/');
+      if (linkParts.length >= strip) hardlinks.push({ entry: e.path, path: stripped, target: linkParts.slice(strip).join('/') });
+    }
+  }
+  for (const k of kept) {
+    const parts = k.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (symlinks.has(prefix)) return { entry: k.entry, why: `would be written through the symlink ${prefix}` };
+    }
+  }
+  for (const k of kept) {
+    const target = symlinks.get(k.path);
+    if (target !== undefined && escapes(path.posix.dirname(k.path), target, symlinks)) {
+      return { entry: k.entry, why: `is a symlink to ${target}, outside the extraction directory` };
+    }
+  }
+  for (const h of hardlinks) {
+    if (escapes('.', h.target, symlinks)) return { entry: h.entry, why: `is a hard link to ${h.target}, outside the extraction directory` };
+  }
+  return undefined;
+}
+
+/** Whether `target`, relative to directory `from`, leaves the root once the archive's symlinks are followed. */
+function escapes(from: string, target: string, symlinks: ReadonlyMap<string, string>): boolean {
+  const resolved = from.split('/').filter((p) => p !== '' && p !== '.');
+  const pending = target.split('/');
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (resolved.length === 0) return true;
+      resolved.pop();
+      continue;
+    }
+    resolved.push(part);
+    const link = symlinks.get(resolved.join('/'));
+    if (link === undefined) continue;
+    if (++hops > 40 || isAbsolute(link)) return true; // a loop or an absolute hop: treat as escaping
+    resolved.pop();
+    pending.unshift(...link.split('/'));
+  }
+  return false;
+}
