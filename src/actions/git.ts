@@ -7,6 +7,19 @@ import { TaskFailure } from '../engine/failure.js';
 import type { ActionContext } from './context.js';
 
 /** A source pinned to one commit of a git repository. */
+/**
+ * Fixed identity and dates for the commits xenbuild makes (a tarball's tree, a
+ * patch series), so the same inputs give the same commit ids on every machine.
+ */
+export const GIT_IDENTITY: Readonly<Record<string, string>> = {
+  GIT_AUTHOR_NAME: 'xenbuild',
+  GIT_AUTHOR_EMAIL: 'xenbuild@localhost',
+  GIT_AUTHOR_DATE: '1970-01-01T00:00:00Z',
+  GIT_COMMITTER_NAME: 'xenbuild',
+  GIT_COMMITTER_EMAIL: 'xenbuild@localhost',
+  GIT_COMMITTER_DATE: '1970-01-01T00:00:00Z',
+};
+
 export interface GitSource {
   /** Clone URL (any form git accepts) or local path. */
   git: string;

@@ -6,20 +6,11 @@ import { JOBS_PLACEHOLDER } from '../analysis/vars.js';
 import type { ActionSpec, TaskNode } from '../model/graph.js';
 import { unreachable } from '../util/unreachable.js';
 import type { ActionContext } from './context.js';
-import { describeFetchGit, fetchGit, readHead, runGit } from './git.js';
+import { describeFetchGit, fetchGit, GIT_IDENTITY, readHead, runGit } from './git.js';
 
 /** The ref every fetched tree carries for its pristine source, so patch tasks know their base. */
 export const BASE_REF = 'refs/xenbuild/base';
 
-/** Fixed identity and dates for the commits xenbuild makes, so their ids are the same everywhere. */
-export const GIT_IDENTITY: Readonly<Record<string, string>> = {
-  GIT_AUTHOR_NAME: 'xenbuild',
-  GIT_AUTHOR_EMAIL: 'xenbuild@localhost',
-  GIT_AUTHOR_DATE: '1970-01-01T00:00:00Z',
-  GIT_COMMITTER_NAME: 'xenbuild',
-  GIT_COMMITTER_EMAIL: 'xenbuild@localhost',
-  GIT_COMMITTER_DATE: '1970-01-01T00:00:00Z',
-};
 
 export interface ActionResult {
   /** For source tasks: the commit the tree is at when the task is done. */

@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskFailure, type Failure } from '../engine/failure.js';
 import type { ActionContext } from './context.js';
-import { checkCommitId, modifiedFiles, runGit, tryGit } from './git.js';
+import { checkCommitId, GIT_IDENTITY, modifiedFiles, runGit, tryGit } from './git.js';
 
 /** One patch of a series. */
 export interface PatchFile {
@@ -18,18 +18,6 @@ export interface PatchOptions {
   strip?: number;
 }
 
-/**
- * Fixed identity and dates, so that the same base and series always give the
- * same commit ids on every machine.
- */
-const IDENTITY: Readonly<Record<string, string>> = {
-  GIT_AUTHOR_NAME: 'xenbuild',
-  GIT_AUTHOR_EMAIL: 'xenbuild@localhost',
-  GIT_AUTHOR_DATE: '1970-01-01T00:00:00Z',
-  GIT_COMMITTER_NAME: 'xenbuild',
-  GIT_COMMITTER_EMAIL: 'xenbuild@localhost',
-  GIT_COMMITTER_DATE: '1970-01-01T00:00:00Z',
-};
 
 /**
  * Apply `patches` in order on top of commit `base` in ctx.srcDir, one commit
@@ -67,7 +55,7 @@ async function commitSeries(ctx: ActionContext, base: string, patches: readonly 
   // Indexes left behind by a killed run are of no use to anyone.
   for (const name of await readdir(gitDir)) if (name.startsWith('xenbuild-index-')) await rm(path.join(gitDir, name), { force: true });
   const index = path.join(gitDir, `xenbuild-index-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const env = { ...IDENTITY, GIT_INDEX_FILE: index };
+  const env = { ...GIT_IDENTITY, GIT_INDEX_FILE: index };
   try {
     await runGit(ctx, ['read-tree', base], { cwd, env, quiet: true });
     let head = base;
