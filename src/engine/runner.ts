@@ -10,6 +10,7 @@ import { TaskFailure, type Failure } from './failure.js';
 import { Freshness, outputDigest } from './freshness.js';
 import { FileHasher } from './hasher.js';
 import { JobBudget } from './jobs.js';
+import { ProcessGroups } from './orphans.js';
 import { exec, TaskLog } from './process.js';
 import { StampStore, type Stamp } from './state.js';
 import { ToolVersions } from './tools.js';
@@ -102,6 +103,8 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const groups = new ProcessGroups(join(state.paths.state, 'running'));
+  if (!opts.dryRun) groups.reapLeftovers();
   const hasPatch = new Set(graph.tasks.filter((t) => t.action.kind === 'patch').map((t) => t.component));
 
   opts.emit({
@@ -194,7 +197,12 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       log: line,
       exec: (argv, o = {}) => {
         if (!o.quiet) line(`$ ${argv.join(' ')}`);
+        let pgid: number | undefined;
         return exec(argv, {
+          onGroup: (id) => {
+            if (id !== undefined) groups.record(task.id, (pgid = id));
+            else if (pgid !== undefined) groups.forget(task.id, pgid);
+          },
           cwd: o.cwd ?? task.cwd,
           ...(o.env ? { env: o.env } : {}),
           capture: o.capture ?? false,
