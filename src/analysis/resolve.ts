@@ -115,7 +115,7 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
 
   const byName = new Map(resolved.map((c) => [c.name, c]));
   const tasks: TaskNode[] = [];
-  const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[] }>();
+  const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>();
   for (const component of resolved) {
     tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions }));
   }
@@ -125,10 +125,10 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const ids = new Set(tasks.map((t) => t.id));
   for (const task of tasks) {
     const def = definitions.get(task.id);
-    task.deps.forEach((dep, i) => {
+    task.deps.forEach((dep) => {
       if (ids.has(dep)) return;
       const message = `${task.id} runs after unknown task "${dep}"${didYouMean(dep, ids)}`;
-      if (def) error(def.file, [...def.afterPath, i], message, `tasks: ${[...ids].filter((id) => id.startsWith(`${dep.split(':')[0]}:`)).join(', ') || [...ids].join(', ')}`);
+      if (def) error(def.file, [...def.afterPath, def.after.indexOf(dep)], message, `tasks: ${[...ids].filter((id) => id.startsWith(`${dep.split(':')[0]}:`)).join(', ') || [...ids].join(', ')}`);
       else diagnostics.push({ severity: 'error', message });
     });
   }
@@ -138,8 +138,7 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     const closing = cycle[cycle.length - 2]!;
     const def = definitions.get(closing) ?? definitions.get(cycle[0]!);
     const message = `dependency cycle: ${cycle.join(' → ')}`;
-    const task = tasks.find((t) => t.id === closing)!;
-    const index = task.deps.indexOf(cycle[cycle.length - 1]!);
+    const index = def ? def.after.indexOf(cycle[cycle.length - 1]!) : -1;
     if (def) error(def.file, index >= 0 ? [...def.afterPath, index] : def.afterPath, message, 'a task cannot depend on itself, directly or through others');
     else diagnostics.push({ severity: 'error', message });
   }
@@ -189,7 +188,7 @@ function selectVersion(
     ref,
   };
   if (r.source && r.versions) {
-    error(recipe.file, ['versions'], 'a recipe has either "source" or "versions", not both', 'move the source into a version entry');
+    error(recipe.file, ['versions'], 'a recipe has either "source" or "versions", not both', 'move the source into a version entry', recipe.file.spanAt(['versions'], 'key'));
     return undefined;
   }
   if (!r.versions) {
@@ -211,8 +210,9 @@ function selectVersion(
   }
   const entry = r.versions[chosen];
   if (!entry) {
-    if (version !== undefined) error(ref.file, ref.path, `recipe "${r.recipe}" has no version "${chosen}"${didYouMean(chosen, known)}`, `versions: ${known.join(', ')}`);
-    else error(recipe.file, ['default-version'], `default-version "${chosen}" is not one of the versions${didYouMean(chosen, known)}`, `versions: ${known.join(', ')}`);
+    // No "did you mean" here: a near version number is another version, not a typo.
+    if (version !== undefined) error(ref.file, ref.path, `recipe "${r.recipe}" has no version "${chosen}"`, `versions: ${known.join(', ')}`);
+    else error(recipe.file, ['default-version'], `default-version "${chosen}" is not one of the versions`, `versions: ${known.join(', ')}`);
     return undefined;
   }
   if (r.patches) {
@@ -237,7 +237,7 @@ interface TaskContext {
   byName: Map<string, Component>;
   error: ErrorFn;
   files: string[];
-  definitions: Map<string, { file: YamlFile; afterPath: PathKey[] }>;
+  definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>;
 }
 
 function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
@@ -293,18 +293,19 @@ function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       sourceTask = `${c.name}:patch`;
     }
   } else if (c.patchEntries.entries.length) {
-    ctx.error(file, c.patchEntries.path, 'patches need a source to apply to', 'add a "source" to the recipe or remove "patches"');
+    ctx.error(file, c.patchEntries.path, 'patches need a source to apply to', 'add a "source" to the recipe or remove "patches"', file.spanAt(c.patchEntries.path, 'key'));
   }
 
   const declaredOutputs = new Map<string, string>();
   for (const [taskName, t] of Object.entries(r.tasks ?? {})) {
     const path: PathKey[] = ['tasks', taskName];
     if ((BUILTIN_TASKS as readonly string[]).includes(taskName)) {
-      ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name');
+      ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name', file.spanAt(path, 'key'));
       continue;
     }
     const id = `${c.name}:${taskName}`;
-    ctx.definitions.set(id, { file, afterPath: [...path, 'after'] });
+    const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
+    ctx.definitions.set(id, { file, afterPath: [...path, 'after'], after });
     const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
     const action = taskAction(t, path, str);
     const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
@@ -328,7 +329,6 @@ function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       declaredOutputs.set(abs, id);
     });
     const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
-    const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
     const deps = sourceTask ? [sourceTask, ...after] : after;
     const argv = action.argv.map((a) => a.value);
     tasks.push(
@@ -414,7 +414,7 @@ function resolveString(
   if (result.ok) return result.result;
   if (result.malformed) error(file, at, `unterminated variable reference in "${template}"`, 'write ${name}; for a literal "${" write "$${"', file.spanWithin(at, '${'));
   for (const name of result.unknown) {
-    error(file, at, `unknown variable "\${${name}}"${didYouMean(name, scope.names())}`, scopeHint(name, scope), file.spanWithin(at, `\${${name}`));
+    error(file, at, `unknown variable "\${${name}}"${didYouMean(name, scope.names())}`, scopeHint(name, scope), file.spanWithin(at, `\${${name}}`));
   }
   return { value: template, symbolic: template };
 }

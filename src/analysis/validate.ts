@@ -16,7 +16,16 @@ export function validate<T>(schema: z.ZodType<T>, file: YamlFile, data: unknown)
   if (result.success) return { value: result.data, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   for (const issue of result.error.issues) collect(schema, issue, [], data, file, diagnostics);
-  return { diagnostics: dedupe(diagnostics) };
+  return { diagnostics: dropImpliedMissing(dedupe(diagnostics)) };
+}
+
+/** `componets:` already says "did you mean components"; "missing required key components" adds nothing. */
+function dropImpliedMissing(ds: Diagnostic[]): Diagnostic[] {
+  const suggested = new Set(ds.map((d) => /did you mean "([^"]+)"/.exec(d.message)?.[1]).filter((k): k is string => k !== undefined && k !== null));
+  return ds.filter((d) => {
+    const missing = /^missing required key "([^"]+)"/.exec(d.message)?.[1];
+    return missing === undefined || !suggested.has(missing);
+  });
 }
 
 function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown, file: YamlFile, out: Diagnostic[]): void {
@@ -28,13 +37,15 @@ function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown
     case 'unrecognized_keys': {
       const known = objectKeys(schemaAt(root, path, data));
       for (const key of issue.keys) {
-        error(file.spanAt([...path, key], 'key'), `unknown key "${key}"${where ? ` in ${where}` : ''}${didYouMean(key, known)}`);
+        const suggestion = didYouMean(key, known);
+        const hint = suggestion || !known.length ? undefined : `keys${where ? ` of ${where}` : ''}: ${known.join(', ')}`;
+        error(file.spanAt([...path, key], 'key'), `unknown key "${key}"${where ? ` in ${where}` : ''}${suggestion}`, hint);
       }
       return;
     }
     case 'invalid_union': {
       const value = valueAt(data, path);
-      const options = unionOptions(schemaAt(root, path, data));
+      const options = unionOptions(schemaAt(root, path, data, false));
       const chosen = chooseOption(options, value);
       if (chosen !== undefined && issue.errors[chosen]) {
         for (const sub of issue.errors[chosen]) collect(root, sub, path, data, file, out);
@@ -44,7 +55,7 @@ function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown
       if (isPlainObject(value) && keys.length === options.length) {
         error(file.spanAt(path, 'key'), `${where || 'this'} needs one of the keys ${keys.map((k) => `"${k}"`).join(', ')}`);
       } else {
-        error(file.spanAt(path), `${where || 'this value'} must be ${options.map(describeSchema).join(' or ')}, not ${describeValue(value)}`);
+        error(file.spanAt(path), `${where || 'this value'} must be ${oneOf(options.map(describeSchema))}, not ${describeValue(value)}`);
       }
       return;
     }
@@ -55,7 +66,14 @@ function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown
         const parent = describePath(path.slice(0, -1));
         error(file.spanAt(path.slice(0, -1), 'key'), `missing required key "${String(key)}"${parent ? ` in ${parent}` : ''}`);
       } else {
-        error(file.spanAt(path), `${where || 'the document'} must be ${article(issue.expected)}, not ${describeValue(value)}`);
+        const key = path[path.length - 1];
+        const hint =
+          issue.expected === 'array' && typeof value === 'string'
+            ? key === 'run' || key === 'make'
+              ? `${key} is an argv, never run through a shell: write ${key}: [${value.trim().split(/\s+/).join(', ')}]`
+              : `write a list: ${String(key)}: [${value}]`
+            : undefined;
+        error(file.spanAt(path), `${where || 'the document'} must be ${article(issue.expected)}, not ${describeValue(value)}`, hint);
       }
       return;
     }
@@ -125,7 +143,11 @@ function objectKeys(schema: AnySchema | undefined): string[] {
 
 /** The option of a union the user meant: the one whose first key is present. */
 function chooseOption(options: AnySchema[], value: unknown): number | undefined {
-  if (!isPlainObject(value)) return undefined;
+  if (!isPlainObject(value)) {
+    if (value === undefined || value === null || Array.isArray(value)) return undefined;
+    const index = options.findIndex((o) => def(unwrap(o)).type === typeof value);
+    return index === -1 ? undefined : index;
+  }
   const index = options.findIndex((o) => {
     const first = objectKeys(o)[0];
     return first !== undefined && first in value;
@@ -134,7 +156,7 @@ function chooseOption(options: AnySchema[], value: unknown): number | undefined 
 }
 
 /** The schema that describes the value at a path, following the data through unions. */
-function schemaAt(root: AnySchema, path: readonly PathKey[], data: unknown): AnySchema | undefined {
+function schemaAt(root: AnySchema, path: readonly PathKey[], data: unknown, resolveUnion = true): AnySchema | undefined {
   let schema: AnySchema | undefined = root;
   let value = data;
   for (const key of path) {
@@ -152,7 +174,7 @@ function schemaAt(root: AnySchema, path: readonly PathKey[], data: unknown): Any
     value = isPlainObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[key as string] : undefined;
   }
   schema = unwrap(schema);
-  if (def(schema).type === 'union') {
+  if (resolveUnion && def(schema).type === 'union') {
     const options = unionOptions(schema);
     return unwrap(options[chooseOption(options, value) ?? 0]);
   }
@@ -175,6 +197,10 @@ function describeSchema(s: AnySchema): string {
   const d = def(unwrap(s));
   if (d.type === 'object') return `a map with "${objectKeys(s)[0] ?? '?'}"`;
   return article(d.type);
+}
+
+function oneOf(words: string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 function article(type: string): string {

@@ -19,12 +19,17 @@ export class YamlFile {
 
   static parse(path: string, text: string): { file: YamlFile; diagnostics: Diagnostic[] } {
     const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
-    const diagnostics: Diagnostic[] = doc.errors.map((e) => ({
-      severity: 'error',
-      file: path,
-      span: [e.pos[0], Math.max(e.pos[1], e.pos[0] + 1)],
-      message: yamlMessage(e.code, e.message),
-    }));
+    // The parser often reports one mistake several times from the same place: keep the first, over the widest range.
+    const byStart = new Map<number, { code: string; message: string; pos: [number, number] }>();
+    for (const e of doc.errors) {
+      const known = byStart.get(e.pos[0]);
+      if (known) known.pos[1] = Math.max(known.pos[1], e.pos[1]);
+      else byStart.set(e.pos[0], { code: e.code, message: e.message, pos: [e.pos[0], e.pos[1]] });
+    }
+    const diagnostics: Diagnostic[] = [...byStart.values()].map((e) => {
+      const { span, message } = explainSyntaxError(text, e.code, e.message, e.pos);
+      return { severity: 'error', file: path, span, message };
+    });
     // Addresses written in hex (0x80200000) stay strings, so they print as written.
     visit(doc, {
       Scalar(_key, node) {
@@ -114,14 +119,80 @@ function spanOf(node: Node | undefined | null): [number, number] | undefined {
   return [range[0], Math.max(range[1], range[0] + 1)];
 }
 
-function yamlMessage(code: string, message: string): string {
-  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+/** Turns the parser's error into one a person can act on, pointing where the mistake is. */
+function explainSyntaxError(text: string, code: string, message: string, pos: [number, number]): { span: [number, number]; message: string } {
+  const fallback = { span: [pos[0], Math.max(pos[1], pos[0] + 1)] as [number, number], message: yamlMessage(message) };
   switch (code) {
-    case 'DUPLICATE_KEY':
-      return 'duplicate key: each key may appear only once in a map';
+    case 'DUPLICATE_KEY': {
+      const key = /^[^\s:#]+|^"[^"]*"|^'[^']*'/.exec(text.slice(pos[0]))?.[0];
+      if (!key) return { ...fallback, message: 'duplicate key: each key may appear only once in a map' };
+      const lineStart = text.lastIndexOf('\n', pos[0] - 1) + 1;
+      const indent = text.slice(lineStart, pos[0]);
+      const before = text.slice(0, lineStart).split('\n');
+      const firstLine = before.findIndex((l) => l.startsWith(indent + key + ':') && /^\s*$/.test(indent));
+      const parent = [...before].reverse().find((l) => /^\s*[^\s#][^:]*:/.test(l) && leading(l) < indent.length);
+      const where = parent ? ` in ${parent.trim().replace(/:.*$/, '')}` : '';
+      const first = firstLine >= 0 ? ` (first defined on line ${firstLine + 1})` : '';
+      return { span: [pos[0], pos[0] + key.length], message: `duplicate key "${key.replace(/^["']|["']$/g, '')}"${where}${first}` };
+    }
     case 'TAB_AS_INDENT':
-      return 'tab used for indentation; YAML indents with spaces';
-    default:
-      return `YAML syntax error: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+      return { ...fallback, message: 'tab used for indentation; YAML indents with spaces' };
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+    case 'UNEXPECTED_TOKEN': {
+      const flow = /Flow (sequence|mapping)/.exec(message);
+      if (!flow) break;
+      const open = flow[1] === 'sequence' ? '[' : '{';
+      const close = open === '[' ? ']' : '}';
+      const at = unclosedBracket(text, pos[0], open, close);
+      if (at === undefined) break;
+      return { span: [at, at + 1], message: `YAML syntax error: this "${open}" is never closed: a flow ${open === '[' ? 'list' : 'map'} must end with "${close}"` };
+    }
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY': {
+      // A key indented deeper than its siblings, e.g. "   commit:" under "  git:".
+      const lines = text.split('\n');
+      let offset = 0;
+      let previousKey: { indent: number; name: string } | undefined;
+      for (const line of lines) {
+        const key = /^(\s*)([^\s#:][^:]*):(\s|$)/.exec(line);
+        if (offset > pos[0] && offset <= pos[1] + 1 && key && previousKey && key[1]!.length > previousKey.indent) {
+          const start = offset + key[1]!.length;
+          return {
+            span: [start, start + key[2]!.length],
+            message: `YAML syntax error: bad indentation: "${key[2]}" is indented ${key[1]!.length} spaces, the keys above it ("${previousKey.name}") ${previousKey.indent}`,
+          };
+        }
+        if (key && offset <= pos[0] + 1) previousKey = { indent: key[1]!.length, name: key[2]! };
+        offset += line.length + 1;
+      }
+      break;
+    }
   }
+  return fallback;
+}
+
+function leading(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+/** The offset of the last `open` before `end` that no `close` matches (quotes are skipped). */
+function unclosedBracket(text: string, end: number, open: string, close: string): number | undefined {
+  const stack: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end && i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) i = text.indexOf('\n', i) === -1 ? end : text.indexOf('\n', i);
+    else if (c === open) stack.push(i);
+    else if (c === close) stack.pop();
+  }
+  return stack.at(-1);
+}
+
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return `YAML syntax error: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }

@@ -85,7 +85,7 @@ export const recipe = z.strictObject({
 });
 
 export const componentRef = z.union([
-  z.string().regex(/^[a-z0-9][a-z0-9._-]*(@[^@\s]+)?$/, 'must be "recipe" or "recipe@version"'),
+  z.string().regex(/^[a-z0-9][a-z0-9._-]*(@[^@\s]+)?$/, 'must be "recipe" or "recipe@version", the recipe name in lower-case letters, digits, ".", "_" or "-"'),
   z.strictObject({
     recipe: name,
     version: z.string().optional(),
