@@ -32,6 +32,7 @@ export type RunEvent =
   | { type: 'task-failed'; id: string; failure: Failure; durationMs: number; log: string; tail: string[] }
   | { type: 'task-skipped'; id: string; because: string }
   | { type: 'task-cancelled'; id: string }
+  /** `report`: path of report.json, or '' when none was written (dry run). */
   | { type: 'run-end'; ok: boolean; durationMs: number; report: string };
 
 export interface Reporter {

@@ -275,6 +275,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     tasks,
   };
   if (!opts.dryRun) await writeFileAtomic(state.paths.report, JSON.stringify(report, null, 2) + '\n');
-  opts.emit({ type: 'run-end', ok: report.ok, durationMs: report.durationMs, report: relative(process.cwd(), state.paths.report) || state.paths.report });
+  const reportPath = opts.dryRun ? '' : relative(process.cwd(), state.paths.report) || state.paths.report;
+  opts.emit({ type: 'run-end', ok: report.ok, durationMs: report.durationMs, report: reportPath });
   return report;
 }

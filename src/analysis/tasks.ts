@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, resolve as resolvePath } from 'node:path';
+import type { Settings } from '../config.js';
+import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
+import type { Recipe, Scalar, Task } from '../model/schema.js';
+import type { Loaded } from './load.js';
+import { didYouMean } from './suggest.js';
+import { JOBS_PLACEHOLDER, interpolate, type VarValue } from './vars.js';
+import type { PathKey, YamlFile } from './yaml-file.js';
+
+/**
+ * Turns one component (a recipe at a version, with the board's settings)
+ * into its tasks: fetch and patch from the source, the recipe's own tasks,
+ * and deploy from its exports. Problems are reported through `ctx.error`.
+ */
+
+/** Task names xenbuild makes itself. */
+const BUILTIN_TASKS = ['fetch', 'patch', 'deploy'] as const;
+/** Variables that depend on the machine or the run: symbolic in fingerprints. */
+const PATH_VARIABLES = ['srcdir', 'builddir', 'deploydir', 'boarddir', 'root', 'cachedir'] as const;
+
+/** A board's component: a recipe at a chosen version, with its variables merged. */
+export interface Component {
+  name: string;
+  recipe: Loaded<Recipe>;
+  version?: string;
+  /** Path of the version's entry in the recipe, for diagnostics: ["versions", "1.0"] or []. */
+  versionPath: PathKey[];
+  source?: Recipe['source'];
+  patchEntries: { entries: string[]; path: PathKey[] };
+  variables: Record<string, Scalar>;
+  srcDir: string;
+  /** Where the board refers to it, for diagnostics. */
+  ref: { file: YamlFile; path: PathKey[] };
+}
+
+export type ErrorFn = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) => void;
+
+export interface TaskContext {
+  settings: Settings;
+  boardName: string;
+  boardDir: string;
+  boardVars: Record<string, Scalar>;
+  byName: Map<string, Component>;
+  error: ErrorFn;
+  files: string[];
+  definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>;
+}
+
+export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
+  const { file, root } = c.recipe;
+  const r = c.recipe.value;
+  const definedIn = relative(root, file.path);
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const tasks: TaskNode[] = [];
+  const node = (name: string, fields: Omit<TaskNode, 'id' | 'component' | 'name' | 'srcDir' | 'definedIn' | 'packages'>): TaskNode => ({
+    id: `${c.name}:${name}`,
+    component: c.name,
+    name,
+    srcDir: c.srcDir,
+    definedIn,
+    packages: { ...r.tools },
+    ...fields,
+  });
+  const scope = makeScope(c, ctx);
+  let sourceTask: string | undefined;
+
+  if (c.source) {
+    const action: ActionSpec = 'git' in c.source ? { kind: 'fetch-git', source: c.source } : { kind: 'fetch-tarball', source: c.source };
+    const what = 'git' in c.source ? `${c.source.git} ${c.source.commit.slice(0, 12)}` : `${c.source.tarball}`;
+    tasks.push(
+      node('fetch', {
+        title: `fetch ${what}`,
+        deps: [],
+        action,
+        cwd: ctx.boardDir,
+        env: {},
+        inputs: [],
+        outputs: [],
+        tools: 'git' in c.source ? ['git'] : ['git', 'tar'],
+        basis: { action: { kind: action.kind, source: c.source } },
+      }),
+    );
+    sourceTask = `${c.name}:fetch`;
+    const patches = resolvePatches(c, ctx);
+    if (patches.length) {
+      tasks.push(
+        node('patch', {
+          title: `apply ${patches.length} patch${patches.length === 1 ? '' : 'es'}`,
+          deps: [sourceTask],
+          action: { kind: 'patch', patches },
+          cwd: c.srcDir,
+          env: {},
+          inputs: patches,
+          outputs: [],
+          tools: ['git'],
+          basis: { action: { kind: 'patch', patches: patches.map((p) => p.name) } },
+        }),
+      );
+      sourceTask = `${c.name}:patch`;
+    }
+  } else if (c.patchEntries.entries.length) {
+    ctx.error(file, c.patchEntries.path, 'patches need a source to apply to', 'add a "source" to the recipe or remove "patches"', file.spanAt(c.patchEntries.path, 'key'));
+  }
+
+  const declaredOutputs = new Map<string, string>();
+  for (const [taskName, t] of Object.entries(r.tasks ?? {})) {
+    const path: PathKey[] = ['tasks', taskName];
+    if ((BUILTIN_TASKS as readonly string[]).includes(taskName)) {
+      ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name', file.spanAt(path, 'key'));
+      continue;
+    }
+    const id = `${c.name}:${taskName}`;
+    const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
+    ctx.definitions.set(id, { file, afterPath: [...path, 'after'], after });
+    const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
+    const action = taskAction(t, path, str);
+    const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
+    const env: Record<string, string> = {};
+    const envSymbolic: Record<string, string> = {};
+    for (const [key, value] of Object.entries(t.env ?? {})) {
+      const v = str(value, [...path, 'env', key]);
+      env[key] = v.value;
+      envSymbolic[key] = v.symbolic;
+    }
+    const outputs: FileRef[] = [];
+    (t.outputs ?? []).forEach((out, i) => {
+      const v = str(out, [...path, 'outputs', i]);
+      const abs = resolvePath(c.srcDir, v.value);
+      const name = relative(ctx.boardDir, abs);
+      if (name.startsWith('..') || isAbsolute(name)) {
+        ctx.error(file, [...path, 'outputs', i], `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+        return;
+      }
+      outputs.push({ path: abs, name });
+      declaredOutputs.set(abs, id);
+    });
+    const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
+    const deps = sourceTask ? [sourceTask, ...after] : after;
+    const argv = action.argv.map((a) => a.value);
+    tasks.push(
+      node(taskName, {
+        title: t.description ?? argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, 'N')).join(' '),
+        deps: [...new Set(deps)],
+        action: { kind: 'run', argv, jobs: action.jobs },
+        cwd: cwd.value,
+        env,
+        inputs,
+        outputs,
+        tools: toolOf(argv[0]),
+        basis: {
+          action: { kind: 'run', argv: action.argv.map((a) => a.symbolic), jobs: action.jobs },
+          cwd: cwd.symbolic,
+          env: envSymbolic,
+          outputs: outputs.map((o) => o.name),
+          definition: sha(file.definitionText(path)),
+        },
+      }),
+    );
+  }
+
+  const exports = Object.entries(r.exports ?? {});
+  if (exports.length) {
+    const files: { from: FileRef; to: FileRef }[] = [];
+    const deps = new Set<string>();
+    for (const [artifact, from] of exports) {
+      const at: PathKey[] = ['exports', artifact];
+      const v = resolveString(from, at, file, scope, ctx.error);
+      const abs = resolvePath(c.srcDir, v.value);
+      const producer = declaredOutputs.get(abs);
+      if (!producer) {
+        ctx.error(file, at, `export "${artifact}" is "${from}", which no task of ${r.recipe} declares as an output`, 'add it to the outputs of the task that makes it');
+        continue;
+      }
+      if (artifact.includes('/') || artifact.startsWith('.')) {
+        ctx.error(file, at, `artifact name "${artifact}" must be a plain file name`, undefined, file.spanAt(at, 'key'));
+        continue;
+      }
+      deps.add(producer);
+      const to = join(ctx.boardDir, 'deploy', artifact);
+      files.push({ from: { path: abs, name: relative(ctx.boardDir, abs) }, to: { path: to, name: relative(ctx.boardDir, to) } });
+    }
+    tasks.push(
+      node('deploy', {
+        title: `deploy ${files.map((f) => f.to.name.replace(/^deploy\//, '')).join(', ')}`,
+        deps: [...deps].sort(),
+        action: { kind: 'artifact', files },
+        cwd: ctx.boardDir,
+        env: {},
+        inputs: [],
+        outputs: files.map((f) => f.to),
+        tools: [],
+        basis: { action: { kind: 'artifact', files: files.map((f) => [f.from.name, f.to.name]) }, definition: sha(file.definitionText(['exports'])) },
+      }),
+    );
+  }
+  return tasks;
+}
+
+function taskAction(t: Task, path: PathKey[], str: (v: Scalar, at: PathKey[]) => { value: string; symbolic: string }) {
+  if ('run' in t) {
+    return { argv: t.run.map((a, i) => str(a, [...path, 'run', i])), jobs: t.jobs ?? 'one' };
+  }
+  const jobs = { value: `-j${JOBS_PLACEHOLDER}`, symbolic: '-j${jobs}' };
+  return { argv: [{ value: 'make', symbolic: 'make' }, jobs, ...t.make.map((a, i) => str(a, [...path, 'make', i]))], jobs: 'shared' as const };
+}
+
+function toolOf(program: string | undefined): string[] {
+  if (!program || program.includes('/')) return [];
+  return [program];
+}
+
+function resolveString(
+  template: string,
+  at: PathKey[],
+  file: YamlFile,
+  scope: ReturnType<typeof makeScope>,
+  error: ErrorFn,
+): { value: string; symbolic: string } {
+  const result = interpolate(template, scope);
+  if (result.ok) return result.result;
+  if (result.malformed) error(file, at, `unterminated variable reference in "${template}"`, 'write ${name}; for a literal "${" write "$${"', file.spanWithin(at, '${'));
+  for (const name of result.unknown) {
+    error(file, at, `unknown variable "\${${name}}"${didYouMean(name, scope.names())}`, scopeHint(name, scope), file.spanWithin(at, `\${${name}}`));
+  }
+  return { value: template, symbolic: template };
+}
+
+function scopeHint(name: string, scope: ReturnType<typeof makeScope>): string {
+  const prefix = name.includes('.') ? name.slice(0, name.indexOf('.') + 1) : '';
+  const siblings = scope.names().filter((n) => (prefix ? n.startsWith(prefix) : !n.includes('.')));
+  return `known here: ${siblings.slice(0, 12).join(', ')}${siblings.length > 12 ? ', …' : ''}`;
+}
+
+/** The variables a component's strings may use. */
+function makeScope(c: Component, ctx: TaskContext) {
+  const entries: Record<string, VarValue> = {};
+  const put = (name: string, value: string, symbolic?: string) => {
+    entries[name] = symbolic === undefined ? { value } : { value, symbolic };
+  };
+  const paths: Record<(typeof PATH_VARIABLES)[number], string> = {
+    srcdir: c.srcDir,
+    builddir: join(ctx.boardDir, 'build', c.name),
+    deploydir: join(ctx.boardDir, 'deploy'),
+    boarddir: ctx.boardDir,
+    root: c.recipe.root,
+    cachedir: ctx.settings.cacheDir,
+  };
+  for (const key of PATH_VARIABLES) put(key, paths[key], `\${${key}}`);
+  put('jobs', JOBS_PLACEHOLDER, '${jobs}');
+  put('board', ctx.boardName);
+  put('component', c.name);
+  put('recipe', c.recipe.value.recipe);
+  if (c.version !== undefined) put('version', c.version);
+  for (const [k, v] of Object.entries(ctx.boardVars)) put(`board.${k}`, String(v));
+  for (const [other, comp] of ctx.byName) {
+    for (const [k, v] of Object.entries(comp.variables)) put(`${other}.${k}`, String(v));
+  }
+  for (const [k, v] of Object.entries(c.variables)) put(k, String(v));
+  return {
+    lookup: (name: string) => (Object.hasOwn(entries, name) ? entries[name] : undefined),
+    names: () => Object.keys(entries),
+  };
+}
+
+const PATCH_FILE = /\.(patch|diff)$/;
+
+function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
+  const refs: FileRef[] = [];
+  c.patchEntries.entries.forEach((entry, i) => {
+    const at = [...c.patchEntries.path, i];
+    const abs = resolvePath(c.recipe.root, entry);
+    if (!existsSync(abs)) {
+      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`);
+      return;
+    }
+    if (statSync(abs).isDirectory()) {
+      const found = readdirSync(abs).filter((f) => PATCH_FILE.test(f)).sort();
+      if (!found.length) ctx.error(c.recipe.file, at, `patch directory "${entry}" holds no *.patch or *.diff files`);
+      for (const f of found) refs.push(fileRef(join(abs, f), c.recipe.root));
+      ctx.files.push(abs);
+    } else {
+      refs.push(fileRef(abs, c.recipe.root));
+      ctx.files.push(abs);
+    }
+  });
+  return refs;
+}
+
+function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: TaskContext): FileRef[] {
+  const refs: FileRef[] = [];
+  entries.forEach((entry, i) => {
+    const abs = resolvePath(c.recipe.root, entry);
+    if (!existsSync(abs)) {
+      ctx.error(c.recipe.file, [...path, i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
+      return;
+    }
+    if (statSync(abs).isDirectory()) {
+      for (const f of listFiles(abs)) refs.push(fileRef(f, c.recipe.root));
+      ctx.files.push(abs);
+    } else {
+      refs.push(fileRef(abs, c.recipe.root));
+      ctx.files.push(abs);
+    }
+  });
+  return refs;
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(p));
+    else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+function fileRef(abs: string, root: string): FileRef {
+  return { path: normalize(abs), name: relative(root, abs) };
+}
