@@ -2,8 +2,7 @@ import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, 
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeFetchGit, fetchGit, gitCacheKey, mirrorCandidates, readHead } from '../src/actions/git.js';
-import { TaskFailure, type Failure } from '../src/engine/failure.js';
-import { commit, git, makeContext, makeRepo, makeTempDir, removeTempDirs } from './util/tmp.js';
+import { commit, failureOf, git, makeContext, makeRepo, makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);
 
@@ -19,14 +18,6 @@ function setup() {
   return { root, origin, c1, c2, srcDir, cacheDir, ctx: makeContext({ srcDir, cacheDir }) };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Failure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TaskFailure)) throw new Error(`expected a TaskFailure, got ${String(err)}`);
-  return err.failure;
-}
 
 describe('gitCacheKey', () => {
   it('is readable for remote URLs', () => {

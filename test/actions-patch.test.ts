@@ -3,8 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPatchSeries, type PatchFile } from '../src/actions/patch.js';
-import { TaskFailure, type Failure } from '../src/engine/failure.js';
-import { commit, git, makeContext, makeRepo, makeTempDir, removeTempDirs } from './util/tmp.js';
+import { commit, failureOf, git, makeContext, makeRepo, makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);
 
@@ -41,14 +40,6 @@ function setup() {
   return { root, srcDir, base, patchDir, series, patch, ctx: makeContext({ srcDir, cacheDir: path.join(root, 'cache') }) };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Failure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TaskFailure)) throw new Error(`expected a TaskFailure, got ${String(err)}`);
-  return err.failure;
-}
 
 /** Everything that must not change when a series is refused. */
 function snapshot(dir: string) {

@@ -8,8 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchTarball } from '../src/actions/tarball.js';
-import { TaskFailure, type Failure } from '../src/engine/failure.js';
-import { makeContext, makeTempDir, removeTempDirs } from './util/tmp.js';
+import { failureOf, makeContext, makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);
 
@@ -71,14 +70,6 @@ function setup(mirrorDirs: string[] = []) {
   return { root, srcDir, cacheDir, file, ctx: makeContext({ srcDir, cacheDir, mirrorDirs }) };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Failure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof TaskFailure)) throw new Error(`expected a TaskFailure, got ${String(err)}`);
-  return err.failure;
-}
 
 describe('fetchTarball', () => {
   it('verifies, caches and extracts a .tar.gz with strip 1, replacing the old tree', async () => {

@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAnalysisCache, writeAnalysisCache } from '../analysis/cache.js';
-import { ConfigError, INSTALL_ROOT, loadSettings, type Settings } from '../config.js';
+import { ConfigError, INSTALL_ROOT, loadSettings, type CliOptions, type Settings } from '../config.js';
 import { acquireLock } from '../engine/lock.js';
 import { boardPaths } from '../engine/runner.js';
 import type { BuildGraph } from '../model/graph.js';
 
 /** Options every command accepts (see cli.ts). */
-export interface GlobalOptions {
-  board?: string;
-  profile?: string;
-  workdir?: string;
-  cacheDir?: string;
-  mirror?: string[];
-  jobs?: number;
+export interface GlobalOptions extends CliOptions {
   reporter?: 'tty' | 'plain' | 'json';
   dryRun?: boolean;
   keepGoing?: boolean;

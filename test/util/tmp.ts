@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ActionContext } from '../../src/actions/context.js';
 import { exec } from '../../src/engine/process.js';
+import { TaskFailure, type Failure } from '../../src/engine/failure.js';
 
 const created: string[] = [];
 
@@ -91,4 +92,14 @@ export function makeContext(paths: { srcDir: string; cacheDir: string; mirrorDir
         onLine: (line) => lines.push(line),
       }),
   };
+}
+
+/** The expected failure a promise rejects with; throws if it resolves or fails otherwise. */
+export async function failureOf(promise: Promise<unknown>): Promise<Failure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof TaskFailure)) throw new Error(`expected a TaskFailure, got ${String(err)}`);
+  return err.failure;
 }
