@@ -41,7 +41,7 @@ const run = (load: Loader) => {
     async (err: unknown) => {
       const { CommandError } = await import('./commands/context.js');
       if (err instanceof CommandError) {
-        process.stderr.write(err.message.startsWith('xenbuild') || /^\S+:\d+:\d+: /.test(err.message) || err.message.includes(': error: ') ? `${err.message}\n` : `xenbuild: error: ${err.message}\n`);
+        process.stderr.write(err.rendered ? `${err.message}\n` : `xenbuild: error: ${err.message}\n`);
         process.exitCode = err.exitCode;
       } else {
         process.stderr.write(`xenbuild: internal error: ${(err as Error).stack ?? String(err)}\n`);

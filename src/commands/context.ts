@@ -22,6 +22,8 @@ export class CommandError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.usage,
+    /** The message is already rendered (diagnostics): print it as it is, without the "xenbuild: error:" prefix. */
+    readonly rendered = false,
   ) {
     super(message);
   }
@@ -46,7 +48,7 @@ export async function analysedBoard(opts: GlobalOptions): Promise<{ settings: Se
   if (cached) return { settings, graph: cached };
   const analysis = await analyseFresh(settings, settings.board);
   if (!analysis.graph) {
-    throw new CommandError(analysis.rendered.trimEnd());
+    throw new CommandError(analysis.rendered.trimEnd(), EXIT.usage, true);
   }
   if (analysis.rendered) process.stderr.write(analysis.rendered);
   else await writeAnalysisCache(settings, settings.board, settings.profile, xenbuildVersion(), analysis.graph, analysis.files);

@@ -52,6 +52,6 @@ export function expandSelectors(graph: BuildGraph, selectors: readonly string[])
     else if (components.includes(sel)) out.push(...graph.tasks.filter((t) => t.component === sel).map((t) => t.id));
     else problems.push(`xenbuild: error: no task or component "${sel}" on board ${graph.board}${didYouMean(sel, [...ids, ...components])}`);
   }
-  if (problems.length) throw new CommandError(`${problems.join('\n')}\n  hint: xenbuild list --board ${graph.board} shows every task`, EXIT.usage);
+  if (problems.length) throw new CommandError(`${problems.join('\n')}\n  hint: xenbuild list --board ${graph.board} shows every task`, EXIT.usage, true);
   return [...new Set(out)];
 }

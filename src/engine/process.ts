@@ -14,7 +14,7 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Collect stdout and return it (for small queries such as git rev-parse). */
   capture?: boolean;
-  /** Extra file descriptors or stdin content are not needed yet; stdin is always closed. */
+  /** How long a cancelled group gets between SIGTERM and SIGKILL (default 3 s). Stdin is always closed. */
   killGraceMs?: number;
   /** Extra tool → package hints for the missing-tool failure. */
   packages?: Readonly<Record<string, string>>;
