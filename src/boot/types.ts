@@ -1,0 +1,106 @@
+/**
+ * The boot domain: what a board says about memory, Xen, dom0, the device tree
+ * and U-Boot, as plain data (already validated and with sizes parsed), and
+ * what the planners compute from it. Every module under src/boot/, src/dt/
+ * and src/check/ works on these types; none of them reads YAML.
+ */
+
+/** A range of physical memory. Addresses fit in a JS number (< 2^53). */
+export interface Range {
+  start: number;
+  size: number;
+}
+
+export interface NamedRange extends Range {
+  name: string;
+}
+
+/** The boot modules a bootloader places in RAM before jumping to Xen. */
+export type ModuleKind = 'xen' | 'kernel' | 'initrd' | 'dtb' | 'script';
+
+export interface ModuleRequest {
+  kind: ModuleKind;
+  /** Size of the file as built, in bytes. */
+  size: number;
+  /** Address the board fixes (e.g. Xen's uImage load address); otherwise the planner chooses. */
+  fixed?: number;
+  /** Extra room after the module (the DTB grows when fixups and /chosen are added). */
+  growRoom?: number;
+  /** The board key that sets this module's address, named in errors: "xen.load". */
+  key: string;
+}
+
+export interface BootMemory {
+  ram: Range[];
+  /** Alignment of planned modules (default 2 MiB). */
+  align: number;
+  /** Regions nothing may be loaded into: U-Boot's relocated copy, firmware carve-outs. */
+  reserved: NamedRange[];
+}
+
+export interface Placement extends NamedRange {
+  kind: ModuleKind;
+  /** True when the board fixed the address, false when the planner chose it. */
+  fixed: boolean;
+  key: string;
+}
+
+/** What the memory planner produces: where each module goes, and what Xen will do with memory. */
+export interface MemoryPlan {
+  ram: Range[];
+  placements: Placement[];
+  /** Where Xen relocates itself (the top of the highest RAM bank), when known. */
+  xenRelocated?: Range;
+  /** dom0's memory when the board pins it (dom0_mem and a 1:1 map), for the picture and checks. */
+  dom0?: Range[];
+  reserved: NamedRange[];
+}
+
+/** One problem with a memory plan: names both regions and the board key to change. */
+export interface PlanError {
+  message: string;
+  /** The board key to change, e.g. "xen.load" or "memory.ram". */
+  key: string;
+}
+
+export type PlanResult = { ok: true; plan: MemoryPlan } | { ok: false; errors: PlanError[]; partial: MemoryPlan };
+
+/** An edit of the device tree, as the board declares it (dtb.fixups). */
+export type DtEdit =
+  | { op: 'set'; path: string; prop: string; value: DtValue }
+  | { op: 'delete-prop'; path: string; prop: string }
+  | { op: 'add-node'; path: string }
+  | { op: 'delete-node'; path: string }
+  | { op: 'enable'; path: string }
+  | { op: 'disable'; path: string }
+  | { op: 'prune-reserved-memory'; keep: 'inside-dom0' };
+
+/** A property value: a string list, cells (u32s), or raw bytes. */
+export type DtValue = { strings: string[] } | { cells: number[] } | { bytes: number[] } | { empty: true };
+
+/** How a board's U-Boot boots Xen. */
+export interface BootConfig {
+  /** "u-boot" (boot.scr with `source`), or "u-boot-2014" (uEnv.txt with uenvcmd, as TI's 2014 U-Boot reads). */
+  firmware: 'u-boot' | 'u-boot-2014';
+  /** U-Boot interface and partition the files are loaded from: "mmc 0:1", "virtio 0:1". */
+  medium: string;
+  /** The U-Boot command that starts Xen: bootm for a uImage, bootz for a zImage. */
+  command: 'bootm' | 'bootz' | 'booti';
+  /** "bake": fixups are applied to the DTB at build time; "runtime": `fdt` commands in the script edit the firmware's DTB. */
+  dtMode: 'bake' | 'runtime';
+  /** The binary environment, when the board declares one (mkenvimage). */
+  env?: { size: number; redundant: boolean };
+}
+
+/** File names on the boot medium and their planned addresses, as the script loads them. */
+export interface BootFile {
+  kind: ModuleKind;
+  file: string;
+  start: number;
+  size: number;
+}
+
+export interface XenCommandLines {
+  xen: string;
+  dom0: string;
+}
