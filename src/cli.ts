@@ -55,8 +55,15 @@ const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions & Record<str
 program
   .command('all')
   .description('build everything the board needs')
+  .option('--no-check', 'skip the pre-flight check before the image is made (loudly)')
   .addHelpText('after', '\nExamples:\n  xenbuild all --board qemu-arm32\n  xenbuild all --board dra7-evm --jobs 4 --keep-going\n  xenbuild all --board dra7-evm --dry-run')
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/run.js')).runCommand(undefined, globals(cmd), 'xenbuild all')));
+
+program
+  .command('check')
+  .description("pre-flight: the memory map, device tree and kernel config against what Xen needs (the seed's failure modes)")
+  .addHelpText('after', '\nExample:\n  xenbuild check --board dra7-evm')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/check.js')).checkCommand(globals(cmd))));
 
 program
   .command('run')
@@ -65,6 +72,7 @@ program
   .option('-f, --force', 'rerun the named tasks even if they are fresh')
   .option('--only', 'run only the named tasks, not their dependencies')
   .option('--from <task>', 'rerun this task and everything after it')
+  .option('--no-check', 'skip the pre-flight check (loudly)')
   .addHelpText('after', '\nExamples:\n  xenbuild run xen:build --board dra7-evm\n  xenbuild run xen:build --force --board dra7-evm\n  xenbuild run linux:build --only --board dra7-evm\n  xenbuild run u-boot:deploy --from u-boot:patch --board dra7-evm')
   .action((tasks: string[], _opts, cmd: Command) =>
     run(async () => (await import('./commands/run.js')).runCommand(tasks, globals(cmd), `xenbuild run ${tasks.join(' ')}`)),

@@ -6,6 +6,7 @@ import { JOBS_PLACEHOLDER } from '../analysis/vars.js';
 import type { ActionSpec, TaskNode } from '../model/graph.js';
 import { unreachable } from '../util/unreachable.js';
 import type { ActionContext } from './context.js';
+import { describeDebianBinary, describeDebianSource } from './debian.js';
 import { describeFetchGit, fetchGit, GIT_IDENTITY, readHead, runGit } from './git.js';
 
 /** The ref every fetched tree carries for its pristine source, so patch tasks know their base. */
@@ -29,15 +30,17 @@ export async function runAction(task: TaskNode, ctx: ActionContext, jobs: number
     case 'fetch-tarball': {
       const { fetchTarball } = await import('./tarball.js');
       await fetchTarball(ctx, action.source);
-      // A tarball becomes a one-commit repository, so patches apply the same way as on git sources.
-      const env = GIT_IDENTITY;
-      await runGit(ctx, ['init', '--quiet'], { cwd: ctx.srcDir, env });
-      await runGit(ctx, ['add', '--all', '--force', '.'], { cwd: ctx.srcDir, env });
-      await runGit(ctx, ['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', `${action.source.tarball} (sha256 ${action.source.sha256})`], { cwd: ctx.srcDir, env });
-      const head = readHead(ctx.srcDir);
-      if (!head) throw new Error(`Internal error: no HEAD in ${ctx.srcDir} after committing the tarball`);
-      await runGit(ctx, ['update-ref', BASE_REF, head], { cwd: ctx.srcDir });
-      return { head };
+      return { head: await commitTree(ctx, `${action.source.tarball} (sha256 ${action.source.sha256})`) };
+    }
+    case 'fetch-debian-source': {
+      const { fetchDebianSource } = await import('./debian.js');
+      const r = await fetchDebianSource(ctx, action.source);
+      return { head: await commitTree(ctx, `Debian source ${action.source['debian-source']} ${r.version} (.dsc sha256 ${r.sha256})`) };
+    }
+    case 'fetch-debian-binary': {
+      const { fetchDebianBinary } = await import('./debian.js');
+      const r = await fetchDebianBinary(ctx, action.source);
+      return { head: await commitTree(ctx, `Debian package ${action.source['debian-binary']}:${r.arch} ${r.version} (sha256 ${r.sha256})`) };
     }
     case 'patch': {
       const base = readBaseRef(ctx.srcDir);
@@ -47,7 +50,8 @@ export async function runAction(task: TaskNode, ctx: ActionContext, jobs: number
       return { head: commit };
     }
     case 'run': {
-      await mkdir(task.cwd, { recursive: true });
+      // The working directory and the directories of declared outputs exist before the command runs.
+      for (const dir of new Set([task.cwd, ...task.outputs.map((o) => dirname(o.path))])) await mkdir(dir, { recursive: true });
       const argv = action.argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, String(jobs)));
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(task.env)) env[k] = v.replaceAll(JOBS_PLACEHOLDER, String(jobs));
@@ -67,9 +71,40 @@ export async function runAction(task: TaskNode, ctx: ActionContext, jobs: number
       }
       return {};
     }
+    case 'uimage':
+      await (await import('./boot.js')).runUimage(action, ctx);
+      return {};
+    case 'boot-plan':
+      await (await import('./boot.js')).runPlan(action, ctx);
+      return {};
+    case 'boot-dtb':
+      await (await import('./boot.js')).runDtb(action, ctx);
+      return {};
+    case 'boot-script':
+      await (await import('./boot.js')).runScript(action, ctx);
+      return {};
+    case 'boot-check':
+      await (await import('./boot.js')).runCheck(action, ctx);
+      return {};
     default:
       return unreachable(action);
   }
+}
+
+/**
+ * Makes a freshly unpacked tree (tarball, Debian package) a one-commit git
+ * repository tagged as the pristine base, so patches apply the same way as
+ * on git sources and local edits show up in `git status`.
+ */
+async function commitTree(ctx: ActionContext, message: string): Promise<string> {
+  const env = GIT_IDENTITY;
+  await runGit(ctx, ['init', '--quiet'], { cwd: ctx.srcDir, env });
+  await runGit(ctx, ['add', '--all', '--force', '.'], { cwd: ctx.srcDir, env });
+  await runGit(ctx, ['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--allow-empty', '-m', message], { cwd: ctx.srcDir, env });
+  const head = readHead(ctx.srcDir);
+  if (!head) throw new Error(`Internal error: no HEAD in ${ctx.srcDir} after committing the unpacked source`);
+  await runGit(ctx, ['update-ref', BASE_REF, head], { cwd: ctx.srcDir });
+  return head;
 }
 
 /** The commands a task would run, resolved, for --dry-run. */
@@ -84,6 +119,10 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
         `fetch ${action.source.tarball} (sha256 ${action.source.sha256}) and extract it into ${ctx.srcDir}`,
         `git -C ${q(ctx.srcDir)} init && git add --all && git commit  # the pristine tree, tagged ${BASE_REF}`,
       ];
+    case 'fetch-debian-source':
+      return [...describeDebianSource(action.source, ctx), `git -C ${q(ctx.srcDir)} init && git add --all && git commit  # the pristine tree, tagged ${BASE_REF}`];
+    case 'fetch-debian-binary':
+      return [...describeDebianBinary(action.source, ctx), `git -C ${q(ctx.srcDir)} init && git add --all && git commit  # the pristine tree, tagged ${BASE_REF}`];
     case 'patch':
       return [
         `git -C ${q(ctx.srcDir)} checkout -f ${BASE_REF}`,
@@ -95,6 +134,16 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
     }
     case 'artifact':
       return action.files.map((f) => `cp ${q(f.from.path)} ${q(f.to.path)}`);
+    case 'uimage':
+      return [`mkimage -A arm -O linux -T kernel -C none -a 0x${action.load.toString(16)} -e 0x${action.load.toString(16)} -n ${q(action.name)} -d ${q(action.input.path)} ${q(action.output.path)}`];
+    case 'boot-plan':
+      return [`plan ${action.modules.map((m) => m.kind).join(', ')} in RAM → ${action.json.name}, ${action.svg.name}`];
+    case 'boot-dtb':
+      return [`dtc -I dtb -O dtb -p 4096 ${q(action.input.path)} && fdtput …   # /chosen, modules and ${action.edits.length} fixups → ${action.output.name}`];
+    case 'boot-script':
+      return [`write ${action.cmd.name}${action.boot.firmware === 'u-boot' ? ` && mkimage -T script -d ${q(action.cmd.path)} ${q(action.output.path)}` : ` as ${action.output.name}`}${action.env ? ` && mkenvimage → ${action.env.name}` : ''}`];
+    case 'boot-check':
+      return [`check the plan${action.dtb ? ', the device tree' : ''}${action.config ? ', the kernel config' : ''} → ${action.report.name}`];
     default:
       return unreachable(action);
   }

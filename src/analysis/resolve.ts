@@ -7,6 +7,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { findCycles, topologicalOrder } from './graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
+import { BOOT, bootTasks } from './board-tasks.js';
 import { componentTasks, type Component, type ErrorFn } from './tasks.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
@@ -99,6 +100,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   for (const component of resolved) {
     tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions }));
   }
+  if (byName.has(BOOT)) error(board.file, ['components', BOOT], `component name "${BOOT}" is reserved for the board's boot tasks`, 'choose another name', board.file.spanAt(['components', BOOT], 'key'));
+  else tasks.push(...bootTasks(board, boardDir, tasks, error));
   if (diagnostics.some((d) => d.severity === 'error')) return done();
 
   // Dependencies must exist and form no cycle.

@@ -67,8 +67,8 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   let sourceTask: string | undefined;
 
   if (c.source) {
-    const action: ActionSpec = 'git' in c.source ? { kind: 'fetch-git', source: c.source } : { kind: 'fetch-tarball', source: c.source };
-    const what = 'git' in c.source ? `${c.source.git} ${c.source.commit.slice(0, 12)}` : `${c.source.tarball}`;
+    const action = fetchAction(c.source);
+    const what = describeSource(c.source);
     tasks.push(
       node('fetch', {
         title: `fetch ${what}`,
@@ -78,7 +78,7 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         env: {},
         inputs: [],
         outputs: [],
-        tools: 'git' in c.source ? ['git'] : ['git', 'tar'],
+        tools: fetchTools(action),
         basis: { action: { kind: action.kind, source: c.source } },
       }),
     );
@@ -319,4 +319,34 @@ function listFiles(dir: string): string[] {
 
 function fileRef(abs: string, root: string): FileRef {
   return { path: normalize(abs), name: relative(root, abs) };
+}
+
+/** The fetch action for a source. */
+function fetchAction(source: NonNullable<Recipe['source']>): ActionSpec {
+  if ('git' in source) return { kind: 'fetch-git', source };
+  if ('tarball' in source) return { kind: 'fetch-tarball', source };
+  if ('debian-source' in source) return { kind: 'fetch-debian-source', source };
+  return { kind: 'fetch-debian-binary', source };
+}
+
+function describeSource(source: NonNullable<Recipe['source']>): string {
+  if ('git' in source) return `${source.git} ${source.commit.slice(0, 12)}`;
+  if ('tarball' in source) return source.tarball;
+  if ('debian-source' in source) return `Debian source ${source['debian-source']} ${source.version}`;
+  return `Debian package ${source['debian-binary']}:${source.arch ?? 'armhf'} ${source.version}`;
+}
+
+function fetchTools(action: ActionSpec): string[] {
+  switch (action.kind) {
+    case 'fetch-git':
+      return ['git'];
+    case 'fetch-tarball':
+      return ['git', 'tar'];
+    case 'fetch-debian-source':
+      return ['git', 'apt-get', 'dpkg-source'];
+    case 'fetch-debian-binary':
+      return ['git', 'apt-get', 'dpkg-deb'];
+    default:
+      return [];
+  }
 }

@@ -9,6 +9,8 @@ export interface RunCommandOptions extends GlobalOptions {
   force?: boolean;
   only?: boolean;
   from?: string;
+  /** commander's --no-check: false when given. */
+  check?: boolean;
 }
 
 /** `xenbuild all` and `xenbuild run <task…>`. */
@@ -24,6 +26,7 @@ export async function runCommand(selectors: string[] | undefined, opts: RunComma
         ...(targets ? { targets } : {}),
         force: [...force],
         only: opts.only ?? false,
+        ...(opts.check === false ? { waive: graph.tasks.filter((t) => t.action.kind === 'boot-check').map((t) => t.id) } : {}),
         keepGoing: opts.keepGoing ?? false,
         dryRun: opts.dryRun ?? false,
         jobs: settings.jobs,
@@ -31,6 +34,7 @@ export async function runCommand(selectors: string[] | undefined, opts: RunComma
         emit: (e) => reporter.event(e),
       }),
     );
+  if (opts.check === false) process.stderr.write('xenbuild: warning: --no-check: the pre-flight check is skipped; nothing proves this image will boot\n');
   let report: RunReport;
   try {
     report = opts.dryRun ? await go() : await withLock(graph, opts, command, go);

@@ -25,6 +25,12 @@ export type Failure =
   | { reason: 'unsafe-archive-entry'; archive: string; entry: string; why: string }
   /** The task succeeded but a declared output does not exist. */
   | { reason: 'missing-output'; path: string }
+  /** The boot modules do not fit the board's memory as declared. */
+  | { reason: 'memory-plan'; errors: string[] }
+  /** `xenbuild check` found errors: the image would not boot. */
+  | { reason: 'check-failed'; errors: number; warnings: number; findings: string[] }
+  /** A built artifact is not what the next step needs (not a uImage, not a DTB…). */
+  | { reason: 'bad-artifact'; path: string; message: string }
   /** The run was cancelled (Ctrl-C, SIGTERM, or fail-fast after another failure). */
   | { reason: 'cancelled' };
 
@@ -63,6 +69,12 @@ export function describeFailure(f: Failure): string {
       return `${f.archive}: entry ${f.entry} ${f.why}; refusing to extract`;
     case 'missing-output':
       return `the task succeeded but its declared output ${f.path} does not exist`;
+    case 'memory-plan':
+      return `the boot modules do not fit the memory map:\n${f.errors.map((e) => `  ${e}`).join('\n')}`;
+    case 'check-failed':
+      return `check found ${f.errors} error${f.errors === 1 ? '' : 's'} and ${f.warnings} warning${f.warnings === 1 ? '' : 's'}: this image would not boot\n${f.findings.map((e) => `  ${e}`).join('\n')}`;
+    case 'bad-artifact':
+      return `${f.path}: ${f.message}`;
     case 'cancelled':
       return 'cancelled';
   }

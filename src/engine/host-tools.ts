@@ -38,6 +38,9 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   'dpkg-deb': 'dpkg',
   'dpkg-source': 'dpkg-dev',
   'apt-get': 'apt',
+  'apt-cache': 'apt',
+  'dpkg-scanpackages': 'dpkg-dev',
+  'dpkg-scansources': 'dpkg-dev',
   file: 'file',
 };
 

@@ -22,6 +22,8 @@ export interface RunOptions {
   force?: readonly string[];
   /** Run the targets only, not their dependencies. */
   only?: boolean;
+  /** Tasks skipped on purpose (--no-check) whose dependents still run. */
+  waive?: readonly string[];
   keepGoing?: boolean;
   dryRun?: boolean;
   jobs: number;
@@ -98,6 +100,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const selected = selectTasks(graph, opts.targets, opts.only ?? false);
   const selectedIds = new Set(selected.map((t) => t.id));
   const forced = new Set(opts.force ?? []);
+  const waived = new Set(opts.waive ?? []);
   const budget = new JobBudget(opts.jobs);
   // Fail-fast cancels running siblings; Ctrl-C cancels everything.
   const stop = new AbortController();
@@ -128,7 +131,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const runOne = async (task: TaskNode): Promise<TaskStatus> => {
     const inRun = task.deps.filter((d) => selectedIds.has(d));
     const depStatuses = await Promise.all(inRun.map((d) => outcome.get(d)!));
-    const blocked = inRun.find((_, i) => !['ran', 'fresh', 'would-run'].includes(depStatuses[i]!));
+    const blocked = inRun.find((d, i) => !['ran', 'fresh', 'would-run'].includes(depStatuses[i]!) && !waived.has(d));
     if (blocked) {
       const because = `${blocked} ${reports.get(blocked)?.status ?? 'did not run'}`;
       opts.emit({ type: 'task-skipped', id: task.id, because });
@@ -137,6 +140,12 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     if (stop.signal.aborted) {
       opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
       return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
+    }
+    if (waived.has(task.id)) {
+      const because = 'skipped on request (--no-check): nothing proves this image will boot';
+      opts.emit({ type: 'task-skipped', id: task.id, because });
+      digests.set(task.id, 'waived');
+      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
     }
     // Dependencies outside the selection (--only) count with what they last produced.
     for (const dep of task.deps) {
@@ -270,7 +279,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     ...(graph.profile !== undefined ? { profile: graph.profile } : {}),
     startedAt,
     durationMs: Date.now() - started,
-    ok: tasks.every((t) => t.status === 'ran' || t.status === 'fresh' || t.status === 'would-run') && !opts.signal.aborted,
+    ok: tasks.every((t) => t.status === 'ran' || t.status === 'fresh' || t.status === 'would-run' || waived.has(t.id)) && !opts.signal.aborted,
     cancelled: opts.signal.aborted,
     tasks,
   };

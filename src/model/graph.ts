@@ -1,4 +1,5 @@
-import type { GitSourceSpec, TarballSourceSpec } from './schema.js';
+import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from '../boot/types.js';
+import type { DebianBinarySpecYaml, DebianSourceSpecYaml, GitSourceSpec, TarballSourceSpec } from './schema.js';
 
 /** A file the task reads or writes: where it is, and the name it has in fingerprints and reports. */
 export interface FileRef {
@@ -12,9 +13,68 @@ export interface FileRef {
 export type ActionSpec =
   | { kind: 'fetch-git'; source: GitSourceSpec }
   | { kind: 'fetch-tarball'; source: TarballSourceSpec }
+  | { kind: 'fetch-debian-source'; source: DebianSourceSpecYaml }
+  | { kind: 'fetch-debian-binary'; source: DebianBinarySpecYaml }
   | { kind: 'patch'; patches: FileRef[] }
   | { kind: 'run'; argv: string[]; jobs: 'one' | 'shared' }
-  | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] };
+  | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] }
+  | { kind: 'uimage'; input: FileRef; output: FileRef; load: number; name: string }
+  | {
+      kind: 'boot-plan';
+      memory: BootMemory;
+      modules: PlannedModule[];
+      xenRelocates: boolean;
+      /** Xen is a uImage: bootm copies its payload to this load address, so that area is taken too. */
+      bootmCopy?: { load: number };
+      dom0?: Range[];
+      dom0Mem?: number;
+      json: FileRef;
+      svg: FileRef;
+    }
+  | { kind: 'boot-dtb'; input: FileRef; output: FileRef; plan: FileRef; edits: DtEdit[]; cmdlines: XenCommandLines; dom0?: Range[] }
+  | {
+      kind: 'boot-script';
+      board: string;
+      boot: BootConfig;
+      plan: FileRef;
+      files: BootMediumFile[];
+      cmdlines: XenCommandLines;
+      edits: DtEdit[];
+      fdtAddr?: number;
+      cmd: FileRef;
+      output: FileRef;
+      env?: FileRef;
+    }
+  | {
+      kind: 'boot-check';
+      plan: FileRef;
+      dtb?: FileRef;
+      config?: FileRef;
+      cmdlines: XenCommandLines;
+      hyp: 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
+      dom0?: Range[];
+      lpae: boolean;
+      report: FileRef;
+    };
+
+/** A boot module the memory planner places: the file it is, and what the board says about its address. */
+export interface PlannedModule {
+  kind: ModuleKind;
+  file: FileRef;
+  fixed?: number;
+  growRoom?: number;
+  /** The board key that sets its address, named in errors. */
+  key: string;
+}
+
+/** A file the boot script loads from the boot medium. */
+export interface BootMediumFile {
+  kind: ModuleKind;
+  /** Where it is in deploy/ (its size decides nothing here; the plan has it). */
+  file: FileRef;
+  /** Its name on the boot medium. */
+  name: string;
+}
 
 export interface TaskNode {
   /** "xen:build" */

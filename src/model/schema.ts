@@ -32,8 +32,24 @@ export const tarballSource = z.strictObject({
   strip: z.number().int().min(0).optional().describe('Leading path components to strip (default 1)'),
 });
 
+const debianVersion = z.string().regex(/^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/, 'must be an exact Debian version such as 4.17.5+72-g01140da4e8-1');
+const sha256Pin = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
+
+export const debianSource = z.strictObject({
+  'debian-source': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian source package name').describe("A Debian source package, unpacked with Debian's patches applied"),
+  version: debianVersion,
+  sha256: sha256Pin.optional().describe('sha256 of the .dsc'),
+});
+
+export const debianBinary = z.strictObject({
+  'debian-binary': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name').describe('A Debian binary package, unpacked with dpkg-deb -x'),
+  version: debianVersion,
+  arch: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('Debian architecture (default armhf)'),
+  sha256: sha256Pin.optional().describe('sha256 of the .deb'),
+});
+
 /** Where a component's source comes from. New kinds are added here. */
-export const source = z.union([gitSource, tarballSource]);
+export const source = z.union([gitSource, tarballSource, debianSource, debianBinary]);
 
 const patches = z
   .array(z.string().min(1))
@@ -101,6 +117,70 @@ export const profile = z.strictObject({
   variables: variables.optional(),
 });
 
+/** An address: a number, or hex as written (0x80200000). */
+export const address = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be a hex address such as 0x80200000')]);
+/** A size: bytes, hex, or with a K/M/G suffix (1024-based): 1536M. */
+export const size = z.union([z.number().int().positive(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+[KMG]?)$/, 'must be a size such as 4096, 0x20000, 64K, 128M or 2G')]);
+const range = z.strictObject({ start: address, size });
+const artifactName = z.string().min(1).describe('An artifact a component exports (its name in deploy/)');
+
+export const memorySection = z.strictObject({
+  ram: z.array(range).min(1).describe('RAM banks'),
+  align: size.optional().describe('Alignment of planned load addresses (default 2M)'),
+  reserved: z.array(z.strictObject({ name: z.string().min(1), start: address, size })).optional().describe('Regions nothing may be loaded into'),
+});
+
+export const xenSection = z.strictObject({
+  artifact: artifactName.describe('The Xen binary a component exports'),
+  image: z.enum(['uimage', 'zimage']).describe('uimage: wrapped by mkimage -T kernel for bootm; zimage: booted as is with bootz'),
+  load: address.optional().describe('Load address; planned when absent'),
+  bootargs: z.string().describe('Xen command line (/chosen xen,xen-bootargs)'),
+  hyp: z.enum(['u-boot-patch', 'xen-fallback', 'firmware']).optional().describe('How every core enters HYP mode'),
+});
+
+export const dom0Section = z.strictObject({
+  kernel: artifactName.describe('The dom0 kernel (zImage) a component exports'),
+  initrd: artifactName.optional(),
+  bootargs: z.string().describe('dom0 command line (/chosen xen,dom0-bootargs)'),
+  load: address.optional(),
+  'initrd-load': address.optional(),
+  memory: z.array(range).optional().describe("dom0's memory when known (Xen maps it 1:1), for the checks and the picture"),
+  config: artifactName.optional().describe("The kernel's built .config, for the kernel-config checks"),
+  lpae: z.boolean().optional().describe('The board needs an LPAE kernel'),
+});
+
+const dtValue = {
+  cells: z.array(z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/)])).optional(),
+  strings: z.array(z.string()).optional(),
+  string: z.string().optional(),
+  u32: z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/)]).optional(),
+  empty: z.literal(true).optional(),
+};
+const nodePath = z.string().regex(/^\//, 'must be an absolute node path such as /timer');
+export const dtFixup = z.union([
+  z.strictObject({ set: z.strictObject({ path: nodePath, prop: z.string().min(1), ...dtValue }) }),
+  z.strictObject({ delete: z.strictObject({ path: nodePath, prop: z.string().min(1).optional() }) }),
+  z.strictObject({ enable: nodePath }),
+  z.strictObject({ disable: nodePath }),
+  z.strictObject({ 'add-node': nodePath }),
+  z.strictObject({ 'prune-reserved-memory': z.literal('outside-dom0') }),
+]);
+
+export const dtbSection = z.strictObject({
+  artifact: artifactName.optional().describe('The DTB a component exports; absent when the firmware provides it'),
+  mode: z.enum(['bake', 'runtime']).optional().describe('bake (default): edit the DTB at build time; runtime: fdt commands in the boot script'),
+  'grow-room': size.optional().describe('Room left after the DTB for U-Boot to grow it (default 64K)'),
+  fixups: z.array(dtFixup).optional(),
+});
+
+export const bootSection = z.strictObject({
+  firmware: z.enum(['u-boot', 'u-boot-2014']).describe('u-boot: boot.scr; u-boot-2014: uEnv.txt with uenvcmd (TI GLSDK 2014.07)'),
+  medium: z.string().regex(/^[a-z]+ [0-9]+:[0-9]+$/, 'must be "<interface> <dev>:<part>" such as "mmc 0:1"'),
+  command: z.enum(['bootm', 'bootz', 'booti']),
+  env: z.strictObject({ size, redundant: z.boolean().optional() }).optional().describe('Also make a binary environment with mkenvimage'),
+  'fdt-addr': address.optional().describe('runtime mode: where the firmware put its DTB (default ${fdt_addr})'),
+});
+
 export const board = z.strictObject({
   board: name.describe('The board name; must equal the file name'),
   description: z.string().optional(),
@@ -108,6 +188,11 @@ export const board = z.strictObject({
   variables: variables.optional().describe('Board variables, ${board.name} in recipes'),
   profiles: z.record(name, profile).optional(),
   'default-profile': z.string().optional(),
+  memory: memorySection.optional(),
+  xen: xenSection.optional(),
+  dom0: dom0Section.optional(),
+  dtb: dtbSection.optional(),
+  boot: bootSection.optional(),
 });
 
 export type Recipe = z.infer<typeof recipe>;
@@ -118,3 +203,11 @@ export type GitSourceSpec = z.infer<typeof gitSource>;
 export type TarballSourceSpec = z.infer<typeof tarballSource>;
 export type Scalar = z.infer<typeof scalar>;
 export type ComponentRef = z.infer<typeof componentRef>;
+export type BoardMemory = z.infer<typeof memorySection>;
+export type BoardXen = z.infer<typeof xenSection>;
+export type BoardDom0 = z.infer<typeof dom0Section>;
+export type BoardDtb = z.infer<typeof dtbSection>;
+export type BoardBoot = z.infer<typeof bootSection>;
+export type DtFixupSpec = z.infer<typeof dtFixup>;
+export type DebianSourceSpecYaml = z.infer<typeof debianSource>;
+export type DebianBinarySpecYaml = z.infer<typeof debianBinary>;

@@ -1,0 +1,521 @@
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { TaskFailure } from '../engine/failure.js';
+import type { ActionContext } from './context.js';
+import {
+  aptArgv,
+  aptPaths,
+  checksumList,
+  chooseSources,
+  DEFAULT_DEBIAN_ARCH,
+  describeSources,
+  parseControl,
+  privateApt,
+  proxyEnv,
+  type PrivateApt,
+  type PrivateAptOptions,
+} from './apt.js';
+
+/**
+ * Sources taken from the Debian archive through the private apt configuration
+ * of apt.ts: a source package unpacked with Debian's patches applied
+ * (`debian-source`) or the contents of one binary package (`debian-binary`).
+ * Downloads are cached by package, version (and architecture) under
+ * `${cacheDir}/debian/`; a cached download is re-verified and needs no network.
+ */
+
+/** `{ debian-source: xen, version: 4.17.5+72-g01140da4e8-1 }`. */
+export interface DebianSourceSpec {
+  /** Source package name. */
+  'debian-source': string;
+  /** Exact Debian version, epoch included when it has one. */
+  version: string;
+  /** Optional pin: sha256 of the .dsc (which pins every other file), e.g. from a lock file. */
+  sha256?: string;
+}
+
+/** `{ debian-binary: busybox-static, version: 1:1.35.0-4+b3, arch: armhf }`. */
+export interface DebianBinarySpec {
+  /** Binary package name. */
+  'debian-binary': string;
+  /** Exact Debian version, epoch included when it has one. */
+  version: string;
+  /** Debian architecture (default armhf). */
+  arch?: string;
+  /** Optional pin: sha256 of the .deb, e.g. from a lock file. */
+  sha256?: string;
+}
+
+export type DebianFetchOptions = PrivateAptOptions;
+/** The paths the describe functions need (a subset of ActionContext). */
+export type DebianPaths = Pick<ActionContext, 'cacheDir' | 'srcDir' | 'mirrorDirs'>;
+
+export interface FileSum {
+  name: string;
+  sha256: string;
+  size: number;
+}
+
+export interface DebianSourceResult {
+  version: string;
+  /** File name of the .dsc. */
+  dsc: string;
+  /** sha256 of the .dsc. */
+  sha256: string;
+  /** Every file of the source package, the .dsc included. */
+  files: FileSum[];
+}
+
+export interface DebianBinaryResult {
+  version: string;
+  arch: string;
+  /** File name of the .deb. */
+  file: string;
+  sha256: string;
+}
+
+export const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+$/;
+export const DEBIAN_VERSION_PATTERN = /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
+export const DEBIAN_ARCH_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Where the files of one source package version are cached. */
+export function debianSourceCacheDir(cacheDir: string, pkg: string, version: string): string {
+  return path.join(cacheDir, 'debian', 'source', pkg, version.replace(/:/g, '%3a'));
+}
+
+/** Where the .deb of one binary package version and architecture is cached. */
+export function debianBinaryCacheDir(cacheDir: string, pkg: string, version: string, arch: string): string {
+  return path.join(cacheDir, 'debian', 'binary', arch, pkg, version.replace(/:/g, '%3a'));
+}
+
+const STAMP = '.xenbuild.json';
+
+// ---------------------------------------------------------------- debian-source
+
+interface SourceStamp {
+  package: string;
+  version: string;
+  dsc: string;
+  sha256: string;
+  files: FileSum[];
+}
+
+/**
+ * Make ctx.srcDir the unpacked source package `src['debian-source']` at
+ * `src.version`, Debian's patches applied (`dpkg-source -x`). The files come
+ * from the cache or `apt-get source --download-only`; every file is checked
+ * against the Sources index (whose Release apt verified) and the .dsc's
+ * Checksums-Sha256, so `--no-check` only skips the maintainer signature.
+ * Fails with 'fetch-failed' (also when the archive lacks the version: the
+ * message names the versions it has), 'checksum-mismatch' or 'missing-tool'.
+ */
+export async function fetchDebianSource(ctx: ActionContext, src: DebianSourceSpec, opts: DebianFetchOptions = {}): Promise<DebianSourceResult> {
+  const pkg = checkPackage(src['debian-source']);
+  const version = checkVersion(src.version);
+  const pin = checkPin(src.sha256);
+  const dir = debianSourceCacheDir(ctx.cacheDir, pkg, version);
+  let stamp = await cachedSource(ctx, dir, pkg, version);
+  if (!stamp) {
+    const apt = privateApt(ctx, DEFAULT_DEBIAN_ARCH, opts);
+    stamp = await apt.locked(async () => (await cachedSource(ctx, dir, pkg, version)) ?? (await downloadSource(ctx, apt, dir, pkg, version)));
+  }
+  if (pin !== undefined && stamp.sha256 !== pin) throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.dsc), expected: pin, actual: stamp.sha256 });
+  const dsc = path.join(dir, stamp.dsc);
+  await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-source', '--no-check', '--no-copy', '-x', dsc, root], { cwd: path.dirname(root) }));
+  return { version, dsc: stamp.dsc, sha256: stamp.sha256, files: stamp.files };
+}
+
+/** The verified stamp of a cached source download, or undefined (a damaged one is removed). */
+async function cachedSource(ctx: ActionContext, dir: string, pkg: string, version: string): Promise<SourceStamp | undefined> {
+  const stamp = await readStamp<SourceStamp>(ctx, dir);
+  if (!stamp) return undefined;
+  try {
+    if (stamp.package !== pkg || stamp.version !== version || !Array.isArray(stamp.files)) throw new Error('stamp of another package');
+    for (const f of stamp.files) await verifyFile(dir, f);
+    await verifyDsc(dir, stamp.dsc);
+  } catch (err) {
+    ctx.log(`${dir} is damaged (${(err as Error).message}); fetching it again`);
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  ctx.log(`using ${pkg} ${version} from ${dir}`);
+  return stamp;
+}
+
+async function downloadSource(ctx: ActionContext, apt: PrivateApt, dir: string, pkg: string, version: string): Promise<SourceStamp> {
+  const label = `${pkg}=${version} (Debian source)`;
+  return resolveAndDownload(ctx, apt, {
+    label,
+    pkg,
+    version,
+    kind: 'source',
+    find: async () => {
+      const out = await query(ctx, apt, apt.argv('apt-cache', 'showsrc', '--only-source', pkg));
+      const record = parseControl(out ?? '').find((p) => p.get('package') === pkg && p.get('version') === version);
+      return record ? checksumList(record) : undefined;
+    },
+    download: (files) =>
+      downloadInto(ctx, dir, async (partial) => {
+        await aptGet(ctx, apt, label, partial, ['source', '--download-only', '--only-source', `${pkg}=${version}`]);
+        const dsc = files.find((f) => f.name.endsWith('.dsc'));
+        if (!dsc) throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the Sources index lists no .dsc' });
+        for (const f of files) await verifyFile(partial, f);
+        await verifyDsc(partial, dsc.name);
+        return { package: pkg, version, dsc: dsc.name, sha256: dsc.sha256, files };
+      }),
+  });
+}
+
+/** Check every file the .dsc lists (Checksums-Sha256) in `dir`. */
+async function verifyDsc(dir: string, dsc: string): Promise<void> {
+  const listed = checksumList(parseControl(await readFile(path.join(dir, safeName(dsc)), 'utf8'))[0] ?? new Map());
+  if (listed.length === 0) throw new TaskFailure({ reason: 'fetch-failed', url: dsc, message: 'the .dsc has no Checksums-Sha256' });
+  for (const f of listed) await verifyFile(dir, f);
+}
+
+// ---------------------------------------------------------------- debian-binary
+
+interface BinaryStamp {
+  package: string;
+  version: string;
+  arch: string;
+  file: string;
+  sha256: string;
+}
+
+/**
+ * Make ctx.srcDir the contents of the binary package `src['debian-binary']`
+ * at `src.version` for `src.arch` (default armhf), unpacked with `dpkg-deb -x`.
+ * The .deb comes from the cache or `apt-get download` and is checked against
+ * the SHA256 of the Packages index. Fails like fetchDebianSource.
+ */
+export async function fetchDebianBinary(ctx: ActionContext, src: DebianBinarySpec, opts: DebianFetchOptions = {}): Promise<DebianBinaryResult> {
+  const pkg = checkPackage(src['debian-binary']);
+  const version = checkVersion(src.version);
+  const arch = checkArch(src.arch ?? DEFAULT_DEBIAN_ARCH);
+  const pin = checkPin(src.sha256);
+  const dir = debianBinaryCacheDir(ctx.cacheDir, pkg, version, arch);
+  const want = { package: pkg, version, arch };
+  let stamp = await cachedBinary(ctx, dir, want);
+  if (!stamp) {
+    const apt = privateApt(ctx, arch, opts);
+    stamp = await apt.locked(async () => (await cachedBinary(ctx, dir, want)) ?? (await downloadBinary(ctx, apt, dir, want)));
+  }
+  if (pin !== undefined && stamp.sha256 !== pin) throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.file), expected: pin, actual: stamp.sha256 });
+  const deb = path.join(dir, stamp.file);
+  await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-deb', '-x', deb, root], { cwd: path.dirname(root) }));
+  return { version, arch, file: stamp.file, sha256: stamp.sha256 };
+}
+
+type BinaryWant = Pick<BinaryStamp, 'package' | 'version' | 'arch'>;
+
+async function cachedBinary(ctx: ActionContext, dir: string, want: BinaryWant): Promise<BinaryStamp | undefined> {
+  const stamp = await readStamp<BinaryStamp>(ctx, dir);
+  if (!stamp) return undefined;
+  try {
+    if (stamp.package !== want.package || stamp.version !== want.version || stamp.arch !== want.arch) throw new Error('stamp of another package');
+    await verifyFile(dir, { name: stamp.file, sha256: stamp.sha256 });
+  } catch (err) {
+    ctx.log(`${dir} is damaged (${(err as Error).message}); fetching it again`);
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  ctx.log(`using ${want.package} ${want.version} (${want.arch}) from ${dir}`);
+  return stamp;
+}
+
+async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, want: BinaryWant): Promise<BinaryStamp> {
+  const { package: pkg, version, arch } = want;
+  const label = `${pkg}:${arch}=${version} (Debian package)`;
+  return resolveAndDownload(ctx, apt, {
+    label,
+    pkg,
+    version,
+    kind: 'binary',
+    find: async () => {
+      const out = await query(ctx, apt, apt.argv('apt-cache', 'show', `${pkg}:${arch}`));
+      const record = parseControl(out ?? '').find((p) => p.get('package') === pkg && p.get('version') === version && [arch, 'all'].includes(p.get('architecture') ?? ''));
+      if (!record) return undefined;
+      const sha256 = record.get('sha256')?.toLowerCase();
+      if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the Packages index gives no SHA256 for it' });
+      return sha256;
+    },
+    download: (sha256) =>
+      downloadInto(ctx, dir, async (partial) => {
+        await aptGet(ctx, apt, label, partial, ['download', `${pkg}:${arch}=${version}`]);
+        const debs = readdirSync(partial).filter((f) => f.endsWith('.deb'));
+        if (debs.length !== 1) throw new TaskFailure({ reason: 'fetch-failed', url: label, message: `apt-get download left ${debs.length} .deb files` });
+        await verifyFile(partial, { name: debs[0]!, sha256 });
+        return { ...want, file: debs[0]!, sha256 };
+      }),
+  });
+}
+
+// ---------------------------------------------------------------- versions
+
+/**
+ * The versions of `pkg` the configured archive has (`apt-cache madison`),
+ * source or binary (of `opts.arch`, default armhf), as apt lists them (newest
+ * first per suite). Fetches the lists when they are not current.
+ */
+export async function availableVersions(ctx: ActionContext, pkg: string, kind: 'source' | 'binary', opts: DebianFetchOptions & { arch?: string } = {}): Promise<string[]> {
+  const apt = privateApt(ctx, checkArch(opts.arch ?? DEFAULT_DEBIAN_ARCH), opts);
+  return apt.locked(async () => {
+    if (!apt.listsCurrent()) await apt.update();
+    return versionsIn(ctx, apt, checkPackage(pkg), kind);
+  });
+}
+
+async function versionsIn(ctx: ActionContext, apt: PrivateApt, pkg: string, kind: 'source' | 'binary'): Promise<string[]> {
+  const out = (await query(ctx, apt, apt.argv('apt-cache', 'madison', pkg))) ?? '';
+  const versions: string[] = [];
+  for (const line of out.split('\n')) {
+    const [name, version, where] = line.split('|').map((s) => s.trim());
+    if (name !== pkg || !version || !where?.endsWith(kind === 'source' ? 'Sources' : 'Packages')) continue;
+    if (!versions.includes(version)) versions.push(version);
+  }
+  return versions;
+}
+
+// ---------------------------------------------------------------- shared steps
+
+interface DownloadJob<R, T> {
+  label: string;
+  pkg: string;
+  version: string;
+  kind: 'source' | 'binary';
+  /** The index record of the pinned version, or undefined when the lists lack it. */
+  find(): Promise<R | undefined>;
+  download(record: R): Promise<T>;
+}
+
+/**
+ * Look the version up and download it. The lists are fetched first when they
+ * are not current for the sources; fetched again (once) when the version is
+ * missing or the download fails, as lists go stale when the archive moves on.
+ * An `apt-get update` that fetches only some indexes is not fatal by itself.
+ */
+async function resolveAndDownload<R, T>(ctx: ActionContext, apt: PrivateApt, job: DownloadJob<R, T>): Promise<T> {
+  let refreshed = false;
+  let updateProblem: string | undefined;
+  const refresh = async () => {
+    refreshed = true;
+    updateProblem = undefined;
+    try {
+      await apt.update();
+    } catch (err) {
+      if (!(err instanceof TaskFailure) || err.failure.reason !== 'fetch-failed') throw err;
+      updateProblem = err.failure.message;
+      ctx.log(`${err.message}; going on with the lists apt has`);
+    }
+  };
+  if (!apt.listsCurrent()) await refresh();
+  for (;;) {
+    let record = await job.find();
+    if (record === undefined && !refreshed) {
+      await refresh();
+      record = await job.find();
+    }
+    if (record === undefined) {
+      const versions = await versionsIn(ctx, apt, job.pkg, job.kind);
+      const has = versions.length > 0 ? `has ${versions.join(', ')}` : `has no ${job.kind} package ${job.pkg}`;
+      const note = updateProblem ? ` (${updateProblem}, so the lists may be incomplete)` : '';
+      throw new TaskFailure({ reason: 'fetch-failed', url: job.label, message: `version ${job.version} is not available: the archive ${describeSources(apt.sources)} ${has}${note}` });
+    }
+    try {
+      return await job.download(record);
+    } catch (err) {
+      if (refreshed || !(err instanceof TaskFailure) || err.failure.reason !== 'fetch-failed') throw err;
+      ctx.log(`${err.message}; the lists may be out of date: fetching them again`);
+      await refresh();
+    }
+  }
+}
+
+/** Run an apt query, returning its stdout, or undefined when it exits non-zero (e.g. "No packages found"). */
+async function query(ctx: ActionContext, apt: PrivateApt, argv: string[]): Promise<string | undefined> {
+  try {
+    return await ctx.exec(argv, { cwd: apt.paths.root, capture: true, quiet: true });
+  } catch (err) {
+    if (err instanceof TaskFailure && err.failure.reason === 'exit-non-zero') return undefined;
+    throw err;
+  }
+}
+
+/** apt-get `args` in `cwd`; a non-zero exit becomes 'fetch-failed'. Symlinks it leaves (file: mirrors) become copies. */
+async function aptGet(ctx: ActionContext, apt: PrivateApt, label: string, cwd: string, args: string[]): Promise<void> {
+  try {
+    await ctx.exec(apt.argv('apt-get', ...args), { cwd, env: proxyEnv() });
+  } catch (err) {
+    if (err instanceof TaskFailure && err.failure.reason === 'exit-non-zero') {
+      throw new TaskFailure({ reason: 'fetch-failed', url: label, message: `apt-get ${args[0]} failed (see the task log)` });
+    }
+    throw err;
+  }
+  for (const name of readdirSync(cwd)) {
+    const file = path.join(cwd, name);
+    if (!lstatSync(file).isSymbolicLink()) continue;
+    await copyFile(file, `${file}.copy`);
+    await rename(`${file}.copy`, file);
+  }
+}
+
+/** Fill a fresh directory next to `dir` with `fill`, write the stamp it returns, then move it to `dir`. */
+async function downloadInto<T extends object>(ctx: ActionContext, dir: string, fill: (partial: string) => Promise<T>): Promise<T> {
+  const partial = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(partial, { recursive: true });
+  try {
+    const stamp = await fill(partial);
+    await writeFile(path.join(partial, STAMP), JSON.stringify(stamp, null, 2) + '\n');
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+    return stamp;
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+}
+
+async function readStamp<T>(ctx: ActionContext, dir: string): Promise<T | undefined> {
+  const file = path.join(dir, STAMP);
+  if (!existsSync(file)) {
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    ctx.log(`${file} is unreadable; fetching again`);
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+/** Unpack next to ctx.srcDir with `unpack(root)` (which creates root), then swap it into place. */
+async function intoSrcDir(ctx: ActionContext, unpack: (root: string) => Promise<unknown>): Promise<void> {
+  const dest = ctx.srcDir;
+  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.unpack`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  try {
+    const root = path.join(work, 'root');
+    await unpack(root);
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
+    const old = path.join(work, 'old');
+    if (existsSync(dest)) await rename(dest, old);
+    try {
+      await rename(root, dest);
+    } catch (err) {
+      if (existsSync(old)) await rename(old, dest);
+      throw err;
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A file name as listed in an index or .dsc, refused if it could leave its directory. */
+function safeName(name: string): string {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new TaskFailure({ reason: 'fetch-failed', url: name, message: 'not a plain file name' });
+  return name;
+}
+
+/** Check `dir/name` against a sha256 (and size, when given): 'fetch-failed' if absent, 'checksum-mismatch' if different. */
+async function verifyFile(dir: string, f: { name: string; sha256: string; size?: number }): Promise<void> {
+  const file = path.join(dir, safeName(f.name));
+  if (!existsSync(file)) throw new TaskFailure({ reason: 'fetch-failed', url: f.name, message: `${file} is missing` });
+  const actual = await sha256File(file);
+  if (actual !== f.sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file, expected: f.sha256, actual });
+  const size = lstatSync(file).size;
+  if (f.size !== undefined && size !== f.size) throw new TaskFailure({ reason: 'checksum-mismatch', file, expected: `${f.sha256} (${f.size} bytes)`, actual: `${actual} (${size} bytes)` });
+}
+
+// ---------------------------------------------------------------- checks
+
+function checkPackage(name: string): string {
+  if (!DEBIAN_PACKAGE_PATTERN.test(name)) throw new Error(`Internal error: ${JSON.stringify(name)} is not a Debian package name`);
+  return name;
+}
+
+function checkVersion(version: string): string {
+  if (!DEBIAN_VERSION_PATTERN.test(version)) throw new Error(`Internal error: ${JSON.stringify(version)} is not a Debian version`);
+  return version;
+}
+
+function checkArch(arch: string): string {
+  if (!DEBIAN_ARCH_PATTERN.test(arch)) throw new Error(`Internal error: ${JSON.stringify(arch)} is not a Debian architecture`);
+  return arch;
+}
+
+function checkPin(sha256: string | undefined): string | undefined {
+  if (sha256 === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new Error(`Internal error: ${JSON.stringify(sha256)} is not a sha256`);
+  return sha256.toLowerCase();
+}
+
+// ---------------------------------------------------------------- --dry-run
+
+const q = (s: string) => (/^[\w@%+=:,./^*~-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+const cmd = (argv: readonly string[]) => argv.map(q).join(' ');
+
+/** The archive line of a dry run (reads the host's apt sources; writes nothing). */
+function archiveLine(paths: DebianPaths, opts: DebianFetchOptions): string {
+  try {
+    return `# archive: ${describeSources(chooseSources(paths.mirrorDirs, opts.hostRoot))}`;
+  } catch (err) {
+    return `# ${(err as Error).message}`;
+  }
+}
+
+function unpackLines(paths: DebianPaths, unpack: (root: string) => string[]): string[] {
+  const work = path.join(path.dirname(paths.srcDir), `.${path.basename(paths.srcDir)}.unpack`);
+  return [cmd(unpack(path.join(work, 'root'))), cmd(['mv', path.join(work, 'root'), paths.srcDir])];
+}
+
+/** The commands fetchDebianSource would run, as human-readable lines for --dry-run. */
+export function describeDebianSource(src: DebianSourceSpec, paths: DebianPaths, opts: DebianFetchOptions = {}): string[] {
+  const pkg = checkPackage(src['debian-source']);
+  const version = checkVersion(src.version);
+  const dir = debianSourceCacheDir(paths.cacheDir, pkg, version);
+  const arch = DEFAULT_DEBIAN_ARCH;
+  const apt = aptPaths(paths.cacheDir, arch);
+  const dsc = `${pkg}_${version.replace(/^[0-9]+:/, '')}.dsc`;
+  const lines = existsSync(path.join(dir, STAMP))
+    ? [`# ${pkg} ${version} is cached in ${dir}: its files are checked again, no network`]
+    : [
+        archiveLine(paths, opts),
+        `${cmd(aptArgv(apt, arch, 'apt-get', 'update'))}   # unless the lists are current`,
+        `${cmd(aptArgv(apt, arch, 'apt-cache', 'showsrc', '--only-source', pkg))}   # must list ${version}; gives each file's sha256`,
+        `(cd ${q(`${dir}.partial`)} && ${cmd(aptArgv(apt, arch, 'apt-get', 'source', '--download-only', '--only-source', `${pkg}=${version}`))})`,
+        `# every file checked against the Sources index and ${dsc}'s Checksums-Sha256, then moved to ${dir}`,
+      ];
+  return [...lines, ...unpackLines(paths, (root) => ['dpkg-source', '--no-check', '--no-copy', '-x', path.join(dir, dsc), root])];
+}
+
+/** The commands fetchDebianBinary would run, as human-readable lines for --dry-run. */
+export function describeDebianBinary(src: DebianBinarySpec, paths: DebianPaths, opts: DebianFetchOptions = {}): string[] {
+  const pkg = checkPackage(src['debian-binary']);
+  const version = checkVersion(src.version);
+  const arch = checkArch(src.arch ?? DEFAULT_DEBIAN_ARCH);
+  const dir = debianBinaryCacheDir(paths.cacheDir, pkg, version, arch);
+  const apt = aptPaths(paths.cacheDir, arch);
+  const deb = `${pkg}_${version.replace(/:/g, '%3a')}_${arch}.deb`;
+  const lines = existsSync(path.join(dir, STAMP))
+    ? [`# ${pkg} ${version} (${arch}) is cached in ${dir}: checked again, no network`]
+    : [
+        archiveLine(paths, opts),
+        `${cmd(aptArgv(apt, arch, 'apt-get', 'update'))}   # unless the lists are current`,
+        `${cmd(aptArgv(apt, arch, 'apt-cache', 'show', `${pkg}:${arch}`))}   # must list ${version}; gives its SHA256`,
+        `(cd ${q(`${dir}.partial`)} && ${cmd(aptArgv(apt, arch, 'apt-get', 'download', `${pkg}:${arch}=${version}`))})`,
+        `# the .deb checked against the Packages index, then moved to ${dir}`,
+      ];
+  return [...lines, ...unpackLines(paths, (root) => ['dpkg-deb', '-x', path.join(dir, deb), root])];
+}

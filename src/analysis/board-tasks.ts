@@ -1,0 +1,247 @@
+import { join } from 'node:path';
+import { parseDom0Mem, parseSize } from '../boot/sizes.js';
+import type { BootConfig, DtEdit, DtValue, ModuleKind, NamedRange, Range } from '../boot/types.js';
+import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
+import type { Board, DtFixupSpec } from '../model/schema.js';
+import type { Loaded } from './load.js';
+import { didYouMean } from './suggest.js';
+import type { ErrorFn } from './tasks.js';
+import type { PathKey } from './yaml-file.js';
+
+/** The component name of the tasks a board's boot sections make. */
+export const BOOT = 'boot';
+const DEFAULT_DTB_GROW_ROOM = 64 * 1024;
+
+/**
+ * The board-level tasks that turn built artifacts into a bootable set of
+ * files: Xen's uImage, the memory plan (and its picture), the device tree with
+ * Xen's /chosen and the board's fixups, the U-Boot script or uEnv.txt, and
+ * the pre-flight check. They exist when the board has the boot sections
+ * (memory, xen, dom0, boot; dtb optional).
+ */
+export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): TaskNode[] {
+  const b = board.value;
+  const file = board.file;
+  const sections = (['memory', 'xen', 'dom0', 'boot'] as const).filter((s) => b[s] !== undefined);
+  if (sections.length === 0 && b.dtb === undefined) return [];
+  const missing = (['memory', 'xen', 'dom0', 'boot'] as const).filter((s) => b[s] === undefined);
+  if (missing.length || !b.memory || !b.xen || !b.dom0 || !b.boot) {
+    const first = sections[0] ?? 'dtb';
+    error(file, [first], `a board that boots Xen needs the sections memory, xen, dom0 and boot; missing: ${missing.join(', ')}`, undefined, file.spanAt([first], 'key'));
+    return [];
+  }
+  const { memory, xen, dom0, boot } = b;
+  const dtb = b.dtb ?? {};
+
+  // Every artifact the components export, and the deploy task that makes it.
+  const artifacts = new Map<string, { producer: string; file: FileRef }>();
+  for (const t of tasks) {
+    if (t.action.kind !== 'artifact') continue;
+    for (const f of t.action.files) artifacts.set(f.to.name.replace(/^deploy\//, ''), { producer: t.id, file: f.to });
+  }
+  let ok = true;
+  const artifact = (name: string, at: PathKey[]) => {
+    const found = artifacts.get(name);
+    if (!found) {
+      ok = false;
+      error(file, at, `no component exports an artifact "${name}"${didYouMean(name, artifacts.keys())}`, `artifacts: ${[...artifacts.keys()].sort().join(', ') || '(none: add exports to a recipe)'}`);
+    }
+    return found;
+  };
+  const num = (value: number | string, at: PathKey[]): number => {
+    try {
+      return parseSize(value);
+    } catch (err) {
+      ok = false;
+      error(file, at, (err as Error).message);
+      return 0;
+    }
+  };
+  const deployFile = (name: string): FileRef => ({ path: join(boardDir, 'deploy', name), name: `deploy/${name}` });
+  const node = (name: string, title: string, deps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[], inputs: FileRef[] = []): TaskNode => ({
+    id: `${BOOT}:${name}`,
+    component: BOOT,
+    name,
+    title,
+    deps: [...new Set(deps)].sort(),
+    action,
+    cwd: boardDir,
+    env: {},
+    srcDir: join(boardDir, 'deploy', 'boot'),
+    inputs,
+    outputs,
+    tools,
+    packages: {},
+    basis: { action: symbolic(action, boardDir) },
+    definedIn: `configs/boards/${b.board}.yaml`,
+  });
+
+  const xenArtifact = artifact(xen.artifact, ['xen', 'artifact']);
+  const kernel = artifact(dom0.kernel, ['dom0', 'kernel']);
+  const initrd = dom0.initrd === undefined ? undefined : artifact(dom0.initrd, ['dom0', 'initrd']);
+  const dtbMode = dtb.mode ?? 'bake';
+  const dtbArtifact = dtb.artifact === undefined ? undefined : artifact(dtb.artifact, ['dtb', 'artifact']);
+  const config = dom0.config === undefined ? undefined : artifact(dom0.config, ['dom0', 'config']);
+  if (dtbMode === 'bake' && dtb.artifact === undefined) {
+    ok = false;
+    error(file, b.dtb ? ['dtb'] : ['boot'], 'baking device-tree fixups needs dtb.artifact (the DTB a component exports)', 'or set dtb.mode: runtime when the firmware provides the DTB', file.spanAt(b.dtb ? ['dtb'] : ['boot'], 'key'));
+  }
+  if (xen.image === 'uimage' && xen.load === undefined) {
+    ok = false;
+    error(file, ['xen'], 'xen.image uimage needs xen.load: mkimage writes the load address into the uImage header', undefined, file.spanAt(['xen'], 'key'));
+  }
+  const fixups = (dtb.fixups ?? []).map((f, i) => fixupEdit(f, ['dtb', 'fixups', i], num));
+  const dom0Ranges: Range[] | undefined = dom0.memory?.map((r, i) => ({ start: num(r.start, ['dom0', 'memory', i, 'start']), size: num(r.size, ['dom0', 'memory', i, 'size']) }));
+  if (fixups.some((f) => f.op === 'prune-reserved-memory') && !dom0Ranges) {
+    ok = false;
+    error(file, ['dtb', 'fixups'], 'prune-reserved-memory needs dom0.memory: the range Xen gives dom0 (1:1)', 'e.g. dom0: { memory: [{ start: 0xa8000000, size: 128M }] }');
+  }
+  const bootMemory = {
+    ram: memory.ram.map((r, i) => ({ start: num(r.start, ['memory', 'ram', i, 'start']), size: num(r.size, ['memory', 'ram', i, 'size']) })),
+    align: memory.align === undefined ? 2 * 1024 * 1024 : num(memory.align, ['memory', 'align']),
+    reserved: (memory.reserved ?? []).map((r, i): NamedRange => ({ name: r.name, start: num(r.start, ['memory', 'reserved', i, 'start']), size: num(r.size, ['memory', 'reserved', i, 'size']) })),
+  };
+  if (!ok || !xenArtifact || !kernel) return [];
+
+  const out: TaskNode[] = [];
+  // Xen as the bootloader loads it.
+  let xenFile = xenArtifact.file;
+  let xenDeps = [xenArtifact.producer];
+  if (xen.image === 'uimage') {
+    const output = deployFile('boot/xen-uImage');
+    out.push(node('xen-image', `mkimage -T kernel -a ${String(xen.load)} ${xen.artifact}`, [xenArtifact.producer], { kind: 'uimage', input: xenArtifact.file, output, load: num(xen.load!, ['xen', 'load']), name: `Xen for ${b.board}` }, [output], ['mkimage']));
+    xenFile = output;
+    xenDeps = [`${BOOT}:xen-image`];
+  }
+
+  // A uImage is loaded anywhere and copied by bootm to its load address; a zImage runs where it is loaded.
+  const xenFixed = xen.image === 'zimage' && xen.load !== undefined ? { fixed: num(xen.load, ['xen', 'load']) } : {};
+  const modules: PlannedModule[] = [{ kind: 'xen', file: xenFile, key: xen.image === 'uimage' ? 'xen' : 'xen.load', ...xenFixed }];
+  modules.push({ kind: 'kernel', file: kernel.file, key: 'dom0.load', ...(dom0.load !== undefined ? { fixed: num(dom0.load, ['dom0', 'load']) } : {}) });
+  if (initrd) modules.push({ kind: 'initrd', file: initrd.file, key: 'dom0.initrd-load', ...(dom0['initrd-load'] !== undefined ? { fixed: num(dom0['initrd-load'], ['dom0', 'initrd-load']) } : {}) });
+  if (dtbMode === 'bake' && dtbArtifact) {
+    const growRoom = dtb['grow-room'] === undefined ? DEFAULT_DTB_GROW_ROOM : num(dtb['grow-room'], ['dtb', 'grow-room']);
+    modules.push({ kind: 'dtb', file: dtbArtifact.file, key: 'dtb', growRoom });
+  }
+  const planJson = deployFile('memory-map.json');
+  const planSvg = deployFile('memory-map.svg');
+  const dom0Mem = parseDom0Mem(xen.bootargs);
+  const planDeps = [...xenDeps, kernel.producer, ...(initrd ? [initrd.producer] : []), ...(dtbMode === 'bake' && dtbArtifact ? [dtbArtifact.producer] : [])];
+  out.push(
+    node(
+      'plan',
+      'plan load addresses and draw the memory map',
+      planDeps,
+      { kind: 'boot-plan', memory: bootMemory, modules, xenRelocates: true, ...(xen.image === 'uimage' && xen.load !== undefined ? { bootmCopy: { load: num(xen.load, ['xen', 'load']) } } : {}), ...(dom0Ranges ? { dom0: dom0Ranges } : {}), ...(dom0Mem !== undefined ? { dom0Mem } : {}), json: planJson, svg: planSvg },
+      [planJson, planSvg],
+      [],
+    ),
+  );
+
+  const cmdlines = { xen: xen.bootargs, dom0: dom0.bootargs };
+  const mediumFiles: BootMediumFile[] = [
+    { kind: 'xen', file: xenFile, name: baseName(xenFile.name) },
+    { kind: 'kernel', file: kernel.file, name: dom0.kernel },
+    ...(initrd && dom0.initrd ? [{ kind: 'initrd' as ModuleKind, file: initrd.file, name: dom0.initrd }] : []),
+  ];
+  let bakedDtb: FileRef | undefined;
+  if (dtbMode === 'bake' && dtbArtifact && dtb.artifact) {
+    bakedDtb = deployFile(`boot/${dtb.artifact}`);
+    out.push(
+      node(
+        'dtb',
+        `add /chosen, modules and ${fixups.length} fixup${fixups.length === 1 ? '' : 's'} to ${dtb.artifact}`,
+        [`${BOOT}:plan`, dtbArtifact.producer],
+        { kind: 'boot-dtb', input: dtbArtifact.file, output: bakedDtb, plan: planJson, edits: fixups, cmdlines, ...(dom0Ranges ? { dom0: dom0Ranges } : {}) },
+        [bakedDtb],
+        ['dtc', 'fdtput', 'fdtget'],
+      ),
+    );
+    mediumFiles.push({ kind: 'dtb', file: bakedDtb, name: dtb.artifact });
+  }
+
+  const bootConfig: BootConfig = {
+    firmware: boot.firmware,
+    medium: boot.medium,
+    command: boot.command,
+    dtMode: dtbMode,
+    ...(boot.env ? { env: { size: num(boot.env.size, ['boot', 'env', 'size']), redundant: boot.env.redundant ?? false } } : {}),
+  };
+  const scriptName = boot.firmware === 'u-boot-2014' ? 'uEnv.txt' : 'boot.scr';
+  const script = deployFile(`boot/${scriptName}`);
+  const cmd = deployFile('boot/boot.cmd');
+  const envImage = boot.env ? deployFile('boot/uboot.env') : undefined;
+  out.push(
+    node(
+      'script',
+      `write ${scriptName}${envImage ? ' and uboot.env' : ''}`,
+      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : [])],
+      {
+        kind: 'boot-script',
+        board: b.board,
+        boot: bootConfig,
+        plan: planJson,
+        files: mediumFiles,
+        cmdlines,
+        edits: dtbMode === 'runtime' ? fixups : [],
+        ...(boot['fdt-addr'] !== undefined ? { fdtAddr: num(boot['fdt-addr'], ['boot', 'fdt-addr']) } : {}),
+        cmd,
+        output: script,
+        ...(envImage ? { env: envImage } : {}),
+      },
+      [...(boot.firmware === 'u-boot' ? [cmd] : []), script, ...(envImage ? [envImage] : [])],
+      scriptName === 'boot.scr' ? ['mkimage'] : [],
+    ),
+  );
+
+  const report = deployFile('check.txt');
+  out.push(
+    node(
+      'check',
+      'check the memory map, device tree and kernel config against what Xen needs',
+      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : []), ...(config ? [config.producer] : [])],
+      {
+        kind: 'boot-check',
+        plan: planJson,
+        ...(bakedDtb ? { dtb: bakedDtb } : {}),
+        ...(config ? { config: config.file } : {}),
+        cmdlines,
+        hyp: xen.hyp ?? 'unknown',
+        ...(dom0Ranges ? { dom0: dom0Ranges } : {}),
+        lpae: dom0.lpae ?? false,
+        report,
+      },
+      [report],
+      ['dtc'],
+    ),
+  );
+  return out;
+}
+
+/** A board's fixup, as written in YAML, as an edit. */
+function fixupEdit(f: DtFixupSpec, at: PathKey[], num: (v: number | string, at: PathKey[]) => number): DtEdit {
+  if ('set' in f) {
+    const s = f.set;
+    let value: DtValue;
+    if (s.cells) value = { cells: s.cells.map((c, i) => num(c, [...at, 'set', 'cells', i])) };
+    else if (s.u32 !== undefined) value = { cells: [num(s.u32, [...at, 'set', 'u32'])] };
+    else if (s.strings) value = { strings: s.strings };
+    else if (s.string !== undefined) value = { strings: [s.string] };
+    else value = { empty: true };
+    return { op: 'set', path: s.path, prop: s.prop, value };
+  }
+  if ('delete' in f) return f.delete.prop === undefined ? { op: 'delete-node', path: f.delete.path } : { op: 'delete-prop', path: f.delete.path, prop: f.delete.prop };
+  if ('enable' in f) return { op: 'enable', path: f.enable };
+  if ('disable' in f) return { op: 'disable', path: f.disable };
+  if ('add-node' in f) return { op: 'add-node', path: f['add-node'] };
+  return { op: 'prune-reserved-memory', keep: 'inside-dom0' };
+}
+
+function baseName(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+/** The action with absolute paths made relative to the board directory, for machine-independent fingerprints. */
+function symbolic(action: TaskNode['action'], boardDir: string): unknown {
+  return JSON.parse(JSON.stringify(action, (key, value: unknown) => (key === 'path' && typeof value === 'string' ? value.replace(boardDir, '${boarddir}') : value)));
+}

@@ -1,0 +1,122 @@
+/**
+ * Sizes and addresses as a board file writes them ("1536M", "0x20000") and as
+ * people read them ("1.5 GiB", "0x80200000"). Pure, exact integer arithmetic:
+ * every value is a non-negative safe integer (< 2^53), every unit a power of 1024.
+ */
+
+/** 2 MiB: the alignment Xen and the planner use for modules and Xen's own placement. */
+export const MIB2 = 2 * 1024 * 1024;
+
+const UNIT_SHIFT: Record<string, bigint> = { '': 0n, b: 0n, k: 10n, m: 20n, g: 30n, t: 40n };
+const UNIT_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+/**
+ * Parses a size or an address: a whole number of bytes (4096), a decimal with a
+ * 1024-based unit ("64K", "1536M", "2G", "1T", also "64KiB", "64kb", "1.5G" when
+ * that is a whole number of bytes), or a hex string ("0x20000").
+ * Throws a RangeError naming the value when it is not a non-negative safe integer.
+ */
+export function parseSize(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`size ${value} is not a whole, non-negative number of bytes`);
+    return value;
+  }
+  const s = value.trim();
+  let bytes: bigint | undefined;
+  if (/^0x[0-9a-f]+$/i.test(s)) {
+    bytes = BigInt(s);
+  } else {
+    const m = /^(\d+)(?:\.(\d+))?\s*(?:([kmgt])(?:i?b)?|(b))?$/i.exec(s);
+    if (m) {
+      const frac = m[2] ?? '';
+      const shift = UNIT_SHIFT[(m[3] ?? m[4] ?? '').toLowerCase()] ?? 0n;
+      const scaled = BigInt(m[1]! + frac) << shift;
+      const denom = 10n ** BigInt(frac.length);
+      if (scaled % denom === 0n) bytes = scaled / denom;
+      else throw new RangeError(`size "${value}" is not a whole number of bytes`);
+    }
+  }
+  if (bytes === undefined) throw new RangeError(`size "${value}" is not a size: write bytes (4096), hex (0x20000) or K/M/G (64K, 1536M, 2G)`);
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`size "${value}" is too large`);
+  return Number(bytes);
+}
+
+/**
+ * Formats a byte count for people: the largest 1024-based unit that keeps the
+ * number at least 1; whole numbers print bare ("128 MiB", "17 B"), exact
+ * values with up to two decimals ("1.5 GiB", "1.25 MiB"), anything else with
+ * one rounded decimal ("672.9 KiB", "4.7 MiB"), so a bare number is always exact.
+ */
+export function formatSize(bytes: number): string {
+  if (bytes < 0) return `-${formatSize(-bytes)}`;
+  let u = 0;
+  while (u < UNIT_NAMES.length - 1 && bytes >= 1024 ** (u + 1)) u++;
+  if (u === 0) return `${bytes} B`;
+  let v = bytes / 1024 ** u;
+  if (Number.isInteger(v)) return `${v} ${UNIT_NAMES[u]}`;
+  if (Number.isInteger(v * 100)) return `${Number(v.toFixed(2))} ${UNIT_NAMES[u]}`;
+  if (Math.round(v * 10) >= 10240 && u < UNIT_NAMES.length - 1) {
+    u++;
+    v = bytes / 1024 ** u;
+  }
+  return `${v.toFixed(1)} ${UNIT_NAMES[u]}`;
+}
+
+/** An address in lower-case hex with at least 8 digits: hex(0x80200000) is "0x80200000", hex(0x1000) is "0x00001000". */
+export function hex(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`hex: ${n} is not a non-negative safe integer`);
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+function checkAlign(a: number): void {
+  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`alignment ${a} is not a positive whole number`);
+}
+
+/** The smallest multiple of `a` that is >= n (exact for any positive integer `a`). */
+export function alignUp(n: number, a: number): number {
+  checkAlign(a);
+  const r = n % a;
+  return r === 0 ? n : n + (a - r);
+}
+
+/** The largest multiple of `a` that is <= n (n >= 0). */
+export function alignDown(n: number, a: number): number {
+  checkAlign(a);
+  return n - (n % a);
+}
+
+/** Xen's number syntax (simple_strtoull with base 0): hex "0x…", octal "0…", or decimal; the rest of the string after it. */
+function xenNumber(s: string): { n: bigint; rest: string } | undefined {
+  const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)(.*)$/is.exec(s);
+  if (!m) return undefined;
+  const digits = m[1]!;
+  const n = /^0[0-7]+$/.test(digits) ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  return { n, rest: m[2]! };
+}
+
+/** One `dom0_mem` amount, as Xen's parse_size_and_unit reads it: B/K/M/G/T suffix, and no suffix means KiB. */
+function xenSize(s: string): number | undefined {
+  const num = xenNumber(s);
+  if (!num) return undefined;
+  const unit = num.rest.charAt(0).toLowerCase();
+  const shift = unit === '' ? 10n : UNIT_SHIFT[unit];
+  if (shift === undefined || num.rest.length > 1) return undefined;
+  const bytes = num.n << shift;
+  return bytes > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(bytes);
+}
+
+/**
+ * dom0's memory from Xen's command line: `dom0_mem=128M` gives 128 MiB. Reads
+ * the last `dom0_mem=` (Xen lets a later option win) and of the x86-style list
+ * `dom0_mem=512M,max:512M` the plain amount (else `max:`). A number without a
+ * unit is KiB, as in Xen. Undefined when absent or not a plain size (`-1G`, `10%`).
+ */
+export function parseDom0Mem(xenBootargs: string): number | undefined {
+  const opts = xenBootargs.split(/\s+/).filter((t) => t.startsWith('dom0_mem='));
+  const last = opts.at(-1);
+  if (last === undefined) return undefined;
+  const items = last.slice('dom0_mem='.length).split(',');
+  const plain = items.find((i) => !/^(min|max):/.test(i));
+  const chosen = plain ?? items.find((i) => i.startsWith('max:'))?.slice('max:'.length);
+  return chosen === undefined || chosen === '' ? undefined : xenSize(chosen);
+}

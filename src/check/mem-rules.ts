@@ -1,0 +1,49 @@
+/** Memory rules: the planner's errors, and reserved memory that dom0 cannot own. */
+import { fixedReservedMemory } from '../dt/reserved.js';
+import { insideAny, regionText, spanText } from '../dt/units.js';
+import type { CheckInput, Finding } from './types.js';
+
+/** XB-MEM-001: each error of the memory planner (overlaps, modules outside RAM…), with the board key to change. */
+export function checkPlanErrors(input: CheckInput): Finding[] {
+  return (input.planErrors ?? []).map((e) => ({
+    id: 'XB-MEM-001',
+    severity: 'error' as const,
+    message: e.message,
+    fix: `change ${e.key} in the board file`,
+    where: e.key,
+  }));
+}
+
+/**
+ * XB-MEM-004: a /reserved-memory child with a fixed reg outside dom0's memory
+ * (the seed's CMA pools at 0x95800000… while dom0 owns 0xa8000000–0xb0000000)
+ * makes dom0's kernel panic in reserve_bootmem.
+ * XB-MEM-005: fixed regions exist but dom0's memory is not known, so they cannot be checked.
+ */
+export function checkReservedMemory(input: CheckInput): Finding[] {
+  if (!input.dtb) return [];
+  const fixed = fixedReservedMemory(input.dtb);
+  if (fixed.length === 0) return [];
+  const dom0 = input.dom0Range ?? input.plan?.dom0;
+  if (!dom0 || dom0.length === 0) {
+    return [
+      {
+        id: 'XB-MEM-005',
+        severity: 'warning',
+        message: `${fixed.length} /reserved-memory region${fixed.length === 1 ? ' has' : 's have'} a fixed address (${fixed.map((f) => f.ranges.map(regionText).join(', ')).join('; ')}) and dom0's memory is not known: any outside it makes dom0 panic in reserve_bootmem`,
+        fix: 'declare dom0\'s memory in the board (Xen logs it as "BANK[0] 0x…-0x…"), then check again or add the prune-reserved-memory fixup',
+        where: '/reserved-memory',
+      },
+    ];
+  }
+  return fixed
+    .filter(({ ranges }) => !ranges.every((r) => insideAny(r, dom0)))
+    .map(({ node, ranges }) => ({
+      id: 'XB-MEM-004',
+      severity: 'error' as const,
+      message: `${node.path} (${ranges.map(regionText).join(', ')}) lies outside dom0's memory ${spanText(dom0)}; dom0 will panic in reserve_bootmem`,
+      fix: 'dtb fixup: prune-reserved-memory (keep: inside-dom0), or move the pool inside dom0\'s memory',
+      where: node.path,
+      fixup: [{ op: 'prune-reserved-memory' as const, keep: 'inside-dom0' as const }],
+    }));
+}

@@ -1,0 +1,50 @@
+/**
+ * What `xenbuild check` looks at and what it reports. Each rule is a pure
+ * function from CheckInput to findings; the rule ids (XB-HYP-001, XB-DT-003…)
+ * are stable so users can look them up and tests can assert them.
+ */
+import type { DtEdit, MemoryPlan, PlanError, Range } from '../boot/types.js';
+import type { DtTree } from '../dt/model.js';
+
+/** How secondary cores reach HYP mode, which Xen needs on every core. */
+export type HypEntry = 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
+
+export interface CheckInput {
+  /** The DTB as it will be booted: after baking, or the firmware's for runtime boards. */
+  dtb?: DtTree;
+  xenBootargs: string;
+  dom0Bootargs: string;
+  /** dom0's memory, when the board pins it (else plan.dom0 is used). */
+  dom0Range?: Range[];
+  plan?: MemoryPlan;
+  /** The memory planner's errors, each reported as XB-MEM-001. */
+  planErrors?: PlanError[];
+  hyp: HypEntry;
+  /** Number of CPUs; counted from /cpus in the DTB when absent. */
+  cpus?: number;
+  /** Text of the dom0 kernel's built .config. */
+  kernelConfig?: string;
+  /** The kernel must be built with LPAE (arm32 with memory above 4 GiB, or the board says so). */
+  needsLpae?: boolean;
+  /** Whether Xen has platform code to start secondary CPUs; detected from the root compatible when absent. */
+  platformSmp?: boolean;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  /** Stable rule id: "XB-MEM-004". */
+  id: string;
+  severity: Severity;
+  /** One sentence naming the node, property or address at fault. */
+  message: string;
+  /** What to change. */
+  fix: string;
+  /** The node path or board key the finding is about. */
+  where?: string;
+  /** Device-tree fixups that would resolve it, as a board would declare them. */
+  fixup?: DtEdit[];
+}
+
+/** A rule: input → findings (none when it does not apply). */
+export type Rule = (input: CheckInput) => Finding[];

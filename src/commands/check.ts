@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { evaluateCheck } from '../actions/boot.js';
+import { runGraph } from '../engine/runner.js';
+import { createReporter, defaultReporterName } from '../report/index.js';
+import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
+
+/**
+ * `xenbuild check`: builds what the check needs (as far as it can), then
+ * prints every finding, what could not be checked, and the memory map.
+ * Exit 0 when nothing would stop the board from booting, 1 otherwise.
+ */
+export async function checkCommand(opts: GlobalOptions): Promise<number> {
+  const { settings, graph } = await analysedBoard(opts);
+  const task = graph.tasks.find((t) => t.action.kind === 'boot-check');
+  if (!task || task.action.kind !== 'boot-check') {
+    throw new CommandError(`board ${graph.board} has no boot sections (memory, xen, dom0, boot), so there is nothing to check`);
+  }
+  const action = task.action;
+  const reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
+  let report;
+  try {
+    report = await withLock(graph, opts, 'xenbuild check', () =>
+      withInterrupts((signal) => runGraph(graph, { targets: [task.id], keepGoing: true, jobs: settings.jobs, signal, emit: (e) => reporter.event(e) })),
+    );
+  } finally {
+    await reporter.close();
+  }
+  if (report.cancelled) return EXIT.interrupted;
+  const { report: text, findings } = await evaluateCheck(action);
+  const status = report.tasks.find((t) => t.id === task.id)?.status;
+  process.stdout.write(`\n${text}`);
+  const svg = graph.tasks.find((t) => t.action.kind === 'boot-plan');
+  if (svg?.action.kind === 'boot-plan' && existsSync(svg.action.svg.path)) process.stdout.write(`memory map: ${relative(process.cwd(), svg.action.svg.path)}\n`);
+  if (status !== 'ran' && status !== 'fresh' && !findings.some((f) => f.severity === 'error')) {
+    const failed = report.tasks.filter((t) => t.status === 'failed').map((t) => t.id);
+    process.stdout.write(`\nthe check is incomplete: ${failed.length ? `${failed.join(', ')} failed` : 'its inputs were not built'}; what exists was checked\n`);
+    return EXIT.failed;
+  }
+  return findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,72 @@
+/**
+ * The concrete operations on a device tree that both renderings share:
+ * bake.ts applies them with fdtput at build time, uboot.ts writes them as
+ * U-Boot `fdt` commands for boards whose DTB comes from firmware.
+ */
+import type { DtValue, Range } from '../boot/types.js';
+
+/** One concrete edit; `why` says where it came from, for logs. */
+export type DtOp =
+  | { op: 'set'; path: string; prop: string; value: DtValue; why?: string }
+  | { op: 'delete-prop'; path: string; prop: string; why?: string }
+  /** Create the node (and, when baking, any missing parent); an existing node is left as it is. */
+  | { op: 'add-node'; path: string; why?: string }
+  | { op: 'delete-node'; path: string; why?: string };
+
+/** A /reserved-memory child removed by prune-reserved-memory. */
+export interface PrunedRegion {
+  path: string;
+  ranges: Range[];
+  /** Enabled nodes whose `memory-region` pointed at it; they are disabled too. */
+  disabled: string[];
+}
+
+/** The string of a value, for messages and tests: "okay", <0x1 0x2>, [01 02]. */
+export function valueText(value: DtValue): string {
+  if ('strings' in value) return value.strings.map((s) => JSON.stringify(s)).join(', ');
+  if ('cells' in value) return `<${value.cells.map((c) => '0x' + c.toString(16)).join(' ')}>`;
+  if ('bytes' in value) return `[${value.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')}]`;
+  return '(empty)';
+}
+
+/** One line describing an op: "set /chosen xen,xen-bootargs = \"…\"". */
+export function opText(op: DtOp): string {
+  switch (op.op) {
+    case 'set':
+      return `set ${op.path} ${op.prop} = ${valueText(op.value)}`;
+    case 'delete-prop':
+      return `delete ${op.path} ${op.prop}`;
+    case 'add-node':
+      return `add node ${op.path}`;
+    case 'delete-node':
+      return `delete node ${op.path}`;
+  }
+}
+
+/**
+ * Check a value can be written exactly: cells are integers 0..0xffffffff
+ * (fdtput silently truncates larger ones), bytes 0..255, strings without NUL.
+ * Throws an Error naming the op; these come from board data validated earlier,
+ * so a bad one here is a bug upstream.
+ */
+export function assertWritable(op: DtOp): void {
+  if (op.op !== 'set') return;
+  const v = op.value;
+  const where = `${op.path} ${op.prop}`;
+  if ('cells' in v) {
+    const bad = v.cells.find((c) => !Number.isInteger(c) || c < 0 || c > 0xffffffff);
+    if (bad !== undefined) throw new Error(`Internal error: ${where}: cell ${bad} is not a u32`);
+  } else if ('bytes' in v) {
+    const bad = v.bytes.find((b) => !Number.isInteger(b) || b < 0 || b > 255);
+    if (bad !== undefined) throw new Error(`Internal error: ${where}: byte ${bad} is not 0..255`);
+  } else if ('strings' in v) {
+    if (v.strings.some((s) => s.includes('\0'))) throw new Error(`Internal error: ${where}: a string holds a NUL`);
+  }
+}
+
+/** Parent path and last component of a node path ("/chosen/module@1" → "/chosen", "module@1"). */
+export function splitPath(nodePath: string): { parent: string; name: string } {
+  const trimmed = nodePath.replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  return { parent: slash <= 0 ? '/' : trimmed.slice(0, slash), name: trimmed.slice(slash + 1) };
+}

@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rig } from './util/rig.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'boot');
+
+const FIXUPS = `  fixups:
+    - set: { path: /interrupt-controller@48211000, prop: interrupts, cells: [1, 9, 0xf04] }
+    - set: { path: /timer, prop: clock-frequency, u32: 6144000 }
+    - enable: /timer
+    - set: { path: /psci, prop: method, string: smc }
+    - prune-reserved-memory: outside-dom0
+`;
+
+/**
+ * The seed's board, with stand-ins for what takes hours to build: a Xen
+ * binary of the seed's size, a zImage, the DTB compiled by dtc from a tree
+ * with the seed's problems, and a dom0 .config.
+ */
+function seedBoard(rig: Rig, fixups: string): void {
+  copyFileSync(join(FIXTURES, 'seed-dra7.dts'), rig.write('dts/seed-dra7.dts', ''));
+  copyFileSync(join(FIXTURES, 'dom0.config'), rig.write('kconfig/dom0.config', ''));
+  rig.write(
+    'recipes/fake-xen.yaml',
+    `recipe: fake-xen
+tasks:
+  build:
+    run: [truncate, -s, "689004", "\${builddir}/xen"]
+    outputs: ["\${builddir}/xen"]
+exports:
+  xen: "\${builddir}/xen"
+`,
+  );
+  rig.write(
+    'recipes/fake-linux.yaml',
+    `recipe: fake-linux
+tasks:
+  zimage:
+    run: [truncate, -s, "4890968", "\${builddir}/zImage"]
+    outputs: ["\${builddir}/zImage"]
+  dtbs:
+    run: [dtc, -I, dts, -O, dtb, -o, "\${builddir}/dra7-evm.dtb", "\${root}/dts/seed-dra7.dts"]
+    inputs: [dts/seed-dra7.dts]
+    outputs: ["\${builddir}/dra7-evm.dtb"]
+  config:
+    run: [cp, "\${root}/kconfig/dom0.config", "\${builddir}/.config"]
+    inputs: [kconfig/dom0.config]
+    outputs: ["\${builddir}/.config"]
+exports:
+  zImage: "\${builddir}/zImage"
+  dra7-evm.dtb: "\${builddir}/dra7-evm.dtb"
+  linux.config: "\${builddir}/.config"
+`,
+  );
+  rig.write(
+    'configs/boards/seed.yaml',
+    `board: seed
+components:
+  xen: fake-xen
+  linux: fake-linux
+memory:
+  ram: [{ start: 0x80000000, size: 1536M }]
+xen:
+  artifact: xen
+  image: uimage
+  load: 0x80200000
+  bootargs: sync_console console=dtuart dtuart=serial0 dom0_mem=128M
+  hyp: u-boot-patch
+dom0:
+  kernel: zImage
+  bootargs: console=hvc0 earlyprintk=xen root=/dev/mmcblk0p2 rw rootwait fixrtc
+  memory: [{ start: 0xa8000000, size: 128M }]
+  config: linux.config
+  lpae: true
+dtb:
+  artifact: dra7-evm.dtb
+${fixups}boot:
+  firmware: u-boot-2014
+  medium: mmc 0:1
+  command: bootm
+  env: { size: 0x20000, redundant: true }
+`,
+  );
+}
+
+const fdtget = (dtb: string, ...args: string[]) => execFileSync('fdtget', [dtb, ...args], { encoding: 'utf8' }).trim();
+
+describe('boot artifacts for the seed board', () => {
+  const rig = new Rig();
+  beforeAll(() => seedBoard(rig, FIXUPS));
+  afterAll(() => rig.dispose());
+
+  it('builds the uImage, the plan, the baked DTB, uEnv.txt and the env image, and the check passes', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed']);
+    expect(r.stdout + r.stderr).not.toContain('FAILED');
+    expect(r.status).toBe(0);
+    const s = rig.statuses('seed');
+    for (const id of ['boot:xen-image', 'boot:plan', 'boot:dtb', 'boot:script', 'boot:check']) expect(s[id]).toBe('ran');
+
+    const header = execFileSync('dumpimage', ['-l', rig.path('build/seed/deploy/boot/xen-uImage')], { encoding: 'utf8' });
+    expect(header).toContain('Image Name:   Xen for seed');
+    expect(header).toMatch(/Load Address: 80200000/);
+    expect(header).toMatch(/Entry Point:\s+80200000/);
+    expect(header).toContain('Data Size:    689004 Bytes');
+
+    const plan = JSON.parse(rig.read('build/seed/deploy/memory-map.json')) as { plan: { placements: { kind: string; start: number; size: number }[] } };
+    const at = Object.fromEntries(plan.plan.placements.map((p) => [p.kind, p]));
+    // The uImage is loaded clear of 0x80200000, where bootm copies Xen to.
+    expect(at.xen!.start % 0x200000).toBe(0);
+    expect(at.xen!.start >= 0x80200000 + 689004 || at.xen!.start + 689004 + 64 <= 0x80200000).toBe(true);
+
+    const dtb = rig.path('build/seed/deploy/boot/dra7-evm.dtb');
+    expect(fdtget(dtb, '/chosen', 'xen,xen-bootargs')).toBe('sync_console console=dtuart dtuart=serial0 dom0_mem=128M');
+    expect(fdtget(dtb, '/chosen', 'xen,dom0-bootargs')).toBe('console=hvc0 earlyprintk=xen root=/dev/mmcblk0p2 rw rootwait fixrtc');
+    const module = `/chosen/module@${at.kernel!.start.toString(16)}`;
+    expect(fdtget(dtb, module, 'compatible')).toBe('xen,linux-zimage xen,multiboot-module');
+    expect(fdtget(dtb, '-tx', module, 'reg')).toBe(`${at.kernel!.start.toString(16)} 4aa158`);
+    expect(fdtget(dtb, '-tx', '/interrupt-controller@48211000', 'interrupts')).toBe('1 9 f04');
+    expect(fdtget(dtb, '/timer', 'clock-frequency')).toBe('6144000');
+    expect(fdtget(dtb, '/timer', 'status')).toBe('okay');
+    expect(execFileSync('fdtget', ['-l', dtb, '/reserved-memory'], { encoding: 'utf8' }).trim()).toBe('');
+
+    const uenv = rig.read('build/seed/deploy/boot/uEnv.txt');
+    expect(uenv).toContain(`fatload mmc 0:1 0x${at.xen!.start.toString(16)} xen-uImage`);
+    expect(uenv).toContain(`fatload mmc 0:1 0x${at.dtb!.start.toString(16)} dra7-evm.dtb`);
+    expect(uenv).toContain(`bootm 0x${at.xen!.start.toString(16)} - 0x${at.dtb!.start.toString(16)}`);
+    expect(existsSync(rig.path('build/seed/deploy/boot/uboot.env'))).toBe(true);
+    expect(readFileSync(rig.path('build/seed/deploy/memory-map.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(rig.read('build/seed/deploy/check.txt')).toContain('no problems found');
+  });
+
+  it('changing dom0 bootargs reruns the DTB, script and check tasks only', () => {
+    rig.write('configs/boards/seed.yaml', rig.read('configs/boards/seed.yaml').replace('rootwait fixrtc', 'rootwait'));
+    const r = rig.xenbuild(['all', '--board', 'seed']);
+    expect(r.status).toBe(0);
+    const s = rig.statuses('seed');
+    expect(s).toMatchObject({ 'boot:xen-image': 'fresh', 'boot:plan': 'fresh', 'boot:dtb': 'ran', 'boot:script': 'ran', 'boot:check': 'ran', 'linux:dtbs': 'fresh' });
+  });
+});
+
+describe('xenbuild check catches the seed failure modes before flashing', () => {
+  const rig = new Rig();
+  beforeAll(() => seedBoard(rig, ''));
+  afterAll(() => rig.dispose());
+
+  it('fails the build at boot:check and names each problem', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed']);
+    expect(r.status).toBe(1);
+    expect(rig.statuses('seed')['boot:check']).toBe('failed');
+    const check = rig.xenbuild(['check', '--board', 'seed']);
+    expect(check.status).toBe(1);
+    for (const id of ['XB-DT-001', 'XB-DT-002', 'XB-DT-004', 'XB-MEM-004']) expect(check.stdout).toContain(id);
+    expect(check.stdout).toContain('0x99000000');
+    expect(check.stdout).toMatch(/RAM 0x80000000/);
+  });
+
+  it('--no-check builds anyway, loudly', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed', '--no-check']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('--no-check: the pre-flight check is skipped');
+    expect(rig.statuses('seed')['boot:check']).toBe('skipped');
+  });
+});
