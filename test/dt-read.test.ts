@@ -98,6 +98,7 @@ describe('readDtb (dtc decompiles, parse.ts reads the text)', () => {
     writeFileSync(file, 'hello, world\n');
     await expect(readDtb(file)).rejects.toThrow(DtError);
     await expect(readDtb(file)).rejects.toThrow(/is not a device tree blob/);
+    await expect(readDtb(file + '.missing')).rejects.toThrow(/not\.dtb\.missing does not exist/);
   });
 });
 

@@ -93,9 +93,9 @@ const MODULE_COMPATIBLE: Partial<Record<Placement['kind'], string[]>> = {
  *
  * Layout decision: module nodes go directly under /chosen as
  * `/chosen/module@<addr>` (not in a /chosen/modules container as in the
- * seed). Xen 4.4/4.5 (bootfdt.c) accepts a `xen,multiboot-module` node at any
- * depth; Xen 4.17 and later accept it at depth 2 or 3; and booting.txt has
- * documented modules as children of /chosen since 4.4. Xen reads each module's
+ * seed). Xen 4.5's bootfdt.c accepts a `xen,multiboot-module` node at any
+ * depth, today's accepts it at depth 2 or 3 (`depth <= 3`), and booting.txt
+ * has documented modules as children of /chosen since 4.4. Xen reads each module's
  * `reg` with the cells of its parent, so /chosen gets `#address-cells` and
  * `#size-cells` and no intermediate node can get in the way. The compatibles
  * are the 4.4-era "xen,linux-zimage"/"xen,linux-initrd" + "xen,multiboot-module",

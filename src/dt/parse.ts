@@ -16,10 +16,9 @@ type Token =
   | { kind: 'cells'; text: string; line: number }
   | { kind: 'bytes'; text: string; line: number };
 
-const WORD = /[A-Za-z0-9,._+*#?@-]/;
-
 /** Decode one dtc string literal body (escapes as dtc writes and reads them) to UTF-8 bytes. */
 function unescape(body: string, line: number): number[] {
+  if (!body.includes('\\')) return [...Buffer.from(body, 'utf8')];
   const out: number[] = [];
   const simple: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '\\': 92, '"': 34, "'": 39 };
   for (let i = 0; i < body.length; i++) {
@@ -44,58 +43,37 @@ function unescape(body: string, line: number): number[] {
   return out;
 }
 
+/**
+ * One token at the sticky position: whitespace, comments, a string, <cells>,
+ * [bytes], a /directive/, a name (of a node, property or label), punctuation.
+ */
+const TOKEN =
+  /(\s+|\/\*[\s\S]*?\*\/|\/\/[^\n]*)|"((?:[^"\\]|\\[\s\S])*)"|<([^>]*)>|\[([^\]]*)\]|\/([a-z0-9-]+)\/|([A-Za-z0-9,._+*#?@-]+)|([{};=,:/&])/y;
+
+const UNTERMINATED: Record<string, string> = { '"': 'string', '<': 'cell list', '[': 'byte string', '/': 'comment' };
+
 /** Split dts text into tokens, dropping comments and whitespace. */
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
-  let i = 0;
-  const until = (close: string, what: string): string => {
-    const end = text.indexOf(close, i);
-    if (end < 0) throw new DtError(`dts line ${line}: unterminated ${what}`);
-    const body = text.slice(i, end);
-    line += body.split('\n').length - 1;
-    i = end + close.length;
-    return body;
-  };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '\n') line++;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (text.startsWith('/*', i)) {
-      i += 2;
-      until('*/', 'comment');
-    } else if (text.startsWith('//', i)) {
-      i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i);
-    } else if (c === '"') {
-      const start = line;
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (j >= text.length) throw new DtError(`dts line ${start}: unterminated string`);
-      const body = text.slice(i + 1, j);
-      line += body.split('\n').length - 1;
-      tokens.push({ kind: 'string', bytes: unescape(body, start), line: start });
-      i = j + 1;
-    } else if (c === '<' || c === '[') {
-      const start = line;
-      i++;
-      const body = until(c === '<' ? '>' : ']', c === '<' ? 'cell list' : 'byte string');
-      tokens.push({ kind: c === '<' ? 'cells' : 'bytes', text: body, line: start });
-    } else if (c === '/' && /^\/[a-z0-9-]+\//.test(text.slice(i, i + 40))) {
-      const m = /^\/([a-z0-9-]+)\//.exec(text.slice(i))!;
-      tokens.push({ kind: 'directive', text: m[1]!, line });
-      i += m[0].length;
-    } else if (WORD.test(c)) {
-      let j = i;
-      while (j < text.length && WORD.test(text[j]!)) j++;
-      tokens.push({ kind: 'word', text: text.slice(i, j), line });
-      i = j;
-    } else if ('{};=,:/&'.includes(c)) {
-      tokens.push({ kind: 'punct', text: c, line });
-      i++;
-    } else {
-      throw new DtError(`dts line ${line}: unexpected character ${JSON.stringify(c)}`);
+  for (let i = 0; i < text.length; ) {
+    TOKEN.lastIndex = i;
+    const m = TOKEN.exec(text);
+    if (!m) {
+      const c = text[i]!;
+      const what = UNTERMINATED[c];
+      throw new DtError(`dts line ${line}: ${what ? `unterminated ${what}` : `unexpected character ${JSON.stringify(c)}`}`);
     }
+    const [all, skip, str, cells, bytes, directive, word, punct] = m;
+    if (str !== undefined) tokens.push({ kind: 'string', bytes: unescape(str, line), line });
+    else if (cells !== undefined) tokens.push({ kind: 'cells', text: cells, line });
+    else if (bytes !== undefined) tokens.push({ kind: 'bytes', text: bytes, line });
+    else if (directive !== undefined) tokens.push({ kind: 'directive', text: directive, line });
+    else if (word !== undefined) tokens.push({ kind: 'word', text: word, line });
+    else if (punct !== undefined) tokens.push({ kind: 'punct', text: punct, line });
+    else if (skip === undefined) throw new Error('Internal error: dts token without a kind');
+    for (let j = all.indexOf('\n'); j >= 0; j = all.indexOf('\n', j + 1)) line++;
+    i += all.length;
   }
   return tokens;
 }

@@ -2,7 +2,8 @@
  * Reading a DTB: dtc decompiles it (the real parser of the format), and
  * parse.ts turns dtc's normalised dts text into a DtTree.
  */
-import { open } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exec } from '../engine/process.js';
 import { DtError, type DtTree } from './model.js';
@@ -15,6 +16,8 @@ const FDT_MAGIC = 0xd00dfeed;
 
 export interface ReadOptions {
   signal?: AbortSignal;
+  /** dtc's error lines, for the task log. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -24,7 +27,9 @@ export interface ReadOptions {
  */
 export async function readDtb(dtbPath: string, opts: ReadOptions = {}): Promise<DtTree> {
   const file = path.resolve(dtbPath);
-  const handle = await open(file, 'r');
+  const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new DtError(`${dtbPath} does not exist`) : err;
+  });
   try {
     const head = Buffer.alloc(4);
     const { bytesRead } = await handle.read(head, 0, 4, 0);
@@ -34,11 +39,18 @@ export async function readDtb(dtbPath: string, opts: ReadOptions = {}): Promise<
   } finally {
     await handle.close();
   }
-  // -q: dtc's warnings about the tree's style are not ours to print.
-  const text = await exec(['dtc', '-q', '-I', 'dtb', '-O', 'dts', file], {
-    cwd: path.dirname(file),
-    capture: true,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
-  return parseDts(text);
+  // dtc writes the text to a file rather than a pipe: a large tree is megabytes of text,
+  // more than exec's captured output is made for. -q: the tree's style is not ours to lint.
+  const dir = await mkdtemp(path.join(tmpdir(), 'xenbuild-dtc-'));
+  try {
+    const out = path.join(dir, 'tree.dts');
+    await exec(['dtc', '-q', '-I', 'dtb', '-O', 'dts', '-o', out, file], {
+      cwd: dir,
+      onLine: opts.onLine ?? (() => undefined),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return parseDts(await readFile(out, 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
