@@ -25,7 +25,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderDiagnostics } from '../src/analysis/diagnostics.js';
 import { analyse } from '../src/analysis/resolve.js';
-import { JOBS_PLACEHOLDER } from '../src/analysis/vars.js';
 import type { Settings } from '../src/config.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'analysis');
@@ -157,10 +156,9 @@ describe('a valid project analyses cleanly', () => {
     const build = task('hello:build');
     expect(build.action).toEqual({
       kind: 'run',
-      jobs: 'shared',
+      jobs: 'make',
       argv: [
         'make',
-        `-j${JOBS_PLACEHOLDER}`,
         'CROSS_COMPILE=aarch64-linux-gnu-',
         'MSG=hi; `id` && $(whoami) | tee /etc/passwd',
         'NAME=hello-hello@fx',

@@ -20,7 +20,7 @@ describe('commands', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['hello:fetch', 'hello:patch', 'hello:build', 'hello:check', 'hello:deploy', 'notes:fetch', 'notes:build', 'notes:deploy']);
-    expect(r.stdout).toMatch(/hello:build\s+make -jN CC=arm-linux-gnueabihf-gcc GREETING="xen" hello {2}← hello:patch/);
+    expect(r.stdout).toMatch(/hello:build\s+make CC=arm-linux-gnueabihf-gcc GREETING="xen" hello {2}← hello:patch/);
   });
 
   it('graph prints DOT and Mermaid', () => {
@@ -89,13 +89,13 @@ describe('commands', () => {
     expect(task).toMatchObject({ id: 'hello:build', status: expect.stringMatching(/^(ran|fresh)$/), durationMs: expect.any(Number), fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/), log: 'logs/hello:build.log' });
   });
 
-  it('shares --jobs between concurrent make tasks', () => {
+  it('runs make tasks with the jobserver instead of -j', () => {
     rig.write('recipes/twin.yaml', 'recipe: twin\ntasks:\n  a:\n    make: [--version]\n  b:\n    make: [--version]\n');
     rig.write('configs/boards/twins.yaml', 'board: twins\ncomponents:\n  twin: twin\n');
     const r = rig.xenbuild(['all', '--board', 'twins', '--jobs', '4']);
     expect(r.status).toBe(0);
-    expect(rig.read('build/twins/logs/twin:a.log')).toContain('$ make -j2 --version');
-    expect(rig.read('build/twins/logs/twin:b.log')).toContain('$ make -j2 --version');
+    expect(rig.read('build/twins/logs/twin:a.log')).toContain('$ make --version');
+    expect(rig.read('build/twins/logs/twin:b.log')).toContain('$ make --version');
   });
 
   it('takes settings from xenbuild.config.yaml or package.json#xenbuild; the command line wins', () => {

@@ -120,7 +120,7 @@ describe('xenbuild all on a fixture board', () => {
     const r = rig.xenbuild(['all', '--board', 'fx', '--dry-run', '--jobs', '3']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('would run hello:build');
-    expect(r.stdout).toMatch(/make -j3 CC=arm-linux-gnueabihf-gcc 'GREETING="xen"' hello/);
+    expect(r.stdout).toMatch(/MAKEFLAGS=' -j --jobserver-auth=3,3' make CC=arm-linux-gnueabihf-gcc 'GREETING="xen"' hello/);
     expect(r.stdout).toContain('would run hello:check');
     expect(r.stdout).not.toContain('would run notes:build');
     expect(readFileSync(rig.path('build/fx/report.json'), 'utf8')).toBe(before);

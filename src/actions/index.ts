@@ -2,6 +2,7 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
+import { Jobserver } from '../engine/jobserver.js';
 import { JOBS_PLACEHOLDER } from '../analysis/vars.js';
 import type { ActionSpec, TaskNode } from '../model/graph.js';
 import { unreachable } from '../util/unreachable.js';
@@ -13,13 +14,21 @@ import { describeFetchGit, fetchGit, GIT_IDENTITY, readHead, runGit } from './gi
 export const BASE_REF = 'refs/xenbuild/base';
 
 
+/** The jobs a task was given: how many, and for make the jobserver's pipe. */
+export interface JobGrant {
+  jobs: number;
+  /** The jobserver pipe, passed to make as fd 3. */
+  jobserverFd?: number;
+}
+
 export interface ActionResult {
   /** For source tasks: the commit the tree is at when the task is done. */
   head?: string;
 }
 
 /** Runs one task's action. Expected failures are thrown as TaskFailure. */
-export async function runAction(task: TaskNode, ctx: ActionContext, jobs: number): Promise<ActionResult> {
+export async function runAction(task: TaskNode, ctx: ActionContext, grant: JobGrant): Promise<ActionResult> {
+  const jobs = grant.jobs;
   const action = task.action;
   switch (action.kind) {
     case 'fetch-git': {
@@ -55,7 +64,12 @@ export async function runAction(task: TaskNode, ctx: ActionContext, jobs: number
       const argv = action.argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, String(jobs)));
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(task.env)) env[k] = v.replaceAll(JOBS_PLACEHOLDER, String(jobs));
-      await ctx.exec(argv, { cwd: task.cwd, env });
+      if (action.jobs === 'make' && grant.jobserverFd !== undefined) {
+        env.MAKEFLAGS = `${env.MAKEFLAGS ?? ''}${Jobserver.makeflags()}`;
+        await ctx.exec(argv, { cwd: task.cwd, env, extraFds: [grant.jobserverFd] });
+      } else {
+        await ctx.exec(argv, { cwd: task.cwd, env });
+      }
       return {};
     }
     case 'artifact': {
@@ -130,7 +144,8 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
       ];
     case 'run': {
       const env = Object.entries(task.env).map(([k, v]) => `${k}=${q(v.replaceAll(JOBS_PLACEHOLDER, String(jobs)))} `).join('');
-      return [`(cd ${q(task.cwd)} && ${env}${action.argv.map((a) => q(a.replaceAll(JOBS_PLACEHOLDER, String(jobs)))).join(' ')})`];
+      const makeflags = action.jobs === 'make' ? `MAKEFLAGS=${q(Jobserver.makeflags())} ` : '';
+      return [`(cd ${q(task.cwd)} && ${makeflags}${env}${action.argv.map((a) => q(a.replaceAll(JOBS_PLACEHOLDER, String(jobs)))).join(' ')})`];
     }
     case 'artifact':
       return action.files.map((f) => `cp ${q(f.from.path)} ${q(f.to.path)}`);

@@ -198,12 +198,12 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   return tasks;
 }
 
-function taskAction(t: Task, path: PathKey[], str: (v: Scalar, at: PathKey[]) => { value: string; symbolic: string }) {
+function taskAction(t: Task, path: PathKey[], str: (v: Scalar, at: PathKey[]) => { value: string; symbolic: string }): { argv: { value: string; symbolic: string }[]; jobs: 'one' | 'shared' | 'make' } {
   if ('run' in t) {
     return { argv: t.run.map((a, i) => str(a, [...path, 'run', i])), jobs: t.jobs ?? 'one' };
   }
-  const jobs = { value: `-j${JOBS_PLACEHOLDER}`, symbolic: '-j${jobs}' };
-  return { argv: [{ value: 'make', symbolic: 'make' }, jobs, ...t.make.map((a, i) => str(a, [...path, 'make', i]))], jobs: 'shared' as const };
+  // make takes its jobs from the run's jobserver (MAKEFLAGS), not from -j.
+  return { argv: [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))], jobs: 'make' as const };
 }
 
 function toolOf(program: string | undefined): string[] {

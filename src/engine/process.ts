@@ -16,6 +16,8 @@ export interface ExecOptions {
   capture?: boolean;
   /** How long a cancelled group gets between SIGTERM and SIGKILL (default 3 s). Stdin is always closed. */
   killGraceMs?: number;
+  /** Open file descriptors the child gets as fd 3, 4, … (the make jobserver's pipe). */
+  extraFds?: readonly number[];
   /** Extra tool → package hints for the missing-tool failure. */
   packages?: Readonly<Record<string, string>>;
 }
@@ -53,7 +55,9 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
     env: { ...baseEnvironment(), ...opts.env },
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    // Extra descriptors become the child's fd 3, 4, …: the make jobserver's pipe.
+    // (execa's types allow only the literals 3–9 as extra descriptors; any open fd works at run time.)
+    stdio: ['ignore', 'pipe', 'pipe', ...((opts.extraFds ?? []) as readonly 3[])],
     all: true,
     buffer: { stdout: opts.capture === true, stderr: false, all: false },
     stripFinalNewline: false,
@@ -79,9 +83,9 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const lines = (async () => {
-      if (!opts.onLine) return;
+      // Always drained, even when nobody listens: an unread pipe would stall a chatty program.
       for await (const line of child.iterable({ from: 'all', preserveNewlines: false })) {
-        for (const part of String(line).split('\r')) opts.onLine(part);
+        if (opts.onLine) for (const part of String(line).split('\r')) opts.onLine(part);
       }
     })();
     const [result] = await Promise.all([child, lines.catch(() => undefined)]);

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describeAction, runAction } from '../actions/index.js';
+import { describeAction, runAction, type JobGrant } from '../actions/index.js';
 import type { ActionContext } from '../actions/context.js';
 import { dependencyClosure, dependentClosure } from '../analysis/graph.js';
 import type { BuildGraph, TaskNode } from '../model/graph.js';
@@ -9,7 +9,7 @@ import { describeStale, type RunEvent, type StaleReason } from './events.js';
 import { TaskFailure, type Failure } from './failure.js';
 import { Freshness, outputDigest } from './freshness.js';
 import { FileHasher } from './hasher.js';
-import { JobBudget } from './jobs.js';
+import { Jobserver, type Slot } from './jobserver.js';
 import { ProcessGroups } from './orphans.js';
 import { exec, TaskLog } from './process.js';
 import { StampStore, type Stamp } from './state.js';
@@ -101,7 +101,9 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const selectedIds = new Set(selected.map((t) => t.id));
   const forced = new Set(opts.force ?? []);
   const waived = new Set(opts.waive ?? []);
-  const budget = new JobBudget(opts.jobs);
+  // The jobserver is opened when the first task has to run: a no-op run needs none.
+  let jobserver: Promise<Jobserver> | undefined;
+  const jobs = () => (jobserver ??= Jobserver.open(state.paths.state, opts.jobs));
   // Fail-fast cancels running siblings; Ctrl-C cancels everything.
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
@@ -172,20 +174,25 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       digests.set(task.id, 'would-run');
       return settle(task.id, { id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
     }
-    const shared = task.action.kind === 'run' && task.action.jobs === 'shared';
-    const jobs = await budget.acquire(shared);
+    const server = await jobs();
+    const slot: Slot = await server.acquire();
+    const mode = task.action.kind === 'run' ? task.action.jobs : 'one';
+    // A 'shared' task takes what is free now, as ${jobs}; make draws from the jobserver as it goes.
+    const extra = mode === 'shared' ? server.tryTakeExtra(server.total - 1) : 0;
+    const grant = mode === 'make' ? { jobs: server.total, jobserverFd: server.childFd } : { jobs: 1 + extra };
     try {
       if (stop.signal.aborted) {
         opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
         return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
       }
-      return await execute(task, why, jobs, verdict.fingerprint, verdict.basis);
+      return await execute(task, why, grant, verdict.fingerprint, verdict.basis);
     } finally {
-      budget.release(jobs);
+      server.release(slot, extra);
     }
   };
 
-  const execute = async (task: TaskNode, why: StaleReason, jobs: number, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> => {
+  const execute = async (task: TaskNode, why: StaleReason, grant: JobGrant, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> => {
+    const jobs = grant.jobs;
     const logPath = state.paths.log(task.id);
     const logName = relative(graph.boardDir, logPath);
     const t0 = Date.now();
@@ -215,15 +222,16 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
           cwd: o.cwd ?? task.cwd,
           ...(o.env ? { env: o.env } : {}),
           capture: o.capture ?? false,
+          ...(o.extraFds ? { extraFds: o.extraFds } : {}),
           signal: stop.signal,
           onLine: o.quiet ? (l) => log.line(l) : line,
           packages: task.packages,
         });
       },
     };
-    line(`# ${task.id}: ${describeStale(why)}; ${jobs} job${jobs === 1 ? '' : 's'}`);
+    line(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${jobs} jobs (jobserver)` : `${jobs} job${jobs === 1 ? '' : 's'}`}`);
     try {
-      const result = await runAction(task, ctx, jobs);
+      const result = await runAction(task, ctx, grant);
       const outputs: Stamp['outputs'] = [];
       for (const out of task.outputs) {
         const st = await state.hasher.hash(out.path);
@@ -271,6 +279,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     await Promise.all(outcome.values());
   } finally {
     opts.signal.removeEventListener('abort', onOuterAbort);
+    if (jobserver) (await jobserver).close();
     await state.save();
   }
   const tasks = selected.map((t) => reports.get(t.id)!).filter(Boolean);

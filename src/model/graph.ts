@@ -16,7 +16,8 @@ export type ActionSpec =
   | { kind: 'fetch-debian-source'; source: DebianSourceSpecYaml }
   | { kind: 'fetch-debian-binary'; source: DebianBinarySpecYaml }
   | { kind: 'patch'; patches: FileRef[] }
-  | { kind: 'run'; argv: string[]; jobs: 'one' | 'shared' }
+  /** jobs: 'one' job, a 'shared' number of jobs as ${jobs}, or 'make' (the run's jobserver). */
+  | { kind: 'run'; argv: string[]; jobs: 'one' | 'shared' | 'make' }
   | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] }
   | { kind: 'uimage'; input: FileRef; output: FileRef; load: number; name: string }
   | {

@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Jobserver } from '../src/engine/jobserver.js';
+import { Rig } from './util/rig.js';
+
+describe('jobserver', () => {
+  it('hands out exactly N slots: the implicit one and N-1 tokens', async () => {
+    const server = await Jobserver.open(mkdtempSync(join(tmpdir(), 'xenbuild-js-')), 3);
+    const a = await server.acquire();
+    const b = await server.acquire();
+    const c = await server.acquire();
+    expect([a.implicit, b.implicit, c.implicit]).toEqual([true, false, false]);
+    let fourth = false;
+    const pending = server.acquire().then(() => (fourth = true));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(fourth).toBe(false);
+    expect(server.tryTakeExtra(5)).toBe(0);
+    server.release(b);
+    await pending;
+    expect(fourth).toBe(true);
+    server.close();
+  });
+
+  it('lends free tokens to a task that runs its own parallel jobs, and takes them back', async () => {
+    const server = await Jobserver.open(mkdtempSync(join(tmpdir(), 'xenbuild-js-')), 4);
+    const slot = await server.acquire();
+    const extra = server.tryTakeExtra(10);
+    expect(extra).toBe(3);
+    server.release(slot, extra);
+    expect(server.tryTakeExtra(10)).toBe(3);
+    server.close();
+  });
+});
+
+/**
+ * Two recipes whose make runs four 0.4 s jobs each, recording when each job
+ * starts and ends: with --jobs N, never more than N jobs run at once across
+ * both makes, and with enough jobs they do run in parallel.
+ */
+describe('concurrent makes share one job budget', () => {
+  const rig = new Rig();
+  beforeAll(() => {
+    const makefile = [
+      'all: j1 j2 j3 j4',
+      'j1 j2 j3 j4:',
+      '\tpython3 $(JOURNAL) $(NAME)-$@',
+      '',
+    ].join('\n');
+    const journal = `import fcntl, sys, time
+def log(what):
+    with open(${JSON.stringify(rig.path('journal.txt'))}, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(f"{time.monotonic():.4f} {what} {sys.argv[1]}\\n")
+log('start'); time.sleep(0.4); log('end')
+`;
+    rig.write('jobs/Makefile', makefile);
+    rig.write('jobs/journal.py', journal);
+    for (const name of ['left', 'right']) {
+      rig.write(`recipes/${name}.yaml`, `recipe: ${name}\ntasks:\n  build:\n    make: [-f, "\${root}/jobs/Makefile", "JOURNAL=\${root}/jobs/journal.py", NAME=${name}]\n`);
+    }
+    rig.write('configs/boards/twin.yaml', 'board: twin\ncomponents:\n  left: left\n  right: right\n');
+  });
+  afterAll(() => rig.dispose());
+
+  const maxConcurrency = (): number => {
+    const events = readFileSync(rig.path('journal.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([t, what]) => ({ t: Number(t), d: what === 'start' ? 1 : -1 }))
+      .sort((a, b) => a.t - b.t || a.d - b.d);
+    let now = 0;
+    let max = 0;
+    for (const e of events) max = Math.max(max, (now += e.d));
+    return max;
+  };
+
+  it('never runs more than --jobs at once', () => {
+    const r = rig.xenbuild(['all', '--board', 'twin', '--jobs', '2']);
+    expect(r.status).toBe(0);
+    expect(maxConcurrency()).toBeLessThanOrEqual(2);
+    expect(rig.read('build/twin/logs/left:build.log')).toContain('up to 2 jobs (jobserver)');
+  });
+
+  it('uses the whole budget across both makes', () => {
+    rig.write('journal.txt', '');
+    const r = rig.xenbuild(['run', 'left:build', 'right:build', '--force', '--board', 'twin', '--jobs', '6']);
+    expect(r.status).toBe(0);
+    const max = maxConcurrency();
+    expect(max).toBeGreaterThan(2);
+    expect(max).toBeLessThanOrEqual(6);
+  });
+});
