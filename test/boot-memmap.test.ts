@@ -367,3 +367,19 @@ describe('memory map pictures', () => {
     );
   });
 });
+
+describe('reserved regions and Xen relocation', () => {
+  const M = 1024 * 1024;
+  const ram = { ram: [{ start: 0x80000000, size: 1536 * M }], align: 2 * M };
+  const xen = { kind: 'xen' as const, size: 689004, key: 'xen' };
+  it("lets Xen relocate over U-Boot's relocated copy (loader-only), but not over a firmware carve-out", () => {
+    const uboot = { name: 'u-boot', start: 0xdf000000, size: 16 * M };
+    expect(planMemory({ ...ram, reserved: [{ ...uboot, loaderOnly: true }] }, [xen], { xenRelocates: true }).ok).toBe(true);
+    const carveOut = planMemory({ ...ram, reserved: [uboot] }, [xen], { xenRelocates: true });
+    expect(carveOut.ok).toBe(false);
+    if (!carveOut.ok) expect(carveOut.errors[0]!.message).toContain('lies in the area Xen relocates itself to (0xdfe00000');
+    // Either way nothing is loaded into it.
+    const placed = planMemory({ ...ram, ram: [{ start: 0xde000000, size: 34 * M }], reserved: [{ ...uboot, loaderOnly: true }] }, [xen], { xenRelocates: true });
+    if (placed.ok) expect(placed.plan.placements.every((p) => p.start + p.size <= uboot.start || p.start >= uboot.start + uboot.size)).toBe(true);
+  });
+});

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { planMemory } from '../boot/memmap.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from '../boot/memmap-render.js';
 import { makeLegacyKernelImage, makeScriptImage } from '../boot/mkimage.js';
-import type { BootFile, MemoryPlan, ModuleRequest, NamedRange, PlanError, Placement } from '../boot/types.js';
+import type { BootFile, MemoryPlan, ModuleRequest, PlanError, Placement, ReservedRange } from '../boot/types.js';
 import { envText, makeEnvImage } from '../boot/uboot-env.js';
 import { bootScript, uEnvTxt } from '../boot/uboot-script.js';
 import { checkBoard, formatFindings, type Finding } from '../check/rules.js';
@@ -49,7 +49,7 @@ export async function runPlan(a: Of<'boot-plan'>, ctx: ActionContext): Promise<v
     sizes[m.kind] = size;
     return { kind: m.kind, size, key: m.key, ...(m.fixed !== undefined ? { fixed: m.fixed } : {}), ...(m.growRoom !== undefined ? { growRoom: m.growRoom } : {}) };
   });
-  const reserved: NamedRange[] = [...a.memory.reserved];
+  const reserved: ReservedRange[] = [...a.memory.reserved];
   // bootm copies a uImage's payload (the file less its 64-byte header) to the load address in its header.
   if (a.bootmCopy) reserved.push({ name: 'xen after bootm', start: a.bootmCopy.load, size: Math.max(1, (sizes.xen ?? 64) - 64) });
   const result = planMemory({ ...a.memory, reserved }, requests, {

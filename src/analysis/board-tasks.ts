@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseDom0Mem, parseSize } from '../boot/sizes.js';
-import type { BootConfig, DtEdit, DtValue, ModuleKind, NamedRange, Range } from '../boot/types.js';
+import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../boot/types.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
 import type { Board, DtFixupSpec } from '../model/schema.js';
 import type { Loaded } from './load.js';
@@ -99,7 +99,14 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const bootMemory = {
     ram: memory.ram.map((r, i) => ({ start: num(r.start, ['memory', 'ram', i, 'start']), size: num(r.size, ['memory', 'ram', i, 'size']) })),
     align: memory.align === undefined ? 2 * 1024 * 1024 : num(memory.align, ['memory', 'align']),
-    reserved: (memory.reserved ?? []).map((r, i): NamedRange => ({ name: r.name, start: num(r.start, ['memory', 'reserved', i, 'start']), size: num(r.size, ['memory', 'reserved', i, 'size']) })),
+    reserved: (memory.reserved ?? []).map(
+      (r, i): ReservedRange => ({
+        name: r.name,
+        start: num(r.start, ['memory', 'reserved', i, 'start']),
+        size: num(r.size, ['memory', 'reserved', i, 'size']),
+        ...(r['loader-only'] ? { loaderOnly: true } : {}),
+      }),
+    ),
   };
   if (!ok || !xenArtifact || !kernel) return [];
 

@@ -193,7 +193,8 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
     if (!xenRelocated) {
       errors.push({ message: `no RAM bank (${banks(ram)}) can hold Xen (${formatSize(xenBytes)}) when it relocates itself: change ${PLAN_KEYS.ram}`, key: PLAN_KEYS.ram });
     } else {
-      for (const r of reservedRegions.filter((x) => rangesOverlap(x, xenRelocated!))) {
+      const heldByXenToo = reservedRegions.filter((x, i) => !memory.reserved[i]?.loaderOnly);
+      for (const r of heldByXenToo.filter((x) => rangesOverlap(x, xenRelocated!))) {
         errors.push(relocationError(xenRelocated, r, PLAN_KEYS.reserved));
       }
     }

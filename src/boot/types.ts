@@ -35,7 +35,12 @@ export interface BootMemory {
   /** Alignment of planned modules (default 2 MiB). */
   align: number;
   /** Regions nothing may be loaded into: U-Boot's relocated copy, firmware carve-outs. */
-  reserved: NamedRange[];
+  reserved: ReservedRange[];
+}
+
+export interface ReservedRange extends NamedRange {
+  /** Taken only while the bootloader runs (U-Boot's relocated copy): Xen may relocate itself over it. */
+  loaderOnly?: boolean;
 }
 
 export interface Placement extends NamedRange {

@@ -127,7 +127,17 @@ const artifactName = z.string().min(1).describe('An artifact a component exports
 export const memorySection = z.strictObject({
   ram: z.array(range).min(1).describe('RAM banks'),
   align: size.optional().describe('Alignment of planned load addresses (default 2M)'),
-  reserved: z.array(z.strictObject({ name: z.string().min(1), start: address, size })).optional().describe('Regions nothing may be loaded into'),
+  reserved: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        start: address,
+        size,
+        'loader-only': z.boolean().optional().describe("Held only while U-Boot runs (its relocated copy): Xen may later use it"),
+      }),
+    )
+    .optional()
+    .describe('Regions nothing may be loaded into'),
 });
 
 export const xenSection = z.strictObject({
