@@ -380,6 +380,9 @@ describe('reserved regions and Xen relocation', () => {
     if (!carveOut.ok) expect(carveOut.errors[0]!.message).toContain('lies in the area Xen relocates itself to (0xdfe00000');
     // Either way nothing is loaded into it.
     const placed = planMemory({ ...ram, ram: [{ start: 0xde000000, size: 34 * M }], reserved: [{ ...uboot, loaderOnly: true }] }, [xen], { xenRelocates: true });
-    if (placed.ok) expect(placed.plan.placements.every((p) => p.start + p.size <= uboot.start || p.start >= uboot.start + uboot.size)).toBe(true);
+    expect(placed.ok).toBe(true);
+    const placements = placed.ok ? placed.plan.placements : [];
+    expect(placements.map((p) => p.kind)).toEqual(['xen']);
+    expect(placements.every((p) => p.start + p.size <= uboot.start || p.start >= uboot.start + uboot.size)).toBe(true);
   });
 });
