@@ -20,5 +20,5 @@ export interface ActionContext {
    * Run a program (argv, never a shell) in its own process group; output goes
    * to the task log. Rejects with a TaskFailure. Returns stdout when `capture`.
    */
-  exec(argv: readonly string[], opts?: Partial<Pick<ExecOptions, 'cwd' | 'env' | 'capture' | 'extraFds'>> & { quiet?: boolean }): Promise<string>;
+  exec(argv: readonly string[], opts?: Partial<Pick<ExecOptions, 'cwd' | 'env' | 'capture' | 'extraFds' | 'inputFile'>> & { quiet?: boolean }): Promise<string>;
 }

@@ -85,6 +85,9 @@ export async function runAction(task: TaskNode, ctx: ActionContext, grant: JobGr
       }
       return {};
     }
+    case 'busybox-root':
+      await (await import('./busybox-root.js')).runBusyboxRoot(action, ctx);
+      return {};
     case 'uimage':
       await (await import('./boot.js')).runUimage(action, ctx);
       return {};
@@ -149,6 +152,8 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
     }
     case 'artifact':
       return action.files.map((f) => `cp ${q(f.from.path)} ${q(f.to.path)}`);
+    case 'busybox-root':
+      return [`assemble busybox${action.modules ? ` and ${action.modules.load.join(', ')} (with what they depend on)` : ''} + ${action.init.name} → ${action.output.name} (${action.format})`];
     case 'uimage':
       return [`mkimage -A arm -O linux -T kernel -C none -a 0x${action.load.toString(16)} -e 0x${action.load.toString(16)} -n ${q(action.name)} -d ${q(action.input.path)} ${q(action.output.path)}`];
     case 'boot-plan':

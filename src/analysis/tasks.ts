@@ -115,7 +115,6 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
     const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
     ctx.definitions.set(id, { file, afterPath: [...path, 'after'], after });
     const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
-    const action = taskAction(t, path, str);
     const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
     const env: Record<string, string> = {};
     const envSymbolic: Record<string, string> = {};
@@ -125,32 +124,38 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       envSymbolic[key] = v.symbolic;
     }
     const outputs: FileRef[] = [];
-    (t.outputs ?? []).forEach((out, i) => {
-      const v = str(out, [...path, 'outputs', i]);
+    const addOutput = (out: string, at: PathKey[]) => {
+      const v = str(out, at);
       const abs = resolvePath(c.srcDir, v.value);
       const name = relative(ctx.boardDir, abs);
       if (name.startsWith('..') || isAbsolute(name)) {
-        ctx.error(file, [...path, 'outputs', i], `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
-        return;
+        ctx.error(file, at, `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+        return undefined;
       }
-      outputs.push({ path: abs, name });
+      const ref = { path: abs, name };
+      outputs.push(ref);
       declaredOutputs.set(abs, id);
-    });
+      return ref;
+    };
+    (t.outputs ?? []).forEach((out, i) => addOutput(out, [...path, 'outputs', i]));
     const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
+    const fail = (at: PathKey[], message: string) => ctx.error(file, at, message, undefined, file.spanAt(at, 'key'));
+    const action = taskAction(t, path, str, { fail, addOutput, addInput: (entry, at) => resolveInputs([entry], at.slice(0, -1), c, ctx, at[at.length - 1] as number)[0] });
+    if (!action) continue;
+    inputs.push(...action.inputs);
     const deps = sourceTask ? [sourceTask, ...after] : after;
-    const argv = action.argv.map((a) => a.value);
     tasks.push(
       node(taskName, {
-        title: t.description ?? argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, 'N')).join(' '),
+        title: t.description ?? action.title,
         deps: [...new Set(deps)],
-        action: { kind: 'run', argv, jobs: action.jobs },
+        action: action.spec,
         cwd: cwd.value,
         env,
         inputs,
         outputs,
-        tools: toolOf(argv[0]),
+        tools: action.tools,
         basis: {
-          action: { kind: 'run', argv: action.argv.map((a) => a.symbolic), jobs: action.jobs },
+          action: action.symbolic,
           cwd: cwd.symbolic,
           env: envSymbolic,
           outputs: outputs.map((o) => o.name),
@@ -168,7 +173,9 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       const at: PathKey[] = ['exports', artifact];
       const v = resolveString(from, at, file, scope, ctx.error);
       const abs = resolvePath(c.srcDir, v.value);
-      const producer = declaredOutputs.get(abs);
+      // A declared output of a task, or a file of the source itself (a prebuilt binary in a package).
+      const inSource = sourceTask !== undefined && !relative(c.srcDir, abs).startsWith('..');
+      const producer = declaredOutputs.get(abs) ?? (inSource ? sourceTask : undefined);
       if (!producer) {
         ctx.error(file, at, `export "${artifact}" is "${from}", which no task of ${r.recipe} declares as an output`, 'add it to the outputs of the task that makes it');
         continue;
@@ -198,12 +205,59 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   return tasks;
 }
 
-function taskAction(t: Task, path: PathKey[], str: (v: Scalar, at: PathKey[]) => { value: string; symbolic: string }): { argv: { value: string; symbolic: string }[]; jobs: 'one' | 'shared' | 'make' } {
-  if ('run' in t) {
-    return { argv: t.run.map((a, i) => str(a, [...path, 'run', i])), jobs: t.jobs ?? 'one' };
+type Str = (v: Scalar, at: PathKey[]) => { value: string; symbolic: string };
+
+interface ActionParts {
+  spec: ActionSpec;
+  /** The spec with machine paths symbolic, for the fingerprint. */
+  symbolic: unknown;
+  title: string;
+  tools: string[];
+  /** Project files the action reads besides the task's declared inputs. */
+  inputs: FileRef[];
+}
+
+interface ActionHelpers {
+  fail(at: PathKey[], message: string): void;
+  addOutput(out: string, at: PathKey[]): FileRef | undefined;
+  addInput(entry: string, at: PathKey[]): FileRef | undefined;
+}
+
+/** A recipe task's action, resolved: one case per action key of the task schema. */
+function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHelpers): ActionParts | undefined {
+  if ('run' in t || 'make' in t) {
+    // make takes its jobs from the run's jobserver (MAKEFLAGS), not from -j.
+    const argv = 'run' in t ? t.run.map((a, i) => str(a, [...path, 'run', i])) : [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))];
+    const jobs = 'run' in t ? (t.jobs ?? 'one') : 'make';
+    const values = argv.map((a) => a.value);
+    return {
+      spec: { kind: 'run', argv: values, jobs },
+      symbolic: { kind: 'run', argv: argv.map((a) => a.symbolic), jobs },
+      title: values.map((a) => a.replaceAll(JOBS_PLACEHOLDER, 'N')).join(' '),
+      tools: toolOf(values[0]),
+      inputs: [],
+    };
   }
-  // make takes its jobs from the run's jobserver (MAKEFLAGS), not from -j.
-  return { argv: [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))], jobs: 'make' as const };
+  const b = t['busybox-root'];
+  const at = [...path, 'busybox-root'];
+  const formats = (['cpio', 'tar'] as const).filter((k) => b[k] !== undefined);
+  if (formats.length !== 1) {
+    helpers.fail(at, `busybox-root needs exactly one output: cpio (an initramfs) or tar (a root filesystem)`);
+    return undefined;
+  }
+  const format = formats[0]!;
+  const output = helpers.addOutput(b[format]!, [...at, format]);
+  const init = helpers.addInput(b.init, [...at, 'init']);
+  if (!output || !init) return undefined;
+  const busybox = str(b.busybox, [...at, 'busybox']);
+  const modules = b.modules ? { dir: str(b.modules.dir, [...at, 'modules', 'dir']), load: b.modules.load } : undefined;
+  return {
+    spec: { kind: 'busybox-root', busybox: busybox.value, init, format, output, ...(modules ? { modules: { dir: modules.dir.value, load: modules.load } } : {}) },
+    symbolic: { kind: 'busybox-root', busybox: busybox.symbolic, init: init.name, format, output: output.name, ...(modules ? { modules: { dir: modules.dir.symbolic, load: modules.load } } : {}) },
+    title: `${format === 'cpio' ? 'initramfs' : 'root filesystem'} from busybox${modules ? ` with ${modules.load.join(', ')}` : ''}`,
+    tools: format === 'cpio' ? ['cpio', 'gzip', ...(modules ? ['modinfo'] : [])] : modules ? ['modinfo'] : [],
+    inputs: [init],
+  };
 }
 
 function toolOf(program: string | undefined): string[] {
@@ -256,6 +310,9 @@ function makeScope(c: Component, ctx: TaskContext) {
   for (const [k, v] of Object.entries(ctx.boardVars)) put(`board.${k}`, String(v));
   for (const [other, comp] of ctx.byName) {
     for (const [k, v] of Object.entries(comp.variables)) put(`${other}.${k}`, String(v));
+    // Another component's trees, e.g. ${busybox.srcdir}; the task must run after that component's tasks.
+    put(`${other}.srcdir`, comp.srcDir, `\${${other}.srcdir}`);
+    put(`${other}.builddir`, join(ctx.boardDir, 'build', other), `\${${other}.builddir}`);
   }
   for (const [k, v] of Object.entries(c.variables)) put(k, String(v));
   return {
@@ -288,12 +345,12 @@ function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
   return refs;
 }
 
-function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: TaskContext): FileRef[] {
+function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: TaskContext, index?: number): FileRef[] {
   const refs: FileRef[] = [];
   entries.forEach((entry, i) => {
     const abs = resolvePath(c.recipe.root, entry);
     if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, [...path, i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
+      ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
     }
     if (statSync(abs).isDirectory()) {

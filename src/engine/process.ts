@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { TaskFailure } from './failure.js';
 import { debianPackageFor } from './host-tools.js';
 
@@ -16,6 +16,8 @@ export interface ExecOptions {
   capture?: boolean;
   /** How long a cancelled group gets between SIGTERM and SIGKILL (default 3 s). Stdin is always closed. */
   killGraceMs?: number;
+  /** A file the child reads as its standard input (otherwise stdin is closed). */
+  inputFile?: string;
   /** Open file descriptors the child gets as fd 3, 4, … (the make jobserver's pipe). */
   extraFds?: readonly number[];
   /** Extra tool → package hints for the missing-tool failure. */
@@ -57,7 +59,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
     detached: true,
     // Extra descriptors become the child's fd 3, 4, …: the make jobserver's pipe.
     // (execa's types allow only the literals 3–9 as extra descriptors; any open fd works at run time.)
-    stdio: ['ignore', 'pipe', 'pipe', ...((opts.extraFds ?? []) as readonly 3[])],
+    stdio: [opts.inputFile ? { file: opts.inputFile } : 'ignore', 'pipe', 'pipe', ...((opts.extraFds ?? []) as readonly 3[])],
     all: true,
     buffer: { stdout: opts.capture === true, stderr: false, all: false },
     stripFinalNewline: false,
@@ -95,6 +97,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
       throw new TaskFailure({ reason: 'cancelled' });
     }
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT' && !existsSync(opts.cwd)) throw new Error(`Internal error: the working directory ${opts.cwd} of ${argv[0]} does not exist`);
     if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(result.message ?? ""))) {
       const pkg = debianPackageFor(argv[0]!, opts.packages);
       throw new TaskFailure(pkg ? { reason: 'missing-tool', tool: argv[0]!, package: pkg } : { reason: 'missing-tool', tool: argv[0]! });

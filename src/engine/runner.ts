@@ -223,6 +223,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
           ...(o.env ? { env: o.env } : {}),
           capture: o.capture ?? false,
           ...(o.extraFds ? { extraFds: o.extraFds } : {}),
+          ...(o.inputFile ? { inputFile: o.inputFile } : {}),
           signal: stop.signal,
           onLine: o.quiet ? (l) => log.line(l) : line,
           packages: task.packages,

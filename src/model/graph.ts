@@ -19,6 +19,7 @@ export type ActionSpec =
   /** jobs: 'one' job, a 'shared' number of jobs as ${jobs}, or 'make' (the run's jobserver). */
   | { kind: 'run'; argv: string[]; jobs: 'one' | 'shared' | 'make' }
   | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] }
+  | { kind: 'busybox-root'; busybox: string; init: FileRef; modules?: { dir: string; load: string[] }; format: 'cpio' | 'tar'; output: FileRef }
   | { kind: 'uimage'; input: FileRef; output: FileRef; load: number; name: string }
   | {
       kind: 'boot-plan';

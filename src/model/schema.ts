@@ -81,8 +81,24 @@ export const makeTask = z.strictObject({
   ...taskCommon,
 });
 
+export const busyboxRootTask = z.strictObject({
+  'busybox-root': z.strictObject({
+    busybox: z.string().min(1).describe('The statically linked busybox binary'),
+    init: z.string().min(1).describe('A project file: the script run as /init (initramfs) or /sbin/init (root)'),
+    modules: z
+      .strictObject({
+        dir: z.string().min(1).describe('lib/modules/<version> of the kernel'),
+        load: z.array(z.string().min(1)).min(1).describe('Modules to load, by name; what they depend on is read from the modules (modinfo) and added first'),
+      })
+      .optional(),
+    cpio: z.string().min(1).optional().describe('Output: a gzip-compressed newc cpio archive (an initramfs)'),
+    tar: z.string().min(1).optional().describe('Output: a tarball of the root, every file owned by root'),
+  }),
+  ...taskCommon,
+});
+
 /** One task of a recipe. New action kinds are added here. */
-export const task = z.union([runTask, makeTask]);
+export const task = z.union([runTask, makeTask, busyboxRootTask]);
 
 export const recipe = z.strictObject({
   recipe: name.describe('The recipe name; must equal the file name'),
