@@ -1,0 +1,157 @@
+/**
+ * `node dist/bench/image.js [--runs N] [--keep]` (after `npx tsc -p .`):
+ * what xenbuild's image step and flashing cost, in figures. A measurement,
+ * not a test: it prints and exits 0 (1 only if the setup itself fails).
+ *
+ *   1. Image build: the dra7-evm layout (FAT32 boot 64 MiB with the six boot
+ *      files, ext4 root filling a 2 GiB card from a ~100 MB tree, a few files
+ *      owned by uid 1000 when run as root) built with buildImage(), against
+ *      genimage alone on the very same configuration: the difference is
+ *      xenbuild's own work (input checks, reading the partition table, the
+ *      root:root pass with debugfs, the final rename).
+ *   Runs alternate (genimage first, then xenbuild first) with a `sync` before
+ *   each, and the first exec() of the process (loading execa) happens before
+ *   timing starts.
+ *   2. Flashing that 2 GiB image into a file: flash() with bmaptool (write,
+ *      then read-back verification), flash() with the built-in ranged copy,
+ *      and `dd bs=4M conv=fsync` of the whole image, for scale.
+ *
+ * Files are written to the same disk as the image, so the figures measure
+ * the page cache and that disk, not an SD card (whose ~10–20 MB/s makes the
+ * bmap's advantage — writing ~100 MB instead of 2 GiB — much larger).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { exec } from '../engine/process.js';
+import { flash } from '../flash/flash.js';
+import { buildImage } from '../image/build.js';
+import { genimageConfig } from '../image/genimage-config.js';
+import type { ImageLayout } from '../image/layout.js';
+import { stats, type Stats } from './timing.js';
+
+const MiB = 1024 * 1024;
+const BOOT = { MLO: 100_000, 'u-boot.img': 400_000, 'uEnv.txt': 1_000, 'xen-uImage': 900_000, zImage: 5_000_000, 'dra7-evm.dtb': 100_000 };
+
+/** The inputs: boot files and a root tree of ~100 MB (random data: it does not compress away). */
+function makeInputs(base: string): { deploy: string; rootfs: string; bytes: number } {
+  const deploy = join(base, 'deploy');
+  const rootfs = join(base, 'rootfs');
+  mkdirSync(deploy, { recursive: true });
+  for (const [name, size] of Object.entries(BOOT)) writeFileSync(join(deploy, name), randomBytes(size));
+  let bytes = 0;
+  for (let d = 0; d < 20; d++) {
+    const dir = join(rootfs, 'usr', `lib${d}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 50; f++) {
+      const size = f === 0 ? 4 * MiB : 20_000;
+      writeFileSync(join(dir, `file${f}`), randomBytes(size));
+      if (process.getuid?.() === 0) chownSync(join(dir, `file${f}`), 1000, 1000); // as a non-root builder's files would be
+      bytes += size;
+    }
+    if (process.getuid?.() === 0) chownSync(dir, 1000, 1000);
+  }
+  return { deploy, rootfs, bytes };
+}
+
+function layoutFor(deploy: string, rootfs: string): ImageLayout {
+  return {
+    table: 'mbr',
+    partitions: [
+      { name: 'boot', type: 'fat32', size: 64 * MiB, bootable: true, files: Object.keys(BOOT).map((f) => ({ from: join(deploy, f) })) },
+      { name: 'root', type: 'ext4', size: (2048 - 1 - 64) * MiB, from: { dir: rootfs } },
+    ],
+  };
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const fmt = (s: Stats) => `median ${Math.round(s.median)} ms (min ${Math.round(s.min)}, ${s.samples.length} runs)`;
+
+/** genimage alone on `config`, in fresh directories, as buildImage runs it. */
+function genimageAlone(base: string, config: string): number {
+  const dir = mkdtempSync(join(base, 'genimage-'));
+  const paths = ['root', 'tmp', 'input', 'output'].map((p) => join(dir, p));
+  for (const p of paths) mkdirSync(p);
+  writeFileSync(join(dir, 'genimage.cfg'), config);
+  const start = now();
+  const r = spawnSync('genimage', ['--config', join(dir, 'genimage.cfg'), '--rootpath', paths[0]!, '--tmppath', paths[1]!, '--inputpath', paths[2]!, '--outputpath', paths[3]!], { stdio: 'ignore' });
+  const ms = now() - start;
+  if (r.status !== 0) throw new Error(`genimage failed (status ${r.status})`);
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
+  const runs = Math.max(1, Number(values.runs));
+  const base = mkdtempSync(join(tmpdir(), 'xenbuild-bench-image-'));
+  try {
+    const inputs = makeInputs(base);
+    const layout = layoutFor(inputs.deploy, inputs.rootfs);
+    console.log(`image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each`);
+
+    await exec(['true'], { cwd: base, onLine: () => undefined }); // load execa before anything is timed
+    const build: number[] = [];
+    const alone: number[] = [];
+    let chowned = 0;
+    const out = join(base, 'out');
+    for (let i = 0; i < runs; i++) {
+      // Each run starts with no dirty pages of the one before (writeback would be billed to it), in alternating order.
+      spawnSync('sync');
+      if (i % 2 === 0) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard')));
+      spawnSync('sync');
+      const start = now();
+      const built = await buildImage({ layout, name: 'sdcard', workDir: join(base, 'work'), outDir: out });
+      build.push(now() - start);
+      chowned = built.chowned.root ?? 0;
+      spawnSync('sync');
+      if (i % 2 === 1) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard')));
+    }
+    const b = stats(build);
+    const g = stats(alone);
+    console.log(`build   genimage alone      ${fmt(g)}`);
+    console.log(`build   xenbuild buildImage ${fmt(b)}  (+${Math.round(b.median - g.median)} ms: checks, partition table, root:root pass over ${chowned} inodes, rename)`);
+
+    const image = join(out, 'sdcard.img');
+    const bmap = join(out, 'sdcard.bmap');
+    let start = now();
+    execFileSync('bmaptool', ['create', '-o', bmap, image], { stdio: 'ignore' });
+    console.log(`bmap    bmaptool create     ${Math.round(now() - start)} ms`);
+
+    const target = join(base, 'target.img');
+    for (const [label, bmaptool] of [['flash   bmaptool copy      ', 'bmaptool'], ['flash   built-in copy      ', 'no-such-bmaptool']] as const) {
+      const write: number[] = [];
+      const verify: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < runs; i++) {
+        rmSync(target, { force: true });
+        spawnSync('sync');
+        const r = await flash({ image, bmap, device: target, allowFile: true, yes: true, bmaptool, print: () => undefined });
+        write.push(r.writeMs);
+        verify.push(r.verifyMs);
+        bytes = r.bytes;
+      }
+      console.log(`${label} write ${fmt(stats(write))}, verify ${fmt(stats(verify))}  (${(bytes / 1e6).toFixed(0)} MB written)`);
+    }
+    const dd: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      rmSync(target, { force: true });
+      spawnSync('sync');
+      start = now();
+      execFileSync('dd', [`if=${image}`, `of=${target}`, 'bs=4M', 'conv=fsync'], { stdio: 'ignore' });
+      dd.push(now() - start);
+    }
+    console.log(`flash   dd bs=4M conv=fsync  ${fmt(stats(dd))}  (2147 MB written, nothing verified)`);
+    if (values.keep) console.log(`kept ${base}`);
+  } finally {
+    if (!values.keep) rmSync(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+/**
+ * genimage's configuration for an image layout (see genimage's README.rst:
+ * hdimage, vfat, ext4). Pure: the same layout always gives the same text.
+ *
+ * - The disk: `image <name>.img { hdimage { partition-table-type; align = 1M } partition … }`,
+ *   one `partition` per layout partition, in order, each with `partition-type`
+ *   (MBR: 0xC FAT32 LBA, 0xE FAT16 LBA, 0x83 Linux, 0xDA non-FS data) or
+ *   `partition-type-uuid` (GPT: F basic data, L Linux file system), `bootable`,
+ *   `offset` when given and `size`.
+ * - FAT partitions: `image <part>.vfat { vfat { extraargs = "-F 32"; files = {…} } }`.
+ *   genimage adds the vfat `file NAME { image = … }` sections first and the
+ *   `files` list after them, one `mcopy` per file in order; so a list where every
+ *   file keeps its name is written as `files`, and one with any renamed file as
+ *   `file` sections only. Either way the declared order is the order on the
+ *   partition (TI's ROM wants MLO as the first directory entry).
+ * - ext4 partitions: `image <part>.ext4 { ext4 { use-mke2fs = true } srcpath = "…" }`,
+ *   `empty = true` when it has no contents. `srcpath` (rather than rootpath +
+ *   mountpoint) makes genimage read the tree where it is, without copying it.
+ * - File-system images are `temporary` (built in tmppath): the only output is the disk.
+ */
+import { fatTarget, type ImageLayout, type Partition } from './layout.js';
+
+export interface GenimageOptions {
+  /**
+   * The directory each ext4 partition is filled from, by partition name.
+   * Needed for partitions whose contents come from a tarball (the directory it
+   * was extracted to); a `from: { dir }` partition defaults to that directory.
+   */
+  rootDirs?: Readonly<Record<string, string>>;
+}
+
+const KiB = 1024;
+
+/** genimage's size syntax: 1G, 64M, 512k or bytes. */
+export function genimageSize(bytes: number): string {
+  for (const [unit, factor] of [['G', KiB ** 3], ['M', KiB ** 2], ['k', KiB]] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
+const quote = (s: string) => `"${s}"`;
+
+/** The file name genimage gives a partition's file-system image. */
+export function fsImageName(p: Partition): string {
+  return p.type === 'ext4' ? `${p.name}.ext4` : `${p.name}.vfat`;
+}
+
+const MBR_TYPES: Record<Partition['type'], string> = { fat32: '0xC', fat16: '0xE', ext4: '0x83', raw: '0xDA' };
+const GPT_TYPES: Record<Partition['type'], string> = { fat32: 'F', fat16: 'F', ext4: 'L', raw: 'L' };
+
+function diskSection(layout: ImageLayout, imageName: string): string[] {
+  const lines = [`image ${imageName}.img {`, '\thdimage {', `\t\tpartition-table-type = ${quote(layout.table)}`, '\t\talign = 1M', '\t}'];
+  for (const p of layout.partitions) {
+    lines.push(`\tpartition ${p.name} {`);
+    if (layout.table === 'mbr') lines.push(`\t\tpartition-type = ${MBR_TYPES[p.type]}`);
+    else lines.push(`\t\tpartition-type-uuid = ${quote(GPT_TYPES[p.type])}`);
+    if (p.bootable) lines.push('\t\tbootable = true');
+    lines.push(`\t\timage = ${quote(p.type === 'raw' ? p.image! : fsImageName(p))}`);
+    if (p.offset !== undefined) lines.push(`\t\toffset = ${genimageSize(p.offset)}`);
+    lines.push(`\t\tsize = ${genimageSize(p.size)}`, '\t}');
+  }
+  lines.push('}');
+  return lines;
+}
+
+function vfatSection(p: Partition): string[] {
+  const files = p.files ?? [];
+  const lines = [`image ${fsImageName(p)} {`, '\tvfat {', `\t\textraargs = ${quote(p.type === 'fat32' ? '-F 32' : '-F 16')}`];
+  if (p.label !== undefined) lines.push(`\t\tlabel = ${quote(p.label)}`);
+  const renamed = files.some((f) => f.to !== undefined && f.to !== fatTarget({ from: f.from }));
+  if (files.length > 0 && !renamed) {
+    lines.push('\t\tfiles = {', ...files.map((f, i) => `\t\t\t${quote(f.from)}${i < files.length - 1 ? ',' : ''}`), '\t\t}');
+  } else {
+    for (const f of files) lines.push(`\t\tfile ${quote(fatTarget(f))} {`, `\t\t\timage = ${quote(f.from)}`, '\t\t}');
+  }
+  lines.push('\t}', `\tsize = ${genimageSize(p.size)}`);
+  if (files.length === 0) lines.push('\tempty = true');
+  lines.push('\ttemporary = true', '}');
+  return lines;
+}
+
+function ext4Section(p: Partition, opts: GenimageOptions): string[] {
+  const lines = [`image ${fsImageName(p)} {`, '\text4 {', '\t\tuse-mke2fs = true'];
+  if (p.label !== undefined) lines.push(`\t\tlabel = ${quote(p.label)}`);
+  lines.push('\t}', `\tsize = ${genimageSize(p.size)}`);
+  const src = opts.rootDirs?.[p.name] ?? (p.from && 'dir' in p.from ? p.from.dir : undefined);
+  if (p.from && src === undefined) {
+    throw new Error(`Internal error: genimageConfig needs rootDirs["${p.name}"], the directory its tarball was extracted to`);
+  }
+  lines.push(src === undefined ? '\tempty = true' : `\tsrcpath = ${quote(src)}`);
+  lines.push('\ttemporary = true', '}');
+  return lines;
+}
+
+/**
+ * The genimage configuration that builds `<imageName>.img` from `layout`
+ * (validated beforehand with validateLayout; imageName: letters, digits, `.`, `_`, `+`, `-`).
+ */
+export function genimageConfig(layout: ImageLayout, imageName: string, opts: GenimageOptions = {}): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(imageName)) throw new Error(`Internal error: bad image name "${imageName}"`);
+  const sections = [diskSection(layout, imageName)];
+  for (const p of layout.partitions) {
+    if (p.type === 'fat32' || p.type === 'fat16') sections.push(vfatSection(p));
+    else if (p.type === 'ext4') sections.push(ext4Section(p, opts));
+  }
+  return `# genimage configuration written by xenbuild: do not edit\n${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
+}

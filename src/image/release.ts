@@ -1,0 +1,148 @@
+/**
+ * Turns a built image into a release in the deploy directory:
+ *
+ *   <name>.bmap       `bmaptool create`: the mapped ranges and their sha256
+ *                     (bmaptool finds it from <name>.img and <name>.img.zst alike)
+ *   <name>.img.zst    `zstd -19 -T0 --long` (or <name>.img.xz, `xz -T0`); the .img stays
+ *   manifest.json     what went into it (ReleaseManifest), artifacts hashed here
+ *   SHA256SUMS        `sha256sum -c` format, names relative to the deploy dir:
+ *                     the image, the bmap, the compressed copy, the other
+ *                     artifacts passed in, and manifest.json
+ *
+ * Each file is written next to its final name and renamed into place, so a
+ * reader sees the old file or the new one. The image is never copied when it
+ * is already in outDir; otherwise it is copied with `cp --sparse=always`, so
+ * its holes stay holes.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat, symlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { exec } from '../engine/process.js';
+import { canonicalJson, writeFileAtomic } from '../util/fs.js';
+import { ImageError } from './error.js';
+
+/** One pinned source of the build. */
+export interface ManifestSource {
+  component: string;
+  /** How it was fetched: git, tarball, debian (a Debian source or binary package), … */
+  kind: string;
+  url: string;
+  /** The tag or branch named by the recipe, if any. */
+  ref?: string;
+  commit?: string;
+  sha256?: string;
+  /** A Debian package version, or a release's version. */
+  version?: string;
+}
+
+export interface ManifestArtifact {
+  /** Relative to the deploy directory. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** manifest.json: everything that went into a release, enough to rebuild it and check it. */
+export interface ReleaseManifest {
+  board: string;
+  xenbuildVersion: string;
+  sources: ManifestSource[];
+  /** Patch files applied (relative to the project), and their hashes. */
+  patches: { path: string; sha256: string }[];
+  /** Host tools and their versions (`genimage --version`, the cross compiler, …). */
+  tools: { name: string; version: string }[];
+  artifacts: ManifestArtifact[];
+  /** The boot plan's memory map, as the caller has it; stored as given. */
+  memoryMap: unknown;
+}
+
+export interface ReleaseOptions {
+  /** The built image, `<name>.img`. */
+  image: string;
+  /** The deploy directory the release is written to. */
+  outDir: string;
+  compress: 'zst' | 'xz';
+  /** Everything but the artifacts, which release() hashes itself. */
+  manifest: Omit<ReleaseManifest, 'artifacts'>;
+  /** Other deploy files to hash into the manifest and SHA256SUMS (absolute or relative to outDir; inside outDir). */
+  artifacts?: string[];
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+export interface ReleaseResult {
+  image: string;
+  bmap: string;
+  compressed: string;
+  manifest: string;
+  sums: string;
+  /** What manifest.json lists (and SHA256SUMS, which adds manifest.json). */
+  artifacts: ManifestArtifact[];
+}
+
+/** sha256 of a file, streamed (holes are read as zeros). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The release files of `image` in `outDir` (see the file comment). */
+export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
+  const outDir = resolve(opts.outDir);
+  await mkdir(outDir, { recursive: true });
+  const imgName = basename(opts.image);
+  const run = (argv: string[], cwd: string) => exec(argv, { cwd, onLine: opts.onLine ?? (() => undefined), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const extras = (opts.artifacts ?? []).map((a) => {
+    const abs = isAbsolute(a) ? a : join(outDir, a);
+    const rel = relative(outDir, abs);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new ImageError(`artifact ${a} is not inside the deploy directory ${outDir}`);
+    if (/[\\\n\r]/.test(rel)) throw new ImageError(`artifact ${a}: a name with a backslash or line break cannot be listed in SHA256SUMS`);
+    return rel;
+  });
+
+  const tmp = await mkdtemp(join(outDir, '.release-'));
+  try {
+    const image = join(outDir, imgName);
+    if (resolve(dirname(opts.image)) !== outDir) {
+      await run(['cp', '--sparse=always', resolve(opts.image), join(tmp, imgName)], tmp);
+      await rename(join(tmp, imgName), image);
+    }
+    const bmap = join(outDir, `${imgName}.bmap`);
+    await run(['bmaptool', 'create', '-o', join(tmp, `${imgName}.bmap`), image], tmp);
+    await rename(join(tmp, `${imgName}.bmap`), bmap);
+
+    const compressed = join(outDir, `${imgName}.${opts.compress}`);
+    const packed = join(tmp, `${imgName}.${opts.compress}`);
+    if (opts.compress === 'zst') {
+      await run(['zstd', '-19', '-T0', '--long', '--quiet', '--force', '-o', packed, image], tmp);
+    } else {
+      // xz cannot name its output: compress a link placed where the output should go.
+      await symlink(image, join(tmp, imgName));
+      await run(['xz', '-T0', '--keep', '--force', '--quiet', join(tmp, imgName)], tmp);
+    }
+    await rename(packed, compressed);
+
+    const artifacts: ManifestArtifact[] = [];
+    for (const rel of [imgName, `${imgName}.bmap`, `${imgName}.${opts.compress}`, ...extras]) {
+      const file = join(outDir, rel);
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => {
+          throw new ImageError(`artifact ${rel} does not exist in ${outDir}`);
+        },
+      );
+      artifacts.push({ path: rel, size, sha256: await sha256File(file) });
+    }
+    const manifestPath = join(outDir, 'manifest.json');
+    const manifest: ReleaseManifest = { ...opts.manifest, artifacts };
+    await writeFileAtomic(manifestPath, JSON.stringify(JSON.parse(canonicalJson(manifest)), null, 2) + '\n');
+    const sums = [...artifacts, { path: 'manifest.json', sha256: await sha256File(manifestPath) }];
+    const sumsPath = join(outDir, 'SHA256SUMS');
+    await writeFileAtomic(sumsPath, sums.map((a) => `${a.sha256}  ${a.path}\n`).join(''));
+    return { image, bmap, compressed, manifest: manifestPath, sums: sumsPath, artifacts };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

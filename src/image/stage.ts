@@ -1,0 +1,120 @@
+/**
+ * Unpacks a root file system tarball into a staging directory for genimage.
+ *
+ * The archive may be plain, gzip (read by the `tar` package itself), xz,
+ * bzip2 or zstd (decompressed next to the staging directory with the host
+ * tool first). Every entry is checked with the same rules as source tarballs
+ * (no absolute paths, no `..`, no link or path escaping the directory) before
+ * anything is written. Device nodes and FIFOs are skipped, and said so: an
+ * unprivileged user cannot create them, and devtmpfs provides /dev at boot.
+ * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
+ * owners are not (every file belongs to whoever runs the build, and
+ * ownership.ts makes them root:root inside the ext4).
+ */
+import { chmod, lstat, open, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { list, x as extract } from 'tar';
+import { findUnsafeEntry } from '../actions/tarball.js';
+import { TaskFailure } from '../engine/failure.js';
+import { exec } from '../engine/process.js';
+
+export interface StageOptions {
+  /** Scratch space for a decompressed copy of the archive. */
+  workDir: string;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+const SPECIAL = new Set(['CharacterDevice', 'BlockDevice', 'FIFO']);
+/** Entry types whose own mode matters (a hard link shares its target's inode, a symlink has none). */
+const MODED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+
+/**
+ * Sets every file and directory to its archive mode. Extraction alone cannot:
+ * mkdir() applies the process umask (1777 /tmp would become 1755), and the
+ * kernel clears setuid/setgid when an unprivileged process writes the file.
+ */
+async function restoreModes(dest: string, modes: Map<string, number>): Promise<void> {
+  for (const [entry, mode] of modes) {
+    const file = join(dest, entry);
+    const st = await lstat(file).catch(() => undefined);
+    if (st && !st.isSymbolicLink() && (st.mode & 0o7777) !== mode) await chmod(file, mode);
+  }
+}
+
+async function magic(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
+    return buffer.subarray(0, bytesRead).toString('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A tar file the `tar` package can read: the archive itself, or a decompressed copy in workDir. */
+async function readableTar(archive: string, opts: StageOptions): Promise<string> {
+  const head = await magic(archive);
+  const out = join(opts.workDir, 'rootfs.tar');
+  const run = (argv: string[]) => exec(argv, { cwd: opts.workDir, onLine: opts.onLine ?? (() => undefined), ...(opts.signal ? { signal: opts.signal } : {}) });
+  if (head.startsWith('28b52ffd')) {
+    await run(['zstd', '--decompress', '--quiet', '--force', '-o', out, archive]);
+  } else if (head.startsWith('fd377a585a00') || head.startsWith('425a68')) {
+    // xz and bzip2 cannot name their output: decompress a link placed where the output should go.
+    const [tool, ext] = head.startsWith('fd') ? ['xz', 'xz'] : ['bzip2', 'bz2'];
+    await symlink(resolve(archive), `${out}.${ext}`);
+    await run([tool!, '--decompress', '--keep', '--force', '--quiet', `${out}.${ext}`]);
+  } else {
+    return archive;
+  }
+  return out;
+}
+
+/**
+ * Extracts the root file system `archive` into the (empty) directory `dest`.
+ * Returns the entries skipped (device nodes and FIFOs). Fails with
+ * 'unsafe-archive-entry' before writing anything if an entry could land outside `dest`.
+ */
+export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; skipped: string[] }> {
+  const name = archive.slice(archive.lastIndexOf('/') + 1);
+  const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
+  const tarFile = await readableTar(archive, opts);
+  const entries: { path: string; type: string; linkpath?: string }[] = [];
+  const skipped: string[] = [];
+  const modes = new Map<string, number>(); // the last entry of a path wins, as in extraction
+  try {
+    await list({
+      file: tarFile,
+      strict: true,
+      onReadEntry: (e) => {
+        if (SPECIAL.has(e.type)) skipped.push(e.path);
+        else entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
+        if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
+        else modes.delete(e.path);
+      },
+    });
+  } catch (err) {
+    throw unsafe('(archive)', `cannot be read as a tar archive (${(err as Error).message})`);
+  }
+  const problem = findUnsafeEntry(entries, 0);
+  if (problem) throw unsafe(problem.entry, problem.why);
+  if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
+  for (const s of skipped) opts.onLine?.(`skipping device node or FIFO ${s} of ${name} (devtmpfs provides /dev at boot)`);
+  try {
+    await extract({
+      file: tarFile,
+      cwd: dest,
+      strict: true,
+      preserveOwner: false,
+      chmod: true,
+      processUmask: 0,
+      filter: (_path, entry) => !('type' in entry && SPECIAL.has(entry.type)),
+    });
+  } catch (err) {
+    const e = err as Error & { path?: string };
+    throw unsafe(e.path ?? '(archive)', `could not be extracted (${e.message})`);
+  }
+  if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
+  await restoreModes(dest, modes);
+  return { entries: entries.length, skipped };
+}

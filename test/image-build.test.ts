@@ -1,0 +1,211 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { c as createTar, Header } from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, type BuiltImage } from '../src/image/build.js';
+import { ImageError } from '../src/image/error.js';
+import type { ImageLayout } from '../src/image/layout.js';
+import { failureOf, makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
+
+const MiB = 1024 * 1024;
+const BOOT_FILES = ['MLO', 'u-boot.img', 'uEnv.txt', 'xen-uImage', 'zImage', 'dra7-evm.dtb'];
+
+const run = (argv: string[], cwd?: string) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `debugfs -R "stat PATH"` of the ext4 at `offset` in `img`: [uid, gid, mode]. */
+function debugStat(img: string, offset: number, file: string): { uid: number; gid: number; mode: string } {
+  const out = run(['debugfs', '-R', `stat "${file}"`, `${img}?offset=${offset}`]);
+  const m = /Mode:\s+(\d+)[\s\S]*User:\s+(\d+)\s+Group:\s+(\d+)/.exec(out);
+  if (!m) throw new Error(`no stat for ${file}: ${out}`);
+  return { mode: m[1]!, uid: Number(m[2]), gid: Number(m[3]) };
+}
+
+/** A deploy dir with small fake boot files and a root file system tree; one file owned by uid 1000, one 0755. */
+function makeInputs(base: string): { deploy: string; rootfs: string } {
+  const deploy = path.join(base, 'deploy');
+  const rootfs = path.join(base, 'rootfs');
+  writeFiles(deploy, Object.fromEntries(BOOT_FILES.map((f) => [f, `fake ${f}\n`])));
+  writeFiles(rootfs, { 'etc/hostname': 'dra7\n', 'bin/hello': '#!/bin/sh\necho hi\n', 'home/user/notes.txt': 'mine\n' });
+  chmodSync(path.join(rootfs, 'bin/hello'), 0o755);
+  writeFiles(rootfs, { 'bin/su': 'setuid\n', 'tmp/.keep': '' });
+  chmodSync(path.join(rootfs, 'bin/su'), 0o4755);
+  chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+  // Running as root (as here): make the file belong to someone else. As anyone else, every file already does.
+  if (process.getuid?.() === 0) chownSync(path.join(rootfs, 'home/user/notes.txt'), 1000, 1000);
+  return { deploy, rootfs };
+}
+
+export function dra7Layout(deploy: string, rootfs: ImageLayout['partitions'][number]['from']): ImageLayout {
+  return {
+    table: 'mbr',
+    partitions: [
+      { name: 'boot', type: 'fat32', size: 64 * MiB, bootable: true, files: BOOT_FILES.map((f) => ({ from: path.join(deploy, f) })) },
+      { name: 'root', type: 'ext4', size: 256 * MiB, from: rootfs! },
+    ],
+  };
+}
+
+/** A tar archive written entry by entry, for entries the file system cannot hold (device nodes, "../" paths). */
+function rawTar(entries: { path: string; type: 'File' | 'Directory' | 'CharacterDevice'; body?: string }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    const h = new Header({ path: e.path, type: e.type, mode: e.type === 'Directory' ? 0o755 : 0o644, size: body.length, uid: 1000, gid: 1000, mtime: new Date(0), devmaj: 5, devmin: 1 });
+    h.encode();
+    blocks.push(h.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+let base: string;
+let inputs: { deploy: string; rootfs: string };
+let built: BuiltImage;
+
+beforeAll(async () => {
+  base = makeTempDir('xenbuild-image-');
+  inputs = makeInputs(base);
+  built = await buildImage({
+    layout: dra7Layout(inputs.deploy, { dir: inputs.rootfs }),
+    name: 'sdcard',
+    workDir: path.join(base, 'work'),
+    outDir: path.join(base, 'out'),
+  });
+});
+afterAll(removeTempDirs);
+
+describe('buildImage (dra7-evm layout)', () => {
+  it('writes an MBR with a bootable FAT32 boot partition and a Linux root partition', () => {
+    expect(built.path).toBe(path.join(base, 'out', 'sdcard.img'));
+    const table = JSON.parse(run(['sfdisk', '--json', built.path])).partitiontable;
+    expect(table.label).toBe('dos');
+    expect(table.partitions.map((p: Record<string, unknown>) => ({ start: p.start, size: p.size, type: p.type, bootable: p.bootable ?? false }))).toEqual([
+      { start: 2048, size: 131072, type: 'c', bootable: true },
+      { start: 133120, size: 524288, type: '83', bootable: false },
+    ]);
+    expect(built.partitions).toEqual([
+      { name: 'boot', offset: MiB, size: 64 * MiB },
+      { name: 'root', offset: 65 * MiB, size: 256 * MiB },
+    ]);
+    expect(built.size).toBe(321 * MiB);
+    expect(readdirSync(path.join(base, 'work'))).toEqual([]); // the temp dir is gone
+  });
+
+  it('copies the boot files in the declared order, MLO first, with their contents', () => {
+    const listing = run(['mdir', '-b', '-i', `${built.path}@@${MiB}`, '::']).trim().split('\n');
+    expect(listing).toEqual(BOOT_FILES.map((f) => `::/${f}`));
+    expect(run(['mdir', '-i', `${built.path}@@${MiB}`, '::']).split('\n').find((l) => /\d+ \d{4}-/.test(l))).toMatch(/^MLO\s/);
+    for (const f of BOOT_FILES) expect(run(['mtype', '-i', `${built.path}@@${MiB}`, `::${f}`])).toBe(`fake ${f}\n`);
+  });
+
+  it('makes every file of the root file system root:root, keeping modes', () => {
+    const offset = 65 * MiB;
+    expect(debugStat(built.path, offset, '/home/user/notes.txt')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+    expect(debugStat(built.path, offset, '/bin/hello')).toEqual({ uid: 0, gid: 0, mode: '0755' });
+    expect(debugStat(built.path, offset, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
+    expect(debugStat(built.path, offset, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
+    for (const dir of ['/', '/home', '/home/user', '/etc']) expect(debugStat(built.path, offset, dir)).toMatchObject({ uid: 0, gid: 0 });
+    expect(run(['debugfs', '-R', 'cat /etc/hostname', `${built.path}?offset=${offset}`])).toBe('dra7\n');
+    const ls = run(['debugfs', '-R', 'ls -l /home/user', `${built.path}?offset=${offset}`]);
+    expect(ls).toMatch(/100644 \(1\)\s+0\s+0\s+5 .* notes\.txt/);
+    run(['e2fsck', '-fn', `${built.path}?offset=${offset}`]); // throws unless clean
+    expect(built.chowned.root).toBeGreaterThanOrEqual(process.getuid?.() === 0 ? 1 : 4);
+  });
+
+  it('keeps the image sparse', () => {
+    const blocks = Number(run(['stat', '-c', '%b', built.path]).trim());
+    expect(blocks * 512).toBeLessThan(built.size / 4);
+  });
+
+  it('fills the root from a compressed rootfs tarball, owned by root:root', async () => {
+    const tarDir = path.join(base, 'tar');
+    mkdirSync(tarDir);
+    const tarball = path.join(tarDir, 'rootfs.tar');
+    await createTar({ file: tarball, cwd: inputs.rootfs, portable: false }, ['.']);
+    run(['xz', '-T0', tarball]);
+    const out = path.join(tarDir, 'out');
+    const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball: `${tarball}.xz` }), name: 'card', workDir: tarDir, outDir: out });
+    expect(debugStat(img.path, 65 * MiB, '/home/user/notes.txt')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+    expect(debugStat(img.path, 65 * MiB, '/bin/hello')).toEqual({ uid: 0, gid: 0, mode: '0755' });
+    expect(debugStat(img.path, 65 * MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
+    expect(debugStat(img.path, 65 * MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
+    expect(readdirSync(out)).toEqual(['card.img']);
+  });
+
+  it('skips device nodes of a rootfs tarball, saying so, and refuses entries that escape it', async () => {
+    const dir = path.join(base, 'special');
+    mkdirSync(dir);
+    const tarball = path.join(dir, 'rootfs.tar');
+    writeFileSync(tarball, rawTar([
+      { path: './dev/', type: 'Directory' },
+      { path: './dev/console', type: 'CharacterDevice' },
+      { path: './etc/hostname', type: 'File', body: 'dra7\n' },
+    ]));
+    const lines: string[] = [];
+    const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'special', workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
+    expect(lines).toContain('skipping device node or FIFO ./dev/console of rootfs.tar (devtmpfs provides /dev at boot)');
+    expect(run(['debugfs', '-R', 'ls /dev', `${img.path}?offset=${65 * MiB}`])).not.toContain('console');
+    expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+
+    writeFileSync(tarball, rawTar([{ path: '../evil', type: 'File', body: 'x' }]));
+    expect(await failureOf(buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'evil', workDir: dir, outDir: dir }))).toEqual({
+      reason: 'unsafe-archive-entry',
+      archive: 'rootfs.tar',
+      entry: '../evil',
+      why: 'has a ".." path component',
+    });
+    expect(existsSync(path.join(dir, 'evil.img'))).toBe(false);
+  });
+
+  it('makes thousands of files root:root (long debugfs output)', async () => {
+    const tree = path.join(base, 'many');
+    mkdirSync(path.join(tree, 'lib'), { recursive: true });
+    for (let i = 0; i < 2500; i++) {
+      writeFileSync(path.join(tree, 'lib', `f${i}`), '');
+      if (process.getuid?.() === 0) chownSync(path.join(tree, 'lib', `f${i}`), 1000, 1000);
+    }
+    const layout: ImageLayout = { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: 32 * MiB, from: { dir: tree } }] };
+    const img = await buildImage({ layout, name: 'many', workDir: tree + '-work', outDir: tree + '-out' });
+    expect(img.chowned.root).toBeGreaterThanOrEqual(2500);
+    expect(debugStat(img.path, MiB, '/lib/f2499')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+  });
+
+  it('names every missing input before running anything', async () => {
+    const layout = dra7Layout(path.join(base, 'nowhere'), { dir: path.join(base, 'no-rootfs') });
+    const err = await buildImage({ layout, name: 'x', workDir: path.join(base, 'work'), outDir: path.join(base, 'out') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+    expect((err as ImageError).problems).toHaveLength(7);
+    expect((err as ImageError).problems[0]).toBe(`partition boot: ${path.join(base, 'nowhere', 'MLO')} does not exist (was the task that makes it run?)`);
+    expect((err as ImageError).problems[6]).toBe(`partition root: ${path.join(base, 'no-rootfs')} is not a directory`);
+  });
+
+  it('leaves no image in outDir when interrupted mid-genimage', async () => {
+    const outDir = path.join(base, 'out-interrupted');
+    const workDir = path.join(base, 'work-interrupted');
+    mkdirSync(outDir);
+    writeFileSync(path.join(outDir, 'sdcard.img'), 'an image of an earlier build');
+    // Enough data that genimage is still working when its first line arrives.
+    const big = path.join(base, 'bigroot');
+    mkdirSync(big);
+    for (let i = 0; i < 8; i++) writeFileSync(path.join(big, `blob${i}`), Buffer.alloc(8 * MiB, i + 1));
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const failure = await failureOf(
+      buildImage({
+        layout: dra7Layout(inputs.deploy, { dir: big }),
+        name: 'sdcard',
+        workDir,
+        outDir,
+        signal: controller.signal,
+        onLine: (line) => {
+          lines.push(line);
+          if (line.startsWith('INFO')) controller.abort(); // genimage is running
+        },
+      }),
+    );
+    expect(failure).toEqual({ reason: 'cancelled' });
+    expect(lines.some((l) => l.startsWith('INFO'))).toBe(true);
+    expect(existsSync(path.join(outDir, 'sdcard.img'))).toBe(false);
+    expect(readdirSync(outDir)).toEqual([]);
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+});
