@@ -66,6 +66,31 @@ program
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/check.js')).checkCommand(globals(cmd))));
 
 program
+  .command('boot')
+  .description("boot the board's image under its emulator and follow it to dom0")
+  .option('--timeout <seconds>', 'give up after this long (default: the board\'s qemu.timeout)', positiveInt)
+  .option('--smp <n>', 'CPUs', positiveInt)
+  .option('--interactive', 'attach the console to this terminal')
+  .addHelpText('after', '\nExamples:\n  xenbuild boot --board qemu-arm32\n  xenbuild boot --board qemu-arm32 --smp 2 --timeout 60\n  xenbuild boot --board qemu-arm32 --interactive')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/boot.js')).bootCommand(globals(cmd))));
+
+program
+  .command('flash')
+  .description("write the board's image to an SD card with bmaptool, after safety checks, and verify it")
+  .requiredOption('--device <path>', 'the card: /dev/sdX or /dev/mmcblkN (or a file, with --allow-file)')
+  .option('-y, --yes', 'do not ask for confirmation')
+  .option('--allow-file', 'write into a regular file instead of a block device')
+  .addHelpText('after', '\nExamples:\n  xenbuild devices\n  xenbuild flash --board dra7-evm --device /dev/sdb\n  xenbuild flash --board qemu-arm32 --device card.img --allow-file --yes')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/flash-board.js')).flashBoardCommand(globals(cmd))));
+
+program
+  .command('devices')
+  .description('list removable disks: size, model, whether they are mounted')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  xenbuild devices')
+  .action((opts: { json?: boolean }) => run(async () => (await import('./commands/devices.js')).devicesCommand(opts.json ? { json: true } : {})));
+
+program
   .command('run')
   .description('bring the named tasks (and what they need) up to date')
   .argument('<task...>', 'task ids such as xen:build, or a component name for all its tasks')

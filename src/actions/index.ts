@@ -88,6 +88,12 @@ export async function runAction(task: TaskNode, ctx: ActionContext, grant: JobGr
     case 'busybox-root':
       await (await import('./busybox-root.js')).runBusyboxRoot(action, ctx);
       return {};
+    case 'image':
+      await (await import('./image.js')).runImage(action, ctx);
+      return {};
+    case 'release':
+      await (await import('./image.js')).runRelease(action, ctx);
+      return {};
     case 'uimage':
       await (await import('./boot.js')).runUimage(action, ctx);
       return {};
@@ -154,6 +160,10 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
       return action.files.map((f) => `cp ${q(f.from.path)} ${q(f.to.path)}`);
     case 'busybox-root':
       return [`assemble busybox${action.modules ? ` and ${action.modules.load.join(', ')} (with what they depend on)` : ''} + ${action.init.name} → ${action.output.name} (${action.format})`];
+    case 'image':
+      return [`genimage --config <generated> → ${action.output.name} (${action.layout.partitions.map((p) => p.name).join(', ')})`];
+    case 'release':
+      return [`bmaptool create ${q(action.image.path)}; ${action.compress} copy; SHA256SUMS; manifest.json`];
     case 'uimage':
       return [`mkimage -A arm -O linux -T kernel -C none -a 0x${action.load.toString(16)} -e 0x${action.load.toString(16)} -n ${q(action.name)} -d ${q(action.input.path)} ${q(action.output.path)}`];
     case 'boot-plan':

@@ -248,7 +248,7 @@ function baseName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-/** The action with absolute paths made relative to the board directory, for machine-independent fingerprints. */
-function symbolic(action: TaskNode['action'], boardDir: string): unknown {
-  return JSON.parse(JSON.stringify(action, (key, value: unknown) => (key === 'path' && typeof value === 'string' ? value.replace(boardDir, '${boarddir}') : value)));
+/** The action with the board directory written symbolically, for machine-independent fingerprints. */
+export function symbolic(action: TaskNode['action'], boardDir: string): unknown {
+  return JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value)));
 }

@@ -8,6 +8,7 @@ import { findCycles, topologicalOrder } from './graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
 import { BOOT, bootTasks } from './board-tasks.js';
+import { IMAGE, imageTasks } from './image-tasks.js';
 import { componentTasks, type Component, type ErrorFn } from './tasks.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
@@ -102,6 +103,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   }
   if (byName.has(BOOT)) error(board.file, ['components', BOOT], `component name "${BOOT}" is reserved for the board's boot tasks`, 'choose another name', board.file.spanAt(['components', BOOT], 'key'));
   else tasks.push(...bootTasks(board, boardDir, tasks, error));
+  if (byName.has(IMAGE)) error(board.file, ['components', IMAGE], `component name "${IMAGE}" is reserved for the board's image tasks`, 'choose another name', board.file.spanAt(['components', IMAGE], 'key'));
+  else tasks.push(...imageTasks(board, boardDir, tasks, error));
   if (diagnostics.some((d) => d.severity === 'error')) return done();
 
   // Dependencies must exist and form no cycle.
@@ -149,6 +152,7 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     tools: [...toolUsers].sort(([a], [b]) => a.localeCompare(b)).map(([tool, v]) => ({ tool, ...v })),
   };
   if (profileName !== undefined) graph.profile = profileName;
+  if (b.qemu) graph.qemu = { command: b.qemu.command, timeoutSeconds: b.qemu.timeout ?? 120, smp: b.qemu.smp ?? 1, milestones: b.qemu.milestones };
   return done(graph);
 }
 

@@ -1,4 +1,6 @@
 import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from '../boot/types.js';
+import type { ImageLayout } from '../image/layout.js';
+import type { ManifestSource } from '../image/release.js';
 import type { DebianBinarySpecYaml, DebianSourceSpecYaml, GitSourceSpec, TarballSourceSpec } from './schema.js';
 
 /** A file the task reads or writes: where it is, and the name it has in fingerprints and reports. */
@@ -21,6 +23,19 @@ export type ActionSpec =
   | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] }
   | { kind: 'busybox-root'; busybox: string; init: FileRef; modules?: { dir: string; load: string[] }; format: 'cpio' | 'tar'; output: FileRef }
   | { kind: 'uimage'; input: FileRef; output: FileRef; load: number; name: string }
+  | { kind: 'image'; layout: ImageLayout; name: string; output: FileRef }
+  | {
+      kind: 'release';
+      board: string;
+      image: FileRef;
+      compress: 'zst' | 'xz';
+      outputs: FileRef[];
+      sources: ManifestSource[];
+      patches: FileRef[];
+      tools: string[];
+      memoryMap?: FileRef;
+      artifacts: FileRef[];
+    }
   | {
       kind: 'boot-plan';
       memory: BootMemory;
@@ -119,4 +134,6 @@ export interface BuildGraph {
   tasks: TaskNode[];
   /** Every host tool the board's tasks run, with the Debian package when known. */
   tools: { tool: string; package?: string; usedBy: string[] }[];
+  /** How to boot the board's image under an emulator (xenbuild boot), when the board can be. */
+  qemu?: { command: string[]; timeoutSeconds: number; smp: number; milestones: { name: string; match: string }[] };
 }

@@ -207,6 +207,39 @@ export const bootSection = z.strictObject({
   'fdt-addr': address.optional().describe('runtime mode: where the firmware put its DTB (default ${fdt_addr})'),
 });
 
+const imageFile = z.union([
+  z.string().min(1).describe('An artifact: a boot file xenbuild made (deploy/boot/) or one a component exports'),
+  z.strictObject({ artifact: z.string().min(1), as: z.string().min(1).describe('Its name on the partition') }),
+]);
+
+export const partitionSpec = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"'),
+  type: z.enum(['fat32', 'fat16', 'ext4', 'raw']),
+  size,
+  offset: size.optional(),
+  bootable: z.boolean().optional(),
+  label: z.string().optional(),
+  files: z.array(imageFile).optional().describe('fat: files copied in this order (TI ROM wants MLO first)'),
+  from: z.string().min(1).optional().describe('ext4: an artifact holding the contents: a root tarball (.tar) or a directory'),
+  image: z.string().min(1).optional().describe('raw: an artifact written as the partition'),
+});
+
+export const imageSection = z.strictObject({
+  table: z.enum(['mbr', 'gpt']).optional().describe('Partition table (default mbr)'),
+  compress: z.enum(['zst', 'xz']).optional().describe('Compressed copy of the image (default zst)'),
+  partitions: z.array(partitionSpec).min(1),
+});
+
+export const qemuSection = z.strictObject({
+  command: z.array(z.string()).min(1).describe('argv of the emulator; ${image}, ${deploydir} and ${smp} are filled in when it starts'),
+  timeout: z.number().positive().optional().describe('Seconds before the boot counts as hung (default 120)'),
+  smp: z.number().int().positive().optional().describe('CPUs (default 1)'),
+  milestones: z
+    .array(z.strictObject({ name: z.string().min(1), match: z.string().min(1).describe('Text the console prints when the milestone is reached') }))
+    .min(1)
+    .describe('What the console shows, in order; the boot succeeds when the last one appears'),
+});
+
 export const board = z.strictObject({
   board: name.describe('The board name; must equal the file name'),
   description: z.string().optional(),
@@ -219,6 +252,8 @@ export const board = z.strictObject({
   dom0: dom0Section.optional(),
   dtb: dtbSection.optional(),
   boot: bootSection.optional(),
+  image: imageSection.optional(),
+  qemu: qemuSection.optional(),
 });
 
 export type Recipe = z.infer<typeof recipe>;
@@ -237,3 +272,5 @@ export type BoardBoot = z.infer<typeof bootSection>;
 export type DtFixupSpec = z.infer<typeof dtFixup>;
 export type DebianSourceSpecYaml = z.infer<typeof debianSource>;
 export type DebianBinarySpecYaml = z.infer<typeof debianBinary>;
+export type BoardQemu = z.infer<typeof qemuSection>;
+export type BoardImage = z.infer<typeof imageSection>;

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { ImageError } from '../image/error.js';
+import { buildImage } from '../image/build.js';
+import { LayoutError, validateLayout } from '../image/layout.js';
+import { release, sha256File } from '../image/release.js';
+import { TaskFailure } from '../engine/failure.js';
+import { ToolVersions } from '../engine/tools.js';
+import type { ActionSpec } from '../model/graph.js';
+import { xenbuildVersion } from '../commands/context.js';
+import type { ActionContext } from './context.js';
+
+type Of<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
+
+/** Expected image problems (a missing input, a layout that cannot be) are task failures, not crashes. */
+async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof ImageError || err instanceof LayoutError) throw new TaskFailure({ reason: 'bad-artifact', path: name, message: err.message });
+    throw err;
+  }
+}
+
+/** The card image, made by genimage; it appears in deploy/ only when complete. */
+export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void> {
+  const layout = await imageStep(a.output.name, async () => validateLayout(a.layout));
+  const built = await imageStep(a.output.name, () =>
+    buildImage({ layout, name: a.name, workDir: join(ctx.boardDir, 'tmp'), outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log }),
+  );
+  for (const p of built.partitions) ctx.log(`partition ${p.name}: offset ${p.offset}, ${p.size} bytes`);
+}
+
+/** What a release is made of: the bmap, a compressed copy, manifest.json and SHA256SUMS. */
+export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<void> {
+  const outDir = dirname(a.image.path);
+  const tools = new ToolVersions(join(ctx.boardDir, 'state', 'tools.json'));
+  const toolVersions = await Promise.all(a.tools.map(async (name) => ({ name, version: await tools.version(name) })));
+  await tools.save();
+  const patches = await Promise.all(a.patches.map(async (p) => ({ path: p.name, sha256: await sha256File(p.path) })));
+  const memoryMap = a.memoryMap ? (JSON.parse(readFileSync(a.memoryMap.path, 'utf8')) as unknown) : null;
+  const result = await imageStep(a.image.name, () =>
+    release({
+      image: a.image.path,
+      outDir,
+      compress: a.compress,
+      manifest: { board: a.board, xenbuildVersion: xenbuildVersion(), sources: a.sources, patches, tools: toolVersions, memoryMap },
+      artifacts: a.artifacts.map((f) => relative(outDir, f.path)),
+      signal: ctx.signal,
+      onLine: ctx.log,
+    }),
+  );
+  ctx.log(`release: ${[result.bmap, result.compressed, result.manifest, result.sums].map((p) => relative(ctx.boardDir, p)).join(', ')}`);
+}

@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { parseSize } from '../boot/sizes.js';
+import type { FatFile, ImageLayout, Partition } from '../image/layout.js';
+import type { ManifestSource } from '../image/release.js';
+import type { FileRef, TaskNode } from '../model/graph.js';
+import type { Board } from '../model/schema.js';
+import { symbolic } from './board-tasks.js';
+import type { Loaded } from './load.js';
+import { didYouMean } from './suggest.js';
+import type { ErrorFn } from './tasks.js';
+import type { PathKey } from './yaml-file.js';
+
+/** The component name of the image tasks. */
+export const IMAGE = 'image';
+
+/**
+ * image:sdcard (the card image, made by genimage, after the pre-flight check)
+ * and image:release (bmap, compressed copy, SHA256SUMS, manifest.json), from
+ * the board's image section. Files are named by artifact: a boot file
+ * xenbuild made (deploy/boot/) wins over a component's export of that name.
+ */
+export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): TaskNode[] {
+  const image = board.value.image;
+  if (!image) return [];
+  const file = board.file;
+  const artifacts = new Map<string, { producer: string; file: FileRef }>();
+  for (const t of tasks) {
+    if (t.action.kind === 'artifact') for (const f of t.action.files) artifacts.set(baseName(f.to.name), { producer: t.id, file: f.to });
+  }
+  for (const t of tasks) {
+    for (const o of t.outputs) if (o.name.startsWith('deploy/boot/')) artifacts.set(baseName(o.name), { producer: t.id, file: o });
+  }
+  let ok = true;
+  const deps = new Set<string>();
+  const used: FileRef[] = [];
+  const artifact = (name: string, at: PathKey[]) => {
+    const found = artifacts.get(name);
+    if (!found) {
+      ok = false;
+      error(file, at, `no artifact "${name}"${didYouMean(name, artifacts.keys())}`, `artifacts: ${[...artifacts.keys()].sort().join(', ')}`);
+      return undefined;
+    }
+    deps.add(found.producer);
+    used.push(found.file);
+    return found.file;
+  };
+  const size = (v: number | string, at: PathKey[]) => {
+    try {
+      return parseSize(v);
+    } catch (err) {
+      ok = false;
+      error(file, at, (err as Error).message);
+      return 0;
+    }
+  };
+  const partitions: Partition[] = image.partitions.map((p, i) => {
+    const at: PathKey[] = ['image', 'partitions', i];
+    const part: Partition = { name: p.name, type: p.type, size: size(p.size, [...at, 'size']) };
+    if (p.offset !== undefined) part.offset = size(p.offset, [...at, 'offset']);
+    if (p.bootable) part.bootable = true;
+    if (p.label !== undefined) part.label = p.label;
+    if (p.files) {
+      part.files = p.files.flatMap((f, j): FatFile[] => {
+        const name = typeof f === 'string' ? f : f.artifact;
+        const ref = artifact(name, [...at, 'files', j]);
+        return ref ? [{ from: ref.path, to: typeof f === 'string' ? f : f.as }] : [];
+      });
+    }
+    if (p.from !== undefined) {
+      const ref = artifact(p.from, [...at, 'from']);
+      if (ref) part.from = /\.tar(\.(gz|xz|zst|bz2))?$/.test(ref.path) ? { tarball: ref.path } : { dir: ref.path };
+    }
+    if (p.image !== undefined) {
+      const ref = artifact(p.image, [...at, 'image']);
+      if (ref) part.image = ref.path;
+    }
+    return part;
+  });
+  if (!ok) return [];
+  const layout: ImageLayout = { table: image.table ?? 'mbr', partitions };
+  // The card is made only after the pre-flight check says it would boot.
+  const check = tasks.find((t) => t.action.kind === 'boot-check');
+  if (check) deps.add(check.id);
+
+  const deploy = (name: string): FileRef => ({ path: join(boardDir, 'deploy', name), name: `deploy/${name}` });
+  const name = board.value.board;
+  const img = deploy(`${name}.img`);
+  const compress = image.compress ?? 'zst';
+  const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode => ({
+    id: `${IMAGE}:${taskName}`,
+    component: IMAGE,
+    name: taskName,
+    title,
+    deps: [...new Set(taskDeps)].sort(),
+    action,
+    cwd: boardDir,
+    env: {},
+    srcDir: join(boardDir, 'deploy'),
+    inputs: [],
+    outputs,
+    tools,
+    packages: {},
+    basis: { action: symbolic(action, boardDir) },
+    definedIn: `configs/boards/${name}.yaml`,
+  });
+  const sources: ManifestSource[] = tasks.flatMap((t): ManifestSource[] => {
+    const a = t.action;
+    switch (a.kind) {
+      case 'fetch-git':
+        return [{ component: t.component, kind: 'git', url: a.source.git, commit: a.source.commit, ...(a.source.ref ? { ref: a.source.ref } : {}) }];
+      case 'fetch-tarball':
+        return [{ component: t.component, kind: 'tarball', url: a.source.tarball, sha256: a.source.sha256 }];
+      case 'fetch-debian-source':
+        return [{ component: t.component, kind: 'debian-source', url: a.source['debian-source'], version: a.source.version }];
+      case 'fetch-debian-binary':
+        return [{ component: t.component, kind: 'debian-binary', url: `${a.source['debian-binary']}:${a.source.arch ?? 'armhf'}`, version: a.source.version }];
+      default:
+        return [];
+    }
+  });
+  const patches = tasks.flatMap((t) => (t.action.kind === 'patch' ? t.action.patches : []));
+  const plan = tasks.find((t) => t.action.kind === 'boot-plan');
+  const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
+  const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
+  return [
+    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'mkfs.vfat', 'mcopy', 'mke2fs', 'debugfs', 'sfdisk']),
+    node(
+      'release',
+      `bmap, ${compress} copy, SHA256SUMS and manifest.json`,
+      [`${IMAGE}:sdcard`, ...(plan ? [plan.id] : [])],
+      {
+        kind: 'release',
+        board: name,
+        image: img,
+        compress,
+        outputs: releaseOutputs,
+        sources,
+        patches,
+        tools: [...new Set(tasks.flatMap((t) => t.tools))].sort(),
+        ...(memoryMap ? { memoryMap } : {}),
+        artifacts: dedupe(used),
+      },
+      releaseOutputs,
+      ['bmaptool', compress === 'zst' ? 'zstd' : 'xz'],
+    ),
+  ];
+}
+
+function baseName(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}
+
+function dedupe(refs: FileRef[]): FileRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => !seen.has(r.path) && seen.add(r.path));
+}

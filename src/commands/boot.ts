@@ -1,0 +1,120 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { MilestoneTracker } from '../boot/milestones.js';
+import { TaskFailure } from '../engine/failure.js';
+import { exec } from '../engine/process.js';
+import { runGraph } from '../engine/runner.js';
+import { createReporter, defaultReporterName } from '../report/index.js';
+import { formatDuration } from '../report/format.js';
+import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
+
+export interface BootOptions extends GlobalOptions {
+  timeout?: number;
+  smp?: number;
+  interactive?: boolean;
+}
+
+const TAIL = 40;
+
+/**
+ * `xenbuild boot`: brings the image up to date, starts the board's emulator
+ * on it, records the console to logs/boot.log and reports each milestone with
+ * its time. Succeeds only when the last milestone appears; otherwise says
+ * which was the last one reached and shows the console's tail. The emulator
+ * is always stopped: on success, on a timeout and on Ctrl-C.
+ */
+export async function bootCommand(opts: BootOptions): Promise<number> {
+  const { settings, graph } = await analysedBoard(opts);
+  if (!graph.qemu) throw new CommandError(`board ${graph.board} has no qemu section, so it cannot be booted here; flash it with xenbuild flash`);
+  const imageName = `deploy/${graph.board}.img`;
+  const imageTask = graph.tasks.find((t) => t.outputs.some((o) => o.name === imageName));
+  if (!imageTask) throw new CommandError(`board ${graph.board} makes no ${imageName} to boot (it has no image section)`);
+  const image = join(graph.boardDir, imageName);
+
+  // The image, and whatever else of deploy/ the emulator's command line names (the firmware).
+  const named = graph.qemu.command.flatMap((arg) => [...arg.matchAll(/\$\{deploydir\}\/([^,\s]+)/g)].map((m) => `deploy/${m[1]}`));
+  const targets = [imageTask.id, ...graph.tasks.filter((t) => t.outputs.some((o) => named.includes(o.name))).map((t) => t.id)];
+  const reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
+  let built;
+  try {
+    built = await withLock(graph, opts, 'xenbuild boot', () => withInterrupts((signal) => runGraph(graph, { targets, jobs: settings.jobs, signal, emit: (e) => reporter.event(e) })));
+  } finally {
+    await reporter.close();
+  }
+  if (built.cancelled) return EXIT.interrupted;
+  if (!built.ok || !existsSync(image)) return EXIT.failed;
+
+  const smp = opts.smp ?? graph.qemu.smp;
+  const vars: Record<string, string> = { image, deploydir: join(graph.boardDir, 'deploy'), smp: String(smp) };
+  const argv = graph.qemu.command.map((arg) =>
+    arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+      const value = vars[name];
+      if (value === undefined) throw new CommandError(`qemu.command of board ${graph.board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
+      return value;
+    }),
+  );
+  if (opts.interactive) {
+    const { execa } = await import('execa');
+    process.stdout.write(`boot    ${argv.join(' ')}\n        (interactive: the console is yours; QEMU's escape is Ctrl-A X)\n`);
+    const r = await execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false });
+    return r.exitCode ?? EXIT.failed;
+  }
+
+  const logPath = join(graph.boardDir, 'logs', 'boot.log');
+  const log = createWriteStream(logPath);
+  const tail: string[] = [];
+  const tracker = new MilestoneTracker(graph.qemu.milestones);
+  const timeoutMs = (opts.timeout ?? graph.qemu.timeoutSeconds) * 1000;
+  const shown = relative(process.cwd(), logPath) || logPath;
+  process.stdout.write(`boot    ${argv.join(' ')}\n        console: ${shown}\n`);
+  const started = Date.now();
+  const stop = new AbortController();
+  let timedOut = false;
+  let settleTimer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, timeoutMs);
+  const outcome = await withInterrupts(async (signal) => {
+    signal.addEventListener('abort', () => stop.abort(), { once: true });
+    try {
+      await exec(argv, {
+        cwd: graph.boardDir,
+        signal: stop.signal,
+        killGraceMs: 1000,
+        onLine: (line) => {
+          log.write(line + '\n');
+          tail.push(line);
+          if (tail.length > TAIL) tail.shift();
+          for (const r of tracker.feed(line, Date.now() - started)) {
+            process.stdout.write(`  ${formatDuration(r.atMs).padStart(6)}  ${r.name}\n`);
+            // The last milestone: give the guest a few seconds to power off by itself.
+            if (tracker.done) settleTimer = setTimeout(() => stop.abort(), 5000);
+          }
+        },
+      });
+      return signal.aborted ? 'interrupted' : 'exited';
+    } catch (err) {
+      if (!(err instanceof TaskFailure)) throw err;
+      if (signal.aborted) return 'interrupted';
+      return err.failure.reason === 'cancelled' ? 'stopped' : 'failed';
+    } finally {
+      clearTimeout(timer);
+      if (settleTimer) clearTimeout(settleTimer);
+      await new Promise<void>((resolve) => log.end(resolve));
+    }
+  });
+  if (outcome === 'interrupted') return EXIT.interrupted;
+  const elapsed = formatDuration(Date.now() - started);
+  if (tracker.done) {
+    process.stdout.write(`ok: every milestone reached, the last (${tracker.last!.name}) after ${formatDuration(tracker.last!.atMs)}\n`);
+    return EXIT.ok;
+  }
+  const last = tracker.last;
+  const why = timedOut ? `not reached within ${formatDuration(timeoutMs)}` : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${elapsed}`;
+  process.stdout.write(
+    `FAILED: ${tracker.next!.name} ${why}; last milestone reached: ${last ? `${last.name} (${formatDuration(last.atMs)})` : 'none'}\n` +
+      `--- last ${tail.length} lines of ${shown} ---\n${tail.join('\n')}\n--- end of boot.log ---\n`,
+  );
+  return EXIT.failed;
+}
