@@ -19,7 +19,7 @@ const FIXUPS = `  fixups:
  * binary of the seed's size, a zImage, the DTB compiled by dtc from a tree
  * with the seed's problems, and a dom0 .config.
  */
-function seedBoard(rig: Rig, fixups: string): void {
+function seedBoard(rig: Rig, fixups: string, image = ''): void {
   copyFileSync(join(FIXTURES, 'seed-dra7.dts'), rig.write('dts/seed-dra7.dts', ''));
   copyFileSync(join(FIXTURES, 'dom0.config'), rig.write('kconfig/dom0.config', ''));
   rig.write(
@@ -48,7 +48,11 @@ tasks:
     run: [cp, "\${root}/kconfig/dom0.config", "\${builddir}/.config"]
     inputs: [kconfig/dom0.config]
     outputs: ["\${builddir}/.config"]
+  rootfs:
+    run: [tar, --owner=1000, --group=1000, -C, "\${root}/kconfig", -cf, "\${builddir}/rootfs.tar", .]
+    outputs: ["\${builddir}/rootfs.tar"]
 exports:
+  rootfs.tar: "\${builddir}/rootfs.tar"
   zImage: "\${builddir}/zImage"
   dra7-evm.dtb: "\${builddir}/dra7-evm.dtb"
   linux.config: "\${builddir}/.config"
@@ -81,7 +85,7 @@ ${fixups}boot:
   medium: mmc 0:1
   command: bootm
   env: { size: 0x20000, redundant: true }
-`,
+${image}`,
   );
 }
 
@@ -161,5 +165,45 @@ describe('xenbuild check catches the seed failure modes before flashing', () => 
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('--no-check: the pre-flight check is skipped');
     expect(rig.statuses('seed')['boot:check']).toBe('skipped');
+  });
+});
+
+const IMAGE = `image:
+  partitions:
+    - { name: boot, type: fat32, size: 64M, bootable: true, files: [uEnv.txt, xen-uImage, zImage, dra7-evm.dtb, uboot.env] }
+    - { name: root, type: ext4, size: 64M, from: rootfs.tar }
+`;
+
+describe('the card image and its release', () => {
+  const rig = new Rig();
+  beforeAll(() => seedBoard(rig, FIXUPS, IMAGE));
+  afterAll(() => rig.dispose());
+
+  it('is made after the check, from the baked boot files, and released with bmap, zst, SHA256SUMS and a manifest', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed']);
+    expect(r.status).toBe(0);
+    const list = rig.xenbuild(['list', '--board', 'seed']).stdout;
+    expect(list).toMatch(/image:sdcard .*← .*boot:check/);
+    const deploy = rig.path('build/seed/deploy');
+    const img = join(deploy, 'seed.img');
+    const table = JSON.parse(execFileSync('sfdisk', ['--json', img], { encoding: 'utf8' })) as { partitiontable: { label: string; partitions: { start: number; bootable?: boolean; type: string }[] } };
+    expect(table.partitiontable.label).toBe('dos');
+    expect(table.partitiontable.partitions[0]!.bootable).toBe(true);
+    const offset = table.partitiontable.partitions[0]!.start * 512;
+    const names = execFileSync('mdir', ['-b', '-i', `${img}@@${offset}`, '::/'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.replace(/^::\//, ''));
+    expect(names).toEqual(['uEnv.txt', 'xen-uImage', 'zImage', 'dra7-evm.dtb', 'uboot.env']);
+    // The baked DTB went onto the card, not the component's original.
+    const onCard = execFileSync('mtype', ['-i', `${img}@@${offset}`, '::/uEnv.txt'], { encoding: 'utf8' });
+    expect(onCard).toBe(rig.read('build/seed/deploy/boot/uEnv.txt'));
+    execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: deploy });
+    execFileSync('bmaptool', ['copy', join(deploy, 'seed.img.zst'), join(rig.dir, 'copy.img')], { stdio: 'ignore' });
+    const manifest = JSON.parse(rig.read('build/seed/deploy/manifest.json')) as { board: string; artifacts: { path: string }[]; tools: { name: string }[]; memoryMap: { plan: unknown } };
+    expect(manifest.board).toBe('seed');
+    expect(manifest.artifacts.map((a) => a.path)).toEqual(expect.arrayContaining(['seed.img', 'seed.img.bmap', 'seed.img.zst', 'boot/uEnv.txt', 'boot/dra7-evm.dtb']));
+    expect(manifest.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['dtc', 'mkimage']));
+    expect(manifest.memoryMap.plan).toBeDefined();
+    // A no-op rerun touches nothing.
+    expect(rig.xenbuild(['all', '--board', 'seed']).status).toBe(0);
+    expect(Object.values(rig.statuses('seed')).every((s) => s === 'fresh')).toBe(true);
   });
 });

@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rig } from './util/rig.js';
+
+/**
+ * `xenbuild boot` against a stand-in emulator: a script that prints a boot
+ * console line by line and then powers off, hangs, or dies, as told. QEMU
+ * itself boots the real qemu-arm32 image in CI (scripts/boot-checks.sh).
+ */
+const EMULATOR = `import sys, time
+mode = sys.argv[1]
+lines = ["U-Boot 2023.01+dfsg-2 (xenbuild stand-in)", "xenbuild: loading xen: xen from virtio 0:1", "(XEN) Xen version 4.17.5", "Booting Linux on physical CPU 0x0", "xenbuild: dom0 userspace reached"]
+stop = {"ok": 5, "no-xen": 2, "dom0-hangs": 4, "dies": 3}[mode]
+for line in lines[:stop]:
+    print(line, flush=True)
+    time.sleep(0.05)
+if mode == "dies":
+    print("qemu: fatal: trying to execute code outside RAM", flush=True)
+    sys.exit(1)
+if mode != "ok":
+    time.sleep(60)
+`;
+
+function board(rig: Rig, mode: string, timeout = 3): void {
+  rig.write(
+    'configs/boards/emu.yaml',
+    `board: emu
+components:
+  disk: disk
+image:
+  partitions:
+    - { name: data, type: raw, size: 1M, image: blob }
+qemu:
+  command: [python3, "\${deploydir}/../../../emulator.py", ${mode}, "\${image}", "\${smp}"]
+  timeout: ${timeout}
+  milestones:
+    - { name: U-Boot banner, match: "U-Boot 20" }
+    - { name: boot script found, match: "xenbuild: loading xen" }
+    - { name: Xen banner, match: "Xen version" }
+    - { name: dom0 kernel started, match: "Booting Linux on physical CPU" }
+    - { name: dom0 userspace reached, match: "xenbuild: dom0 userspace reached" }
+`,
+  );
+}
+
+describe('xenbuild boot', () => {
+  const rig = new Rig();
+  beforeAll(() => {
+    rig.write('emulator.py', EMULATOR);
+    rig.write('recipes/disk.yaml', 'recipe: disk\ntasks:\n  blob:\n    run: [truncate, -s, 64K, "${builddir}/blob"]\n    outputs: ["${builddir}/blob"]\nexports:\n  blob: "${builddir}/blob"\n');
+  });
+  afterAll(() => rig.dispose());
+
+  it('builds the image, then reports each milestone with its time and succeeds at the last', () => {
+    board(rig, 'ok');
+    const r = rig.xenbuild(['boot', '--board', 'emu']);
+    expect(r.status).toBe(0);
+    expect(rig.statuses('emu')['image:sdcard']).toBe('ran');
+    const milestones = r.stdout.split('\n').filter((l) => /^\s+\d/.test(l)).map((l) => l.trim().replace(/^\S+\s+/, ''));
+    expect(milestones).toEqual(['U-Boot banner', 'boot script found', 'Xen banner', 'dom0 kernel started', 'dom0 userspace reached']);
+    expect(r.stdout).toContain('ok: every milestone reached, the last (dom0 userspace reached)');
+    expect(readFileSync(rig.path('build/emu/logs/boot.log'), 'utf8')).toContain('(XEN) Xen version 4.17.5');
+  });
+
+  it('tells "Xen never started" from "dom0 hung", kills the emulator on timeout and shows the console tail', () => {
+    board(rig, 'no-xen');
+    let r = rig.xenbuild(['boot', '--board', 'emu']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAILED: Xen banner not reached within 3.0s; last milestone reached: boot script found');
+    expect(r.stdout).toContain('--- last 2 lines of build/emu/logs/boot.log ---');
+    board(rig, 'dom0-hangs', 2);
+    const t0 = Date.now();
+    r = rig.xenbuild(['boot', '--board', 'emu']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAILED: dom0 userspace reached not reached within 2.0s; last milestone reached: dom0 kernel started');
+  });
+
+  it('reports an emulator that dies, with its last words', () => {
+    board(rig, 'dies');
+    const r = rig.xenbuild(['boot', '--board', 'emu', '--timeout', '30']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: dom0 kernel started not reached: the emulator failed after [\d.]+m?s; last milestone reached: Xen banner/);
+    expect(r.stdout).toContain('qemu: fatal: trying to execute code outside RAM');
+  });
+
+  it('refuses a board that has no emulator', () => {
+    rig.write('configs/boards/hw.yaml', 'board: hw\ncomponents:\n  disk: disk\n');
+    const r = rig.xenbuild(['boot', '--board', 'hw']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('board hw has no qemu section, so it cannot be booted here; flash it with xenbuild flash');
+    expect(existsSync(rig.path('build/hw/logs/boot.log'))).toBe(false);
+  });
+});
