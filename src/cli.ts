@@ -68,6 +68,7 @@ program
 program
   .command('boot')
   .description("boot the board's image under its emulator and follow it to dom0")
+  .option('--image <file>', "boot this image as it is instead of the board's (a release, a copy)")
   .option('--timeout <seconds>', 'give up after this long (default: the board\'s qemu.timeout)', positiveInt)
   .option('--smp <n>', 'CPUs', positiveInt)
   .option('--interactive', 'attach the console to this terminal')

@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { MilestoneTracker } from '../boot/milestones.js';
 import { TaskFailure } from '../engine/failure.js';
 import { exec } from '../engine/process.js';
@@ -9,6 +9,8 @@ import { formatDuration } from '../report/format.js';
 import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
 
 export interface BootOptions extends GlobalOptions {
+  /** Boot this image file as it is (a release, or one broken on purpose) instead of building the board's. */
+  image?: string;
   timeout?: number;
   smp?: number;
   interactive?: boolean;
@@ -29,11 +31,12 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   const imageName = `deploy/${graph.board}.img`;
   const imageTask = graph.tasks.find((t) => t.outputs.some((o) => o.name === imageName));
   if (!imageTask) throw new CommandError(`board ${graph.board} makes no ${imageName} to boot (it has no image section)`);
-  const image = join(graph.boardDir, imageName);
+  const image = opts.image ? resolve(opts.image) : join(graph.boardDir, imageName);
+  if (opts.image && !existsSync(image)) throw new CommandError(`--image ${opts.image} does not exist`);
 
-  // The image, and whatever else of deploy/ the emulator's command line names (the firmware).
+  // The image (unless one is given), and whatever else of deploy/ the emulator's command line names (the firmware).
   const named = graph.qemu.command.flatMap((arg) => [...arg.matchAll(/\$\{deploydir\}\/([^,\s]+)/g)].map((m) => `deploy/${m[1]}`));
-  const targets = [imageTask.id, ...graph.tasks.filter((t) => t.outputs.some((o) => named.includes(o.name))).map((t) => t.id)];
+  const targets = [...(opts.image ? [] : [imageTask.id]), ...graph.tasks.filter((t) => t.outputs.some((o) => named.includes(o.name))).map((t) => t.id)];
   const reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
   let built;
   try {
