@@ -103,6 +103,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   }
   if (byName.has(BOOT)) error(board.file, ['components', BOOT], `component name "${BOOT}" is reserved for the board's boot tasks`, 'choose another name', board.file.spanAt(['components', BOOT], 'key'));
   else tasks.push(...bootTasks(board, boardDir, tasks, error));
+  // The image names boot files: after an error in the boot sections, its errors would only echo it.
+  if (diagnostics.some((d) => d.severity === 'error')) return done();
   if (byName.has(IMAGE)) error(board.file, ['components', IMAGE], `component name "${IMAGE}" is reserved for the board's image tasks`, 'choose another name', board.file.spanAt(['components', IMAGE], 'key'));
   else tasks.push(...imageTasks(board, boardDir, tasks, error));
   if (diagnostics.some((d) => d.severity === 'error')) return done();
