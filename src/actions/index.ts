@@ -76,7 +76,10 @@ export async function runAction(task: TaskNode, ctx: ActionContext, grant: JobGr
       for (const { from, to } of action.files) {
         await mkdir(dirname(to.path), { recursive: true });
         const tmp = join(dirname(to.path), `.${relative(dirname(to.path), to.path)}.partial`);
-        await copyFile(from.path, tmp);
+        await copyFile(from.path, tmp).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          throw new TaskFailure({ reason: 'bad-artifact', path: from.name, message: `does not exist, so ${to.name} cannot be made: check the recipe's exports` });
+        });
         await rename(tmp, to.path).catch(async (err: unknown) => {
           await rm(tmp, { force: true });
           throw err;
