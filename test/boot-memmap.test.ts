@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../src/util/prng.js';
 import { PLAN_KEYS, bankHolding, freeRuns, planMemory, rangeEnd, rangesOverlap, xenRelocationArea } from '../src/boot/memmap.js';
 import { CONFLICT_FILL, renderMemoryMapSvg, renderMemoryMapTable } from '../src/boot/memmap-render.js';
 import { MIB2, alignDown, alignUp, formatSize, hex, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
@@ -198,17 +199,6 @@ describe('planMemory helpers', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so the property test is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('planMemory property', () => {
   it('gives a valid plan or hex-and-key errors for 500 random boards', () => {

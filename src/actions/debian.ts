@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import type { ActionContext } from './context.js';
+import { replaceTree } from '../util/fs.js';
 import {
   aptArgv,
   aptPaths,
@@ -403,14 +404,7 @@ async function intoSrcDir(ctx: ActionContext, unpack: (root: string) => Promise<
     const root = path.join(work, 'root');
     await unpack(root);
     if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
-    const old = path.join(work, 'old');
-    if (existsSync(dest)) await rename(dest, old);
-    try {
-      await rename(root, dest);
-    } catch (err) {
-      if (existsSync(old)) await rename(old, dest);
-      throw err;
-    }
+    await replaceTree(root, dest, path.join(work, 'old'));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { list, x as extract } from 'tar';
 import { TaskFailure } from '../engine/failure.js';
 import type { ActionContext } from './context.js';
+import { replaceTree } from '../util/fs.js';
 
 /** A source pinned to one release archive. */
 export interface TarballSource {
@@ -197,14 +198,7 @@ async function extractArchive(ctx: ActionContext, archive: string, name: string,
       throw unsafe(e.path ?? '(archive)', `could not be extracted (${e.message})`);
     }
     if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
-    const old = path.join(work, 'old');
-    if (existsSync(dest)) await rename(dest, old);
-    try {
-      await rename(root, dest);
-    } catch (err) {
-      if (existsSync(old)) await rename(old, dest);
-      throw err;
-    }
+    await replaceTree(root, dest, path.join(work, 'old'));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,5 +1,7 @@
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng } from '../util/prng.js';
+export { prng };
 
 /**
  * Makes the components' source trees big, the way real kernel and Xen trees
@@ -40,17 +42,6 @@ const FILLER = (() => {
   return Buffer.from(lines.join(''));
 })();
 
-/** A small deterministic PRNG (mulberry32), so every run builds the same trees. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes `count` files of 4–64 KiB under <tree>/<batch>/<area>/dNNN/, 100 to a directory. */
 function addSmallFiles(tree: string, batch: string, count: number, random: () => number): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -41,4 +41,19 @@ function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * Puts a freshly built tree `root` where `dest` is, replacing an old `dest`
+ * only once the new one is in place (the old one is moved to `aside` first and
+ * moved back if the swap fails).
+ */
+export async function replaceTree(root: string, dest: string, aside: string): Promise<void> {
+  if (existsSync(dest)) await rename(dest, aside);
+  try {
+    await rename(root, dest);
+  } catch (err) {
+    if (existsSync(aside)) await rename(aside, dest);
+    throw err;
+  }
 }
