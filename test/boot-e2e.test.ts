@@ -207,3 +207,36 @@ describe('the card image and its release', () => {
     expect(Object.values(rig.statuses('seed')).every((s) => s === 'fresh')).toBe(true);
   });
 });
+
+describe('a boot.scr for a board whose firmware provides the DTB', () => {
+  const rig = new Rig();
+  beforeAll(() => {
+    seedBoard(rig, '');
+    rig.write(
+      'configs/boards/seed.yaml',
+      rig
+        .read('configs/boards/seed.yaml')
+        .replace(/dtb:\n  artifact: dra7-evm.dtb\n/, 'dtb:\n  mode: runtime\n')
+        .replace('firmware: u-boot-2014', 'firmware: u-boot')
+        .replace('  env: { size: 0x20000, redundant: true }\n', ''),
+    );
+  });
+  afterAll(() => rig.dispose());
+
+  it('decodes with dumpimage and loads each file at its planned address, editing /chosen with fdt commands', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed']);
+    expect(r.status).toBe(0);
+    const scr = rig.path('build/seed/deploy/boot/boot.scr');
+    expect(execFileSync('dumpimage', ['-l', scr], { encoding: 'utf8' })).toContain('Image Type:   ARM Linux Script (uncompressed)');
+    // A script image: 64-byte header, then a table of part sizes (4 bytes each, ended by 0), then the script.
+    const bytes = readFileSync(scr);
+    const text = bytes.subarray(64 + 8, 64 + 8 + bytes.readUInt32BE(64)).toString('utf8');
+    expect(text).toBe(rig.read('build/seed/deploy/boot/boot.cmd'));
+    const plan = JSON.parse(rig.read('build/seed/deploy/memory-map.json')) as { plan: { placements: { kind: string; start: number }[] } };
+    const at = Object.fromEntries(plan.plan.placements.map((p) => [p.kind, `0x${p.start.toString(16)}`]));
+    expect(text).toContain(`load mmc 0:1 ${at.xen} xen-uImage`);
+    expect(text).toContain(`load mmc 0:1 ${at.kernel} zImage`);
+    expect(text).toContain(`fdt set /chosen/module@${at.kernel!.slice(2)} reg "<${at.kernel} 0x4aa158>"`);
+    expect(text).toContain(`bootm ${at.xen} - \${fdt_addr}`);
+  });
+});
