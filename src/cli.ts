@@ -32,6 +32,12 @@ const program = new Command('xenbuild')
   .option('-k, --keep-going', 'after a failure, keep building what does not depend on it')
   .option('--wait', 'if another xenbuild holds the build directory, wait for it');
 
+// `xenbuild status | head`: a reader that goes away is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 type Loader = () => Promise<number>;
 const run = (load: Loader) => {
   load().then(

@@ -36,6 +36,13 @@ describe('fingerprints', () => {
     });
     expect(explainChange(was, { ...was, deps: { 'x:fetch': 'd2' } }, 'recipes/x.yaml')).toEqual({ reason: 'dependency', id: 'x:fetch' });
     expect(explainChange(was, { ...was, tools: { make: '4.4' } }, 'recipes/x.yaml')).toEqual({ reason: 'changed', what: 'tool make', was: '4.3', now: '4.4' });
-    expect(explainChange(was, { ...was, action: { argv: ['make', 'V=1'] } }, 'recipes/x.yaml')).toMatchObject({ reason: 'changed', what: 'the command' });
+    expect(explainChange(was, { ...was, action: { argv: ['make', 'V=1'] } }, 'recipes/x.yaml')).toEqual({ reason: 'changed', what: "the command's argv", was: 'make', now: 'make V=1' });
+    const boot = { action: { kind: 'boot-script', cmdlines: { dom0: 'console=hvc0', xen: 'dom0_mem=512M' } } };
+    expect(explainChange(boot, { action: { kind: 'boot-script', cmdlines: { dom0: 'console=hvc0 quiet', xen: 'dom0_mem=512M' } } }, 'b.yaml')).toEqual({
+      reason: 'changed',
+      what: "the command's cmdlines.dom0",
+      was: 'console=hvc0',
+      now: 'console=hvc0 quiet',
+    });
   });
 });

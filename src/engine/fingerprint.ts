@@ -27,7 +27,12 @@ export function explainChange(was: Record<string, unknown>, now: Record<string, 
   if (key.startsWith('inputs.')) return { reason: 'changed', what: key.slice('inputs.'.length), ...pair };
   if (key.startsWith('tools.')) return { reason: 'changed', what: `tool ${key.slice('tools.'.length)}`, ...pair };
   if (key === 'definition') return { reason: 'changed', what: `its definition in ${definedIn}` };
-  if (key.startsWith('action')) return { reason: 'changed', what: 'the command', ...pair };
+  if (key.startsWith('action')) {
+    // Name the setting inside the action that changed, not the whole action.
+    const inner = firstDifference(was.action, now.action);
+    if (inner) return { reason: 'changed', what: inner.path ? `the command's ${inner.path}` : 'the command', was: clip(inner.was), now: clip(inner.now) };
+    return { reason: 'changed', what: 'the command', ...pair };
+  }
   if (key.startsWith('env')) return { reason: 'changed', what: `environment ${key.slice(4)}`, ...pair };
   return { reason: 'changed', what: key, ...pair };
 }
@@ -43,4 +48,22 @@ function flatten(value: Record<string, unknown>, prefix = '', out = new Map<stri
     }
   }
   return out;
+}
+
+/** The first place two values differ, as a dotted path (lists whole: a changed argv is one change). */
+function firstDifference(a: unknown, b: unknown, path = ''): { path: string; was: string; now: string } | undefined {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isMap(a) && isMap(b)) {
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      const d = firstDifference(a[k], b[k], path ? `${path}.${k}` : k);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  const text = (v: unknown) => (v === undefined ? 'absent' : typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : canonicalJson(v));
+  return canonicalJson(a) === canonicalJson(b) ? undefined : { path, was: text(a), now: text(b) };
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
