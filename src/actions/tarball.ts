@@ -8,6 +8,7 @@ import path from 'node:path';
 import { list, x as extract } from 'tar';
 import { TaskFailure } from '../engine/failure.js';
 import type { ActionContext } from './context.js';
+import { sha256File } from '../engine/hasher.js';
 import { replaceTree } from '../util/fs.js';
 
 /** A source pinned to one release archive. */
@@ -50,12 +51,6 @@ function archiveName(url: string): string {
   }
   const base = path.posix.basename(name).replace(/[^A-Za-z0-9._+-]/g, '_');
   return base === '' || /^\.+$/.test(base) ? 'download' : base;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();

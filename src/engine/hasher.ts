@@ -57,8 +57,9 @@ export class FileHasher {
   }
 }
 
+/** sha256 of a file, streamed in large chunks (holes in sparse files read as zeros). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

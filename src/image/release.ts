@@ -14,10 +14,9 @@
  * is already in outDir; otherwise it is copied with `cp --sparse=always`, so
  * its holes stay holes.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { sha256File } from '../engine/hasher.js';
 import { exec } from '../engine/process.js';
 import { canonicalJson, writeFileAtomic } from '../util/fs.js';
 import { ImageError } from './error.js';
@@ -81,12 +80,7 @@ export interface ReleaseResult {
   artifacts: ManifestArtifact[];
 }
 
-/** sha256 of a file, streamed (holes are read as zeros). */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 /** The release files of `image` in `outDir` (see the file comment). */
 export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
