@@ -166,6 +166,12 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const chowned: Record<string, number> = {};
     for (const [i, p] of layout.partitions.entries()) {
       if (p.type !== 'ext4') continue;
+      // mke2fs -d copies owners from the staged tree: when that is root's already, there is nothing to fix.
+      const staged = p.from ? ('tarball' in p.from ? rootDirs[p.name]! : p.from.dir) : undefined;
+      if (await ownedByRoot(staged)) {
+        chowned[p.name] = 0;
+        continue;
+      }
       chowned[p.name] = await chownAllToRoot(built, partitions[i]!.offset, { tmpDir: tmp, ...(opts.signal ? { signal: opts.signal } : {}) });
       if (chowned[p.name]! > 0) log(`partition ${p.name}: ${chowned[p.name]} inodes now owned by root:root`);
     }
@@ -175,4 +181,18 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Whether every file of a staged tree (or, with none, the empty file system mke2fs makes for us) is root:root. */
+async function ownedByRoot(dir: string | undefined): Promise<boolean> {
+  if (dir === undefined) return process.getuid?.() === 0 && process.getgid?.() === 0;
+  const { lstat, readdir } = await import('node:fs/promises');
+  const walk = async (path: string): Promise<boolean> => {
+    const st = await lstat(path);
+    if (st.uid !== 0 || st.gid !== 0) return false;
+    if (!st.isDirectory()) return true;
+    for (const entry of await readdir(path)) if (!(await walk(join(path, entry)))) return false;
+    return true;
+  };
+  return walk(dir);
 }
