@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from './util/rig.js';
@@ -82,6 +83,22 @@ describe('xenbuild boot', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAILED: dom0 kernel started not reached: the emulator failed after [\d.]+m?s; last milestone reached: Xen banner/);
     expect(r.stdout).toContain('qemu: fatal: trying to execute code outside RAM');
+  });
+
+  it('stops the emulator on Ctrl-C and exits 130', async () => {
+    board(rig, 'dom0-hangs', 60);
+    const child = rig.spawn(['boot', '--board', 'emu']);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const until = Date.now() + 20_000;
+    while (!out.includes('dom0 kernel started') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain('dom0 kernel started');
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(130);
+    await new Promise((r) => setTimeout(r, 300));
+    const left = spawnSync('pgrep', ['-f', rig.path('emulator.py')], { encoding: 'utf8' }).stdout.trim();
+    expect(left).toBe('');
   });
 
   it('refuses a board that has no emulator', () => {
