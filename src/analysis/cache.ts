@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Settings } from '../config.js';
 import type { BuildGraph } from '../model/graph.js';
 import { canonicalJson, writeFileAtomic } from '../util/fs.js';
@@ -16,7 +17,12 @@ interface CacheEntry {
   graph: BuildGraph;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
+
+/** The code that makes the graph: a new xenbuild (even at the same version) invalidates the cache. */
+const ANALYSIS_CODE = ['resolve.js', 'tasks.js', 'board-tasks.js', 'image-tasks.js', 'load.js', 'vars.js', '../model/schema.js'].map((f) =>
+  join(dirname(fileURLToPath(import.meta.url)), f),
+);
 
 export function analysisCachePath(settings: Settings, board: string): string {
   return join(settings.workdir, board, 'state', 'analysis.json');
@@ -62,7 +68,7 @@ export async function writeAnalysisCache(
   graph: BuildGraph,
   files: readonly string[],
 ): Promise<void> {
-  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir)]);
+  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...ANALYSIS_CODE]);
   const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
   await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));
 }

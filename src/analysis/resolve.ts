@@ -135,6 +135,7 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const order = topologicalOrder(depGraph);
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const toolUsers = new Map<string, { package?: string; usedBy: string[] }>();
+  if (b.qemu && !b.qemu.command[0]!.includes('/')) toolUsers.set(b.qemu.command[0]!, { usedBy: ['xenbuild boot'], ...(debianPackageFor(b.qemu.command[0]!) ? { package: debianPackageFor(b.qemu.command[0]!)! } : {}) });
   for (const t of tasks) {
     for (const tool of t.tools) {
       const entry = toolUsers.get(tool) ?? { usedBy: [] };

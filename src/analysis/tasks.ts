@@ -153,7 +153,8 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         env,
         inputs,
         outputs,
-        tools: action.tools,
+        // The recipe's declared host programs (the cross compiler make runs) count too: a new compiler rebuilds.
+        tools: [...new Set([...action.tools, ...Object.keys(r.tools ?? {})])].sort(),
         basis: {
           action: action.symbolic,
           cwd: cwd.symbolic,

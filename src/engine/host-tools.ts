@@ -42,6 +42,12 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   'dpkg-scanpackages': 'dpkg-dev',
   'dpkg-scansources': 'dpkg-dev',
   file: 'file',
+  cp: 'coreutils',
+  truncate: 'coreutils',
+  gzip: 'gzip',
+  cpio: 'cpio',
+  modinfo: 'kmod',
+  'qemu-system-aarch64': 'qemu-system-arm',
 };
 
 export function debianPackageFor(tool: string, extra: Readonly<Record<string, string>> = {}): string | undefined {
