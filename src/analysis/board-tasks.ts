@@ -1,5 +1,5 @@
-import { join } from 'node:path';
-import { parseDom0Mem, parseSize } from '../boot/sizes.js';
+import { parseDom0Mem } from '../boot/sizes.js';
+import { boardTask, deployFile as deployFileIn, exportedArtifacts, sizeReader } from './board-common.js';
 import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../boot/types.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
 import type { Board, DtFixupSpec } from '../model/schema.js';
@@ -34,11 +34,7 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const dtb = b.dtb ?? {};
 
   // Every artifact the components export, and the deploy task that makes it.
-  const artifacts = new Map<string, { producer: string; file: FileRef }>();
-  for (const t of tasks) {
-    if (t.action.kind !== 'artifact') continue;
-    for (const f of t.action.files) artifacts.set(f.to.name.replace(/^deploy\//, ''), { producer: t.id, file: f.to });
-  }
+  const artifacts = exportedArtifacts(tasks);
   let ok = true;
   const artifact = (name: string, at: PathKey[]) => {
     const found = artifacts.get(name);
@@ -48,33 +44,11 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     }
     return found;
   };
-  const num = (value: number | string, at: PathKey[]): number => {
-    try {
-      return parseSize(value);
-    } catch (err) {
-      ok = false;
-      error(file, at, (err as Error).message);
-      return 0;
-    }
-  };
-  const deployFile = (name: string): FileRef => ({ path: join(boardDir, 'deploy', name), name: `deploy/${name}` });
-  const node = (name: string, title: string, deps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[], inputs: FileRef[] = []): TaskNode => ({
-    id: `${BOOT}:${name}`,
-    component: BOOT,
-    name,
-    title,
-    deps: [...new Set(deps)].sort(),
-    action,
-    cwd: boardDir,
-    env: {},
-    srcDir: join(boardDir, 'deploy', 'boot'),
-    inputs,
-    outputs,
-    tools,
-    packages: {},
-    basis: { action: symbolic(action, boardDir) },
-    definedIn: `configs/boards/${b.board}.yaml`,
-  });
+  const sizes = sizeReader(file, error);
+  const num = sizes.num;
+  const deployFile = (name: string): FileRef => deployFileIn(boardDir, name);
+  const node = (name: string, title: string, deps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
+    boardTask(BOOT, boardDir, b.board, { name, title, deps, action, outputs, tools });
 
   const xenArtifact = artifact(xen.artifact, ['xen', 'artifact']);
   const kernel = artifact(dom0.kernel, ['dom0', 'kernel']);
@@ -108,7 +82,7 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       }),
     ),
   };
-  if (!ok || !xenArtifact || !kernel) return [];
+  if (!ok || sizes.failed() || !xenArtifact || !kernel) return [];
 
   const out: TaskNode[] = [];
   // Xen as the bootloader loads it.
@@ -246,9 +220,4 @@ function fixupEdit(f: DtFixupSpec, at: PathKey[], num: (v: number | string, at: 
 
 function baseName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
-}
-
-/** The action with the board directory written symbolically, for machine-independent fingerprints. */
-export function symbolic(action: TaskNode['action'], boardDir: string): unknown {
-  return JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value)));
 }

@@ -1,10 +1,8 @@
-import { join } from 'node:path';
-import { parseSize } from '../boot/sizes.js';
 import type { FatFile, ImageLayout, Partition } from '../image/layout.js';
 import type { ManifestSource } from '../image/release.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
 import type { Board } from '../model/schema.js';
-import { symbolic } from './board-tasks.js';
+import { boardTask, deployFile, exportedArtifacts, sizeReader } from './board-common.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
 import type { ErrorFn } from './tasks.js';
@@ -23,10 +21,7 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
   const image = board.value.image;
   if (!image) return [];
   const file = board.file;
-  const artifacts = new Map<string, { producer: string; file: FileRef }>();
-  for (const t of tasks) {
-    if (t.action.kind === 'artifact') for (const f of t.action.files) artifacts.set(baseName(f.to.name), { producer: t.id, file: f.to });
-  }
+  const artifacts = exportedArtifacts(tasks);
   for (const t of tasks) {
     for (const o of t.outputs) if (o.name.startsWith('deploy/boot/')) artifacts.set(baseName(o.name), { producer: t.id, file: o });
   }
@@ -44,15 +39,8 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
     used.push(found.file);
     return found.file;
   };
-  const size = (v: number | string, at: PathKey[]) => {
-    try {
-      return parseSize(v);
-    } catch (err) {
-      ok = false;
-      error(file, at, (err as Error).message);
-      return 0;
-    }
-  };
+  const sizes = sizeReader(file, error);
+  const size = sizes.num;
   const partitions: Partition[] = image.partitions.map((p, i) => {
     const at: PathKey[] = ['image', 'partitions', i];
     const part: Partition = { name: p.name, type: p.type, size: size(p.size, [...at, 'size']) };
@@ -76,33 +64,18 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
     }
     return part;
   });
-  if (!ok) return [];
+  if (!ok || sizes.failed()) return [];
   const layout: ImageLayout = { table: image.table ?? 'mbr', partitions };
   // The card is made only after the pre-flight check says it would boot.
   const check = tasks.find((t) => t.action.kind === 'boot-check');
   if (check) deps.add(check.id);
 
-  const deploy = (name: string): FileRef => ({ path: join(boardDir, 'deploy', name), name: `deploy/${name}` });
+  const deploy = (name: string): FileRef => deployFile(boardDir, name);
   const name = board.value.board;
   const img = deploy(`${name}.img`);
   const compress = image.compress ?? 'zst';
-  const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode => ({
-    id: `${IMAGE}:${taskName}`,
-    component: IMAGE,
-    name: taskName,
-    title,
-    deps: [...new Set(taskDeps)].sort(),
-    action,
-    cwd: boardDir,
-    env: {},
-    srcDir: join(boardDir, 'deploy'),
-    inputs: [],
-    outputs,
-    tools,
-    packages: {},
-    basis: { action: symbolic(action, boardDir) },
-    definedIn: `configs/boards/${name}.yaml`,
-  });
+  const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
+    boardTask(IMAGE, boardDir, name, { name: taskName, title, deps: taskDeps, action, outputs, tools });
   const sources: ManifestSource[] = tasks.flatMap((t): ManifestSource[] => {
     const a = t.action;
     switch (a.kind) {

@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { parseSize } from '../boot/sizes.js';
+import type { FileRef, TaskNode } from '../model/graph.js';
+import type { ErrorFn } from './tasks.js';
+import type { PathKey, YamlFile } from './yaml-file.js';
+
+/** What the board-level task builders (boot, image) share. */
+
+/** A file under <boardDir>/deploy/. */
+export function deployFile(boardDir: string, name: string): FileRef {
+  return { path: join(boardDir, 'deploy', name), name: `deploy/${name}` };
+}
+
+/** The action with the board directory written symbolically, for machine-independent fingerprints. */
+export function symbolic(action: TaskNode['action'], boardDir: string): unknown {
+  return JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value)));
+}
+
+export interface BoardTaskSpec {
+  name: string;
+  title: string;
+  deps: string[];
+  action: TaskNode['action'];
+  outputs: FileRef[];
+  tools: string[];
+  inputs?: FileRef[];
+}
+
+/** A task a board's own sections make (component "boot" or "image"), defined in the board file. */
+export function boardTask(component: string, boardDir: string, board: string, spec: BoardTaskSpec): TaskNode {
+  return {
+    id: `${component}:${spec.name}`,
+    component,
+    name: spec.name,
+    title: spec.title,
+    deps: [...new Set(spec.deps)].sort(),
+    action: spec.action,
+    cwd: boardDir,
+    env: {},
+    srcDir: join(boardDir, 'deploy'),
+    inputs: spec.inputs ?? [],
+    outputs: spec.outputs,
+    tools: spec.tools,
+    packages: {},
+    basis: { action: symbolic(spec.action, boardDir) },
+    definedIn: `configs/boards/${board}.yaml`,
+  };
+}
+
+/**
+ * A size or address parser that reports what it cannot parse at its place in
+ * the board file and remembers that something failed.
+ */
+export function sizeReader(file: YamlFile, error: ErrorFn): { num: (value: number | string, at: PathKey[]) => number; failed: () => boolean } {
+  let failed = false;
+  return {
+    num: (value, at) => {
+      try {
+        return parseSize(value);
+      } catch (err) {
+        failed = true;
+        error(file, at, (err as Error).message);
+        return 0;
+      }
+    },
+    failed: () => failed,
+  };
+}
+
+/** The artifacts the components export, by name, with the deploy task that makes each. */
+export function exportedArtifacts(tasks: readonly TaskNode[]): Map<string, { producer: string; file: FileRef }> {
+  const artifacts = new Map<string, { producer: string; file: FileRef }>();
+  for (const t of tasks) {
+    if (t.action.kind !== 'artifact') continue;
+    for (const f of t.action.files) artifacts.set(f.to.name.slice(f.to.name.lastIndexOf('/') + 1), { producer: t.id, file: f.to });
+  }
+  return artifacts;
+}
