@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, normalize, relative, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { Settings } from '../config.js';
 import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
+import { resolveInputs, resolvePatches } from './task-files.js';
 import { JOBS_PLACEHOLDER, interpolate, type VarValue } from './vars.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
@@ -320,63 +320,6 @@ function makeScope(c: Component, ctx: TaskContext) {
     lookup: (name: string) => (Object.hasOwn(entries, name) ? entries[name] : undefined),
     names: () => Object.keys(entries),
   };
-}
-
-const PATCH_FILE = /\.(patch|diff)$/;
-
-function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
-  const refs: FileRef[] = [];
-  c.patchEntries.entries.forEach((entry, i) => {
-    const at = [...c.patchEntries.path, i];
-    const abs = resolvePath(c.recipe.root, entry);
-    if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`);
-      return;
-    }
-    if (statSync(abs).isDirectory()) {
-      const found = readdirSync(abs).filter((f) => PATCH_FILE.test(f)).sort();
-      if (!found.length) ctx.error(c.recipe.file, at, `patch directory "${entry}" holds no *.patch or *.diff files`);
-      for (const f of found) refs.push(fileRef(join(abs, f), c.recipe.root));
-      ctx.files.push(abs);
-    } else {
-      refs.push(fileRef(abs, c.recipe.root));
-      ctx.files.push(abs);
-    }
-  });
-  return refs;
-}
-
-function resolveInputs(entries: string[], path: PathKey[], c: Component, ctx: TaskContext, index?: number): FileRef[] {
-  const refs: FileRef[] = [];
-  entries.forEach((entry, i) => {
-    const abs = resolvePath(c.recipe.root, entry);
-    if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
-      return;
-    }
-    if (statSync(abs).isDirectory()) {
-      for (const f of listFiles(abs)) refs.push(fileRef(f, c.recipe.root));
-      ctx.files.push(abs);
-    } else {
-      refs.push(fileRef(abs, c.recipe.root));
-      ctx.files.push(abs);
-    }
-  });
-  return refs;
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(p));
-    else if (entry.isFile()) out.push(p);
-  }
-  return out;
-}
-
-function fileRef(abs: string, root: string): FileRef {
-  return { path: normalize(abs), name: relative(root, abs) };
 }
 
 /** The fetch action for a source. */
