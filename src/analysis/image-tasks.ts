@@ -8,6 +8,9 @@ import { didYouMean } from './suggest.js';
 import type { ErrorFn } from './tasks.js';
 import type { PathKey } from './yaml-file.js';
 
+/** Artifact names taken for root file system tarballs; any other `from:` is a directory. */
+const TARBALL = /\.(tar(\.(gz|xz|zst|bz2))?|tgz|txz|tbz2)$/;
+
 /** The component name of the image tasks. */
 export const IMAGE = 'image';
 
@@ -28,7 +31,8 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
   let ok = true;
   const deps = new Set<string>();
   const used: FileRef[] = [];
-  const artifact = (name: string, at: PathKey[]) => {
+  /** The file an artifact name stands for; `listed`: it goes into SHA256SUMS and the manifest (a directory cannot). */
+  const artifact = (name: string, at: PathKey[], listed = true) => {
     const found = artifacts.get(name);
     if (!found) {
       ok = false;
@@ -36,7 +40,7 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
       return undefined;
     }
     deps.add(found.producer);
-    used.push(found.file);
+    if (listed) used.push(found.file);
     return found.file;
   };
   const sizes = sizeReader(file, error);
@@ -55,8 +59,10 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
       });
     }
     if (p.from !== undefined) {
-      const ref = artifact(p.from, [...at, 'from']);
-      if (ref) part.from = /\.tar(\.(gz|xz|zst|bz2))?$/.test(ref.path) ? { tarball: ref.path } : { dir: ref.path };
+      // A root file system tarball, or else a directory (a tree a task made, copied into deploy/).
+      const tarball = TARBALL.test(p.from);
+      const ref = artifact(p.from, [...at, 'from'], tarball);
+      if (ref) part.from = tarball ? { tarball: ref.path } : { dir: ref.path };
     }
     if (p.image !== undefined) {
       const ref = artifact(p.image, [...at, 'image']);
@@ -96,7 +102,7 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
   const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
   const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
   return [
-    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'mkfs.vfat', 'mcopy', 'mke2fs', 'debugfs', 'sfdisk']),
+    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk']),
     node(
       'release',
       `bmap, ${compress} copy, SHA256SUMS and manifest.json`,

@@ -25,6 +25,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   fdtput: 'device-tree-compiler',
   fdtget: 'device-tree-compiler',
   genimage: 'genimage',
+  'faked-sysv': 'fakeroot',
   mcopy: 'mtools',
   mdir: 'mtools',
   'mkfs.vfat': 'dosfstools',

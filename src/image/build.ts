@@ -8,10 +8,10 @@
  *   2. in a fresh temp dir under workDir: extracts rootfs tarballs (stage.ts),
  *      writes genimage's config (genimage-config.ts) and runs
  *      `genimage --config … --rootpath … --tmppath … --inputpath … --outputpath …`,
- *      all four paths inside the temp dir;
- *   3. reads the partition table genimage wrote (`sfdisk --json`), checks it is
- *      the one the layout describes, and makes every ext4 partition's files
- *      root:root (ownership.ts);
+ *      all four paths inside the temp dir, under fakeroot (fakeroot.ts), so
+ *      that every file of an ext4 partition is root:root whoever builds;
+ *   3. reads the partition table genimage wrote (`sfdisk --json`) and checks it
+ *      is the one the layout describes;
  *   4. renames `<name>.img` into outDir (or, across file systems, copies it
  *      with `cp --sparse=always` next to its final name and renames that):
  *      the image appears there only when complete.
@@ -29,7 +29,7 @@ import { exec } from '../engine/process.js';
 import { ImageError } from './error.js';
 import { genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
-import { chownAllToRoot } from './ownership.js';
+import { withFakeroot } from './fakeroot.js';
 import { extractRootfs } from './stage.js';
 
 export interface BuildImageOptions {
@@ -51,8 +51,6 @@ export interface BuiltImage {
   size: number;
   /** Where each partition is, as read back from the image's partition table. */
   partitions: Placement[];
-  /** Inodes whose owner was changed to root:root, per ext4 partition. */
-  chowned: Record<string, number>;
 }
 
 /** Every missing or unusable input of the layout, one sentence each. */
@@ -155,44 +153,16 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     }
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
-    await exec(
-      ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output],
-      run,
-    );
+    const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
+    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}) }, (env) => exec(genimage, { ...run, env }));
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
-
     const partitions = await readTable(built, layout, tmp);
-    const chowned: Record<string, number> = {};
-    for (const [i, p] of layout.partitions.entries()) {
-      if (p.type !== 'ext4') continue;
-      // mke2fs -d copies owners from the staged tree: when that is root's already, there is nothing to fix.
-      const staged = p.from ? ('tarball' in p.from ? rootDirs[p.name]! : p.from.dir) : undefined;
-      if (await ownedByRoot(staged)) {
-        chowned[p.name] = 0;
-        continue;
-      }
-      chowned[p.name] = await chownAllToRoot(built, partitions[i]!.offset, { tmpDir: tmp, ...(opts.signal ? { signal: opts.signal } : {}) });
-      if (chowned[p.name]! > 0) log(`partition ${p.name}: ${chowned[p.name]} inodes now owned by root:root`);
-    }
     if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
     await publish(built, dest, tmp, opts.signal);
-    return { path: dest, size: (await stat(dest)).size, partitions, chowned };
+    return { path: dest, size: (await stat(dest)).size, partitions };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    // Retried: a failed extraction may still be finishing writes into the tree.
+    await rm(tmp, { recursive: true, force: true, maxRetries: 5 });
   }
-}
-
-/** Whether every file of a staged tree (or, with none, the empty file system mke2fs makes for us) is root:root. */
-async function ownedByRoot(dir: string | undefined): Promise<boolean> {
-  if (dir === undefined) return process.getuid?.() === 0 && process.getgid?.() === 0;
-  const { lstat, readdir } = await import('node:fs/promises');
-  const walk = async (path: string): Promise<boolean> => {
-    const st = await lstat(path);
-    if (st.uid !== 0 || st.gid !== 0) return false;
-    if (!st.isDirectory()) return true;
-    for (const entry of await readdir(path)) if (!(await walk(join(path, entry)))) return false;
-    return true;
-  };
-  return walk(dir);
 }

@@ -47,6 +47,5 @@ export {
   type PartitionType,
   type Placement,
 } from './layout.js';
-export { chownAllToRoot } from './ownership.js';
 export { release, sha256File, type ManifestArtifact, type ManifestSource, type ReleaseManifest, type ReleaseOptions, type ReleaseResult } from './release.js';
 export { extractRootfs } from './stage.js';
