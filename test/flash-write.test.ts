@@ -114,6 +114,16 @@ describe('flash into a file (--allow-file)', () => {
     expect((err as Error).message).toMatch(new RegExp(`^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`));
   });
 
+  it('with bmaptool too, tells an image that does not match its bmap from a bad write', async () => {
+    const changed = path.join(dir, 'changed-bmaptool.img');
+    execFileSync('cp', ['--sparse=always', image, changed]);
+    poke(changed, MiB + 5, Buffer.from('!'));
+    const target = path.join(dir, 'out6.img');
+    const err = await flash({ image: changed, bmap, device: target, allowFile: true, yes: true, print: quiet }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlashVerifyError);
+    expect((err as Error).message).toMatch(new RegExp(`^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`));
+  });
+
   it('refuses a bmap that is corrupt or belongs to another image', async () => {
     const broken = path.join(dir, 'broken.bmap');
     writeFileSync(broken, readFileSync(bmap, 'utf8').replace(/chksum="([0-9a-f])/, (_, c: string) => `chksum="${c === '0' ? '1' : '0'}`));

@@ -1,14 +1,15 @@
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { Jobserver } from '../engine/jobserver.js';
 import { JOBS_PLACEHOLDER } from '../analysis/vars.js';
-import type { ActionSpec, TaskNode } from '../model/graph.js';
+import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
 import { unreachable } from '../util/unreachable.js';
 import type { ActionContext } from './context.js';
 import { describeDebianBinary, describeDebianSource } from './debian.js';
 import { describeFetchGit, fetchGit, GIT_IDENTITY, readHead, runGit } from './git.js';
+import { replaceTree } from '../util/fs.js';
 
 /** The ref every fetched tree carries for its pristine source, so patch tasks know their base. */
 export const BASE_REF = 'refs/xenbuild/base';
@@ -24,6 +25,36 @@ export interface JobGrant {
 export interface ActionResult {
   /** For source tasks: the commit the tree is at when the task is done. */
   head?: string;
+}
+
+/**
+ * Copies an exported artifact into deploy/: a file, or a directory (a root
+ * file system tree) with `cp -a` (modes, links and special files kept). Both
+ * are made next to their final name and renamed into place when complete.
+ */
+async function deployArtifact(from: FileRef, to: FileRef, ctx: ActionContext): Promise<void> {
+  await mkdir(dirname(to.path), { recursive: true });
+  const tmp = join(dirname(to.path), `.${relative(dirname(to.path), to.path)}.partial`);
+  const kind = await stat(from.path).then(
+    (s) => (s.isDirectory() ? 'dir' : 'file'),
+    () => {
+      throw new TaskFailure({ reason: 'bad-artifact', path: from.name, message: `does not exist, so ${to.name} cannot be made: check the recipe's exports` });
+    },
+  );
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    if (kind === 'file') {
+      await copyFile(from.path, tmp);
+      await rename(tmp, to.path);
+    } else {
+      await ctx.exec(['cp', '-a', '--', from.path, tmp], { quiet: true });
+      await replaceTree(tmp, to.path, `${tmp}.old`);
+      await rm(`${tmp}.old`, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  ctx.log(`${from.name}${kind === 'dir' ? '/' : ''} → ${to.name}${kind === 'dir' ? '/' : ''}`);
 }
 
 /** Runs one task's action. Expected failures are thrown as TaskFailure. */
@@ -72,22 +103,9 @@ export async function runAction(task: TaskNode, ctx: ActionContext, grant: JobGr
       }
       return {};
     }
-    case 'artifact': {
-      for (const { from, to } of action.files) {
-        await mkdir(dirname(to.path), { recursive: true });
-        const tmp = join(dirname(to.path), `.${relative(dirname(to.path), to.path)}.partial`);
-        await copyFile(from.path, tmp).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-          throw new TaskFailure({ reason: 'bad-artifact', path: from.name, message: `does not exist, so ${to.name} cannot be made: check the recipe's exports` });
-        });
-        await rename(tmp, to.path).catch(async (err: unknown) => {
-          await rm(tmp, { force: true });
-          throw err;
-        });
-        ctx.log(`${from.name} → ${to.name}`);
-      }
+    case 'artifact':
+      for (const file of action.files) await deployArtifact(file.from, file.to, ctx);
       return {};
-    }
     case 'busybox-root':
       await (await import('./busybox-root.js')).runBusyboxRoot(action, ctx);
       return {};
@@ -142,7 +160,7 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
       return [...describeFetchGit(action.source, ctx), `git -C ${q(ctx.srcDir)} update-ref ${BASE_REF} ${action.source.commit}`];
     case 'fetch-tarball':
       return [
-        `fetch ${action.source.tarball} (sha256 ${action.source.sha256}) and extract it into ${ctx.srcDir}`,
+        `fetch ${action.source.tarball} (sha256 ${action.source.sha256}) and ${action.source.unpack === false ? 'keep it whole in' : 'extract it into'} ${ctx.srcDir}`,
         `git -C ${q(ctx.srcDir)} init && git add --all && git commit  # the pristine tree, tagged ${BASE_REF}`,
       ];
     case 'fetch-debian-source':
@@ -160,7 +178,7 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
       return [`(cd ${q(task.cwd)} && ${makeflags}${env}${action.argv.map((a) => q(a.replaceAll(JOBS_PLACEHOLDER, String(jobs)))).join(' ')})`];
     }
     case 'artifact':
-      return action.files.map((f) => `cp ${q(f.from.path)} ${q(f.to.path)}`);
+      return action.files.map((f) => `cp -a ${q(f.from.path)} ${q(f.to.path)}`);
     case 'busybox-root':
       return [`assemble busybox${action.modules ? ` and ${action.modules.load.join(', ')} (with what they depend on)` : ''} + ${action.init.name} → ${action.output.name} (${action.format})`];
     case 'image':

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, symlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,8 @@ export interface TarballSource {
   sha256: string;
   /** Leading path components dropped from every entry (tar --strip-components). Default 1. */
   strip?: number;
+  /** false: keep the archive whole (a root file system tarball, which the image step unpacks itself). */
+  unpack?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export interface TarballSource {
  * or the network, and is always checked against `src.sha256` before use. Every
  * entry is checked before anything is extracted; the tree is unpacked next to
  * srcDir and renamed into place (replacing the old one) only on success.
+ * With `unpack: false` srcDir holds the archive itself, under its own name.
  * Fails with 'checksum-mismatch', 'fetch-failed' or 'unsafe-archive-entry'.
  */
 export async function fetchTarball(ctx: ActionContext, src: TarballSource): Promise<{ sha256: string }> {
@@ -35,7 +38,8 @@ export async function fetchTarball(ctx: ActionContext, src: TarballSource): Prom
   const strip = src.strip ?? 1;
   if (!Number.isInteger(strip) || strip < 0) throw new Error(`Internal error: bad strip level ${strip}`);
   const archive = await obtainArchive(ctx, src.tarball, sha256);
-  await extractArchive(ctx, archive, archiveName(src.tarball), strip);
+  if (src.unpack === false) await placeArchive(ctx, archive, archiveName(src.tarball));
+  else await extractArchive(ctx, archive, archiveName(src.tarball), strip);
   return { sha256 };
 }
 
@@ -161,6 +165,22 @@ interface EntryInfo {
   linkpath?: string;
 }
 
+/** srcDir becomes a directory holding just the (checked) archive, named `name`. */
+async function placeArchive(ctx: ActionContext, archive: string, name: string): Promise<void> {
+  const dest = ctx.srcDir;
+  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.extract`);
+  const root = path.join(work, 'root');
+  await rm(work, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  try {
+    await copyFile(archive, path.join(root, name));
+    await replaceTree(root, dest, path.join(work, 'old'));
+    ctx.log(`kept ${name} whole in ${dest}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function extractArchive(ctx: ActionContext, archive: string, name: string, strip: number): Promise<void> {
   const dest = ctx.srcDir;
   const work = path.join(path.dirname(dest), `.${path.basename(dest)}.extract`);
@@ -207,8 +227,13 @@ const hasDotDot = (p: string) => p.split(/[\\/]/).includes('..');
  * extract it with `strip`: absolute paths, ".." segments, device nodes, paths
  * under a symlink of the archive, and symlinks or hard links whose target
  * (followed through the archive's own symlinks) leaves the root.
+ *
+ * `rootfs`: the archive is a root file system, whose symlinks are resolved on
+ * the target, inside its own root (`/bin/sh -> /bin/busybox`, `lib -> usr/lib`):
+ * their targets are not checked, as nothing here ever follows them; writing
+ * through one and hard links leaving the root are still refused.
  */
-export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number): { entry: string; why: string } | undefined {
+export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number, opts: { rootfs?: boolean } = {}): { entry: string; why: string } | undefined {
   const symlinks = new Map<string, string>(); // stripped path → raw target
   const hardlinks: { entry: string; path: string; target: string }[] = [];
   const kept: { entry: string; path: string }[] = [];
@@ -222,6 +247,10 @@ export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number): {
     kept.push({ entry: e.path, path: stripped });
     const target = e.linkpath ?? '';
     if (e.type === 'SymbolicLink') {
+      if (opts.rootfs) {
+        symlinks.set(stripped, target);
+        continue;
+      }
       if (isAbsolute(target)) return { entry: e.path, why: `is a symlink to the absolute path ${target}` };
       symlinks.set(stripped, target);
     } else if (e.type === 'Link') {
@@ -237,7 +266,7 @@ export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number): {
       if (symlinks.has(prefix)) return { entry: k.entry, why: `would be written through the symlink ${prefix}` };
     }
   }
-  for (const k of kept) {
+  for (const k of opts.rootfs ? [] : kept) {
     const target = symlinks.get(k.path);
     if (target !== undefined && escapes(path.posix.dirname(k.path), target, symlinks)) {
       return { entry: k.entry, why: `is a symlink to ${target}, outside the extraction directory` };

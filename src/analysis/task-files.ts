@@ -38,25 +38,11 @@ export function resolveInputs(entries: string[], path: PathKey[], c: Component, 
       ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
     }
-    if (statSync(abs).isDirectory()) {
-      for (const f of listFiles(abs)) refs.push(fileRef(f, c.recipe.root));
-      ctx.files.push(abs);
-    } else {
-      refs.push(fileRef(abs, c.recipe.root));
-      ctx.files.push(abs);
-    }
+    // A directory is one input: its tree digest covers every file, mode and link in it (src/engine/hasher.ts).
+    refs.push(fileRef(abs, c.recipe.root));
+    ctx.files.push(abs);
   });
   return refs;
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(p));
-    else if (entry.isFile()) out.push(p);
-  }
-  return out;
 }
 
 function fileRef(abs: string, root: string): FileRef {

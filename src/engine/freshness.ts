@@ -62,7 +62,8 @@ export class Freshness {
       } catch {
         return stale({ reason: 'output-missing', path: out.name });
       }
-      if (st.size === out.size && st.mtimeMs === out.mtimeMs) continue;
+      // A directory's own size and time do not change with its files: its tree is walked (file hashes stay cached).
+      if (!st.isDirectory() && st.size === out.size && st.mtimeMs === out.mtimeMs) continue;
       const now = await this.hasher.hash(path);
       if (now?.sha256 !== out.sha256) return stale({ reason: 'output-changed', path: out.name });
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 
 interface Entry {
@@ -13,6 +14,8 @@ export interface FileState {
   size: number;
   mtimeMs: number;
   sha256: string;
+  /** A directory: sha256 is its tree digest, size and mtimeMs those of the directory itself (they say nothing of its contents). */
+  dir?: true;
 }
 
 /**
@@ -31,7 +34,10 @@ export class FileHasher {
     }
   }
 
-  /** The file's state, or undefined when it is not a regular file. */
+  /**
+   * The state of a regular file or a directory (an output such as a root file
+   * system tree), or undefined when it is neither.
+   */
   async hash(path: string): Promise<FileState | undefined> {
     let st;
     try {
@@ -39,7 +45,42 @@ export class FileHasher {
     } catch {
       return undefined;
     }
+    if (st.isDirectory()) return { size: st.size, mtimeMs: st.mtimeMs, sha256: await this.treeDigest(path), dir: true };
     if (!st.isFile()) return undefined;
+    return this.fileState(path, st);
+  }
+
+  /**
+   * The digest of a tree: every entry by relative path, in byte order, with
+   * its type and permission bits, and a file's content hash (cached as above)
+   * or a link's target. Owners and times are left out: the same tree built by
+   * another user or at another time has the same digest.
+   */
+  private async treeDigest(root: string): Promise<string> {
+    const hash = createHash('sha256');
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      for (const name of readdirSync(dir).sort()) {
+        const path = join(dir, name);
+        const entry = rel === '' ? name : `${rel}/${name}`;
+        const st = lstatSync(path);
+        const mode = (st.mode & 0o7777).toString(8);
+        if (st.isDirectory()) {
+          hash.update(`d ${mode} ${entry}\0`);
+          await walk(path, entry);
+        } else if (st.isSymbolicLink()) {
+          hash.update(`l ${entry}\0${readlinkSync(path)}\0`);
+        } else if (st.isFile()) {
+          hash.update(`f ${mode} ${entry}\0${(await this.fileState(path, st)).sha256}\0`);
+        } else {
+          hash.update(`s ${mode} ${entry}\0${st.rdev}\0`);
+        }
+      }
+    };
+    await walk(root, '');
+    return hash.digest('hex');
+  }
+
+  private async fileState(path: string, st: { size: number; mtimeMs: number; ino: number }): Promise<FileState> {
     const known = this.entries[path];
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) {
       return { size: known.size, mtimeMs: known.mtimeMs, sha256: known.sha256 };

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describeAction, runAction, type JobGrant } from '../actions/index.js';
 import type { ActionContext } from '../actions/context.js';
@@ -232,6 +232,8 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     };
     line(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${jobs} jobs (jobserver)` : `${jobs} job${jobs === 1 ? '' : 's'}`}`);
     try {
+      // A directory output is made anew, so that nothing of an earlier run (a file since removed) stays in it.
+      for (const out of task.outputs) if (statSync(out.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(out.path, { recursive: true, force: true });
       const result = await runAction(task, ctx, grant);
       const outputs: Stamp['outputs'] = [];
       for (const out of task.outputs) {

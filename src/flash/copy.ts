@@ -10,12 +10,10 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { TaskFailure } from '../engine/failure.js';
 import { rangeBytes, type Bmap } from './bmap.js';
-import { FlashVerifyError } from './target.js';
+import { imageMismatch as mismatch } from './target.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
-const mismatch = (image: string, target: string, why: string) =>
-  new FlashVerifyError(`${image} does not match its bmap (${why}): rebuild the image and its bmap; ${target} now holds a partial image`, []);
 
 export interface CopyOptions {
   /** The target is a regular file (created or truncated), not a disk. */

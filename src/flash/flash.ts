@@ -6,12 +6,16 @@
  *      does not hold `/` and is big enough, or with allowFile a regular file;
  *   3. says what will be written where and what will be lost (model, size,
  *      partitions with their labels), and asks: "yes" proceeds (yes: true skips this);
- *   4. writes with `bmaptool copy --bmap B IMAGE TARGET`, only the mapped
- *      blocks; without bmaptool it copies the mapped ranges itself (copy.ts) and says so;
+ *   4. writes with `bmaptool copy --no-verify --bmap B IMAGE TARGET`, only the
+ *      mapped blocks; without bmaptool it copies the mapped ranges itself
+ *      (copy.ts) and says so. (bmaptool's own check of the image as it reads
+ *      it is left out: step 6 checks every range anyway, on the target);
  *   5. fsyncs the target (and for a disk asks the kernel to drop its cached
  *      blocks with `blockdev --flushbufs`, so that the check reads the card);
  *   6. reads every mapped range back and compares its checksum with the bmap's:
  *      a corrupt write is reported as such (FlashVerifyError), never as success.
+ *      When ranges differ, the same ranges of the image are checked too, to
+ *      tell an image that does not match its bmap from a faulty card.
  */
 import { readFile, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -21,7 +25,7 @@ import { humanSize } from '../image/layout.js';
 import { BmapError, mappedBytes, parseBmap, verifyRanges, type Bmap } from './bmap.js';
 import { copyMappedRanges } from './copy.js';
 import type { DeviceEnv } from './devices.js';
-import { checkTarget, diskModel, FlashRefusal, FlashVerifyError, sizeText, type Target } from './target.js';
+import { checkTarget, diskModel, FlashRefusal, FlashVerifyError, imageMismatch, sizeText, type Target } from './target.js';
 
 export { FlashVerifyError };
 
@@ -131,7 +135,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const started = Date.now();
   let method: FlashResult['method'] = 'bmaptool';
   try {
-    await exec([opts.bmaptool ?? 'bmaptool', 'copy', '--bmap', opts.bmap, opts.image, target.path], {
+    await exec([opts.bmaptool ?? 'bmaptool', 'copy', '--no-verify', '--bmap', opts.bmap, opts.image, target.path], {
       cwd: dirname(opts.image),
       onLine: (line) => print(`  ${line}`),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -159,6 +163,10 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const bad = await verifyRanges(target.path, bmap, opts.signal);
   const verifyMs = Date.now() - written;
   if (bad.length > 0) {
+    if (!COMPRESSED.test(opts.image)) {
+      const source = await verifyRanges(opts.image, { ...bmap, ranges: bad.map((b) => b.range) }, opts.signal);
+      if (source.length > 0) throw imageMismatch(opts.image, target.path, `blocks ${source[0]!.range.first}-${source[0]!.range.last} differ from the bmap's checksum`, bad);
+    }
     const advice =
       target.kind === 'disk'
         ? 'The card or the reader is faulty, or the card is fake and smaller than it claims: do not boot from it; try another card.'

@@ -56,6 +56,10 @@ export class FlashVerifyError extends Error {
   }
 }
 
+/** The image itself differs from its bmap (`why` says where): nothing is wrong with the target but what was written. */
+export const imageMismatch = (image: string, target: string, why: string, bad: BadRange[] = []) =>
+  new FlashVerifyError(`${image} does not match its bmap (${why}): rebuild the image and its bmap; ${target} now holds a partial image`, bad);
+
 export type Target =
   /** A whole removable disk. */
   | { kind: 'disk'; path: string; disk: Disk }

@@ -4,12 +4,13 @@
  * The archive may be plain, gzip (read by the `tar` package itself), xz,
  * bzip2 or zstd (decompressed next to the staging directory with the host
  * tool first). Every entry is checked with the same rules as source tarballs
- * (no absolute paths, no `..`, no link or path escaping the directory) before
- * anything is written. Device nodes and FIFOs are skipped, and said so: an
+ * (no absolute paths, no `..`, nothing written through a symlink, no hard
+ * link leaving the directory) before anything is written; symlinks may point
+ * anywhere (`/bin/sh -> /bin/busybox`): they are resolved on the card, never here. Device nodes and FIFOs are skipped, and said so: an
  * unprivileged user cannot create them, and devtmpfs provides /dev at boot.
  * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
  * owners are not (every file belongs to whoever runs the build, and
- * ownership.ts makes them root:root inside the ext4).
+ * genimage runs under fakeroot, so they are root:root inside the ext4).
  */
 import { chmod, lstat, open, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -96,7 +97,7 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   } catch (err) {
     throw unsafe('(archive)', `cannot be read as a tar archive (${(err as Error).message})`);
   }
-  const problem = findUnsafeEntry(entries, 0);
+  const problem = findUnsafeEntry(entries, 0, { rootfs: true });
   if (problem) throw unsafe(problem.entry, problem.why);
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   for (const s of skipped) opts.onLine?.(`skipping device node or FIFO ${s} of ${name} (devtmpfs provides /dev at boot)`);
@@ -106,6 +107,8 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
       cwd: dest,
       strict: true,
       preserveOwner: false,
+      // Entry paths were checked above; this keeps absolute symlink targets (/bin/sh -> /bin/busybox) as they are.
+      preservePaths: true,
       chmod: true,
       processUmask: 0,
       filter: (_path, entry) => !('type' in entry && SPECIAL.has(entry.type)),

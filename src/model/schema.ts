@@ -30,6 +30,10 @@ export const tarballSource = z.strictObject({
   tarball: z.string().min(1).describe('URL or path of a .tar, .tar.gz, .tar.xz or .tar.zst archive'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').describe('sha256 of the archive'),
   strip: z.number().int().min(0).optional().describe('Leading path components to strip (default 1)'),
+  unpack: z
+    .boolean()
+    .optional()
+    .describe('false: keep the archive whole in the source tree, under its file name (a root file system tarball for an ext4 partition)'),
 });
 
 const debianVersion = z.string().regex(/^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/, 'must be an exact Debian version such as 4.17.5+72-g01140da4e8-1');
@@ -220,7 +224,11 @@ export const partitionSpec = z.strictObject({
   bootable: z.boolean().optional(),
   label: z.string().optional(),
   files: z.array(imageFile).optional().describe('fat: files copied in this order (TI ROM wants MLO first)'),
-  from: z.string().min(1).optional().describe('ext4: an artifact holding the contents: a root tarball (.tar) or a directory'),
+  from: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('ext4: the artifact holding the contents: a root file system tarball (.tar, .tar.gz/.xz/.zst/.bz2, .tgz) or a directory'),
   image: z.string().min(1).optional().describe('raw: an artifact written as the partition'),
 });
 
