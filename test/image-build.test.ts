@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { c as createTar, Header } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from '../src/image/build.js';
 import { ImageError } from '../src/image/error.js';
+import { stableId32, stableUuid } from '../src/image/genimage-config.js';
 import type { ImageLayout } from '../src/image/layout.js';
 import { failureOf, makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
 
@@ -108,6 +109,23 @@ describe('buildImage (dra7-evm layout)', () => {
     const ls = run(['debugfs', '-R', 'ls -l /home/user', `${built.path}?offset=${offset}`]);
     expect(ls).toMatch(/100644 \(1\)\s+0\s+0\s+5 .* notes\.txt/);
     run(['e2fsck', '-fn', `${built.path}?offset=${offset}`]); // throws unless clean
+  });
+
+  it('gives a rebuilt card the same identifiers and the same boot partition, byte for byte', async () => {
+    // The same boot files, written again with other times, as a rebuild would.
+    const again = path.join(base, 'again');
+    writeFiles(path.join(again, 'deploy'), Object.fromEntries(BOOT_FILES.map((f) => [f, `fake ${f}\n`])));
+    for (const f of BOOT_FILES) utimesSync(path.join(again, 'deploy', f), 2_000_000_000, 2_000_000_000);
+    const rebuilt = await buildImage({ layout: dra7Layout(path.join(again, 'deploy'), { dir: inputs.rootfs }), name: 'sdcard', workDir: path.join(again, 'work'), outDir: path.join(again, 'out') });
+    const fat = (img: string) => readFileSync(img).subarray(MiB, 65 * MiB);
+    expect(fat(rebuilt.path).equals(fat(built.path))).toBe(true);
+    const labelId = (img: string) => (JSON.parse(run(['sfdisk', '--json', img])) as { partitiontable: { id: string } }).partitiontable.id;
+    expect(labelId(rebuilt.path)).toBe(`0x${stableId32('sdcard').toLowerCase()}`);
+    expect(labelId(built.path)).toBe(labelId(rebuilt.path));
+    const fsUuid = (img: string) => /Filesystem UUID:\s+(\S+)/.exec(run(['debugfs', '-R', 'stats', `${img}?offset=${65 * MiB}`]))?.[1];
+    expect(fsUuid(rebuilt.path)).toBe(stableUuid('sdcard/root'));
+    expect(fsUuid(built.path)).toBe(stableUuid('sdcard/root'));
+    expect(run(['mdir', '-i', `${rebuilt.path}@@${MiB}`, '::'])).toContain(`Volume Serial Number is ${stableId32('sdcard/boot').slice(0, 4)}-${stableId32('sdcard/boot').slice(4)}`);
   });
 
   it('keeps the image sparse', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stableId32, stableUuid } from '../src/image/genimage-config.js';
 import { genimageConfig, imageSize, layoutProblems, placePartitions, validateLayout, LayoutError, type ImageLayout } from '../src/image/layout.js';
 
 const MiB = 1024 * 1024;
@@ -20,6 +21,7 @@ image sdcard.img {
 \thdimage {
 \t\tpartition-table-type = "mbr"
 \t\talign = 1M
+\t\tdisk-signature = 0x64A18F57
 \t}
 \tpartition boot {
 \t\tpartition-type = 0xC
@@ -36,7 +38,7 @@ image sdcard.img {
 
 image boot.vfat {
 \tvfat {
-\t\textraargs = "-F 32"
+\t\textraargs = "-F 32 --invariant -i 824D1552"
 \t\tfiles = {
 \t\t\t"/deploy/MLO",
 \t\t\t"/deploy/u-boot.img",
@@ -53,6 +55,8 @@ image boot.vfat {
 image root.ext4 {
 \text4 {
 \t\tuse-mke2fs = true
+\t\textraargs = "-U e8776bc3-f862-49ec-be93-6abad8b3fe5d -E hash_seed=5b9dfac9-b21c-4de4-9a98-cb3912f893e9"
+\t\tfs-timestamp = "19800101000000"
 \t}
 \tsize = 1G
 \tsrcpath = "/rootfs"
@@ -72,12 +76,21 @@ image root.ext4 {
     };
     const text = genimageConfig(layout, 'card');
     expect(text).toContain('\t\tpartition-table-type = "gpt"\n');
-    expect(text).toContain('\tpartition boot {\n\t\tpartition-type-uuid = "F"\n\t\timage = "boot.vfat"\n\t\tsize = 32M\n\t}');
-    expect(text).toContain('\tpartition fw {\n\t\tpartition-type-uuid = "L"\n\t\timage = "/d/fw.bin"\n\t\toffset = 40M\n\t\tsize = 2M\n\t}');
+    expect(text).toContain(`\t\tdisk-uuid = "${stableUuid('card')}"\n`);
+    expect(text).toContain(`\tpartition boot {\n\t\tpartition-type-uuid = "F"\n\t\tpartition-uuid = "${stableUuid('card/boot')}"\n\t\timage = "boot.vfat"\n\t\tsize = 32M\n\t}`);
+    expect(text).toContain(`\tpartition fw {\n\t\tpartition-type-uuid = "L"\n\t\tpartition-uuid = "${stableUuid('card/fw')}"\n\t\timage = "/d/fw.bin"\n\t\toffset = 40M\n\t\tsize = 2M\n\t}`);
     expect(text).toContain(
-      '\tvfat {\n\t\textraargs = "-F 16"\n\t\tlabel = "BOOT"\n\t\tfile "MLO" {\n\t\t\timage = "/d/MLO"\n\t\t}\n\t\tfile "xen-uImage" {\n\t\t\timage = "/d/xen"\n\t\t}\n\t}',
+      `\tvfat {\n\t\textraargs = "-F 16 --invariant -i ${stableId32('card/boot')}"\n\t\tlabel = "BOOT"\n\t\tfile "MLO" {\n\t\t\timage = "/d/MLO"\n\t\t}\n\t\tfile "xen-uImage" {\n\t\t\timage = "/d/xen"\n\t\t}\n\t}`,
     );
-    expect(text).toContain('image data.ext4 {\n\text4 {\n\t\tuse-mke2fs = true\n\t\tlabel = "data"\n\t}\n\tsize = 8M\n\tempty = true\n');
+    expect(text).toContain(`image data.ext4 {\n\text4 {\n\t\tuse-mke2fs = true\n\t\textraargs = "-U ${stableUuid('card/data')} -E hash_seed=${stableUuid('card/data/hash')}"\n\t\tfs-timestamp = "19800101000000"\n\t\tlabel = "data"\n\t}\n\tsize = 8M\n\tempty = true\n`);
+  });
+
+  it('derives stable identifiers from the names: the same for a rebuild, different for another card', () => {
+    expect(stableUuid('card/root')).toBe(stableUuid('card/root'));
+    expect(stableUuid('card/root')).not.toBe(stableUuid('other/root'));
+    expect(stableUuid('card/root')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(stableId32('card')).toMatch(/^[0-9A-F]{8}$/);
+    expect(stableId32('card')).not.toBe(stableId32('card/boot'));
   });
 
   it('takes the directory a tarball was extracted to, and insists on it', () => {

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { exec } from '../engine/process.js';
 import { flash } from '../flash/flash.js';
 import { buildImage } from '../image/build.js';
-import { genimageConfig } from '../image/genimage-config.js';
+import { buildEnvironment, genimageConfig } from '../image/genimage-config.js';
 import type { ImageLayout } from '../image/layout.js';
 import { stats, type Stats } from './timing.js';
 
@@ -82,7 +82,7 @@ function genimageAlone(base: string, config: string, fakeroot: boolean): number 
   writeFileSync(join(dir, 'genimage.cfg'), config);
   const start = now();
   const argv = ['genimage', '--config', join(dir, 'genimage.cfg'), '--rootpath', paths[0]!, '--tmppath', paths[1]!, '--inputpath', paths[2]!, '--outputpath', paths[3]!];
-  const r = spawnSync(fakeroot ? 'fakeroot' : argv[0]!, fakeroot ? ['--', ...argv] : argv.slice(1), { stdio: 'ignore' });
+  const r = spawnSync(fakeroot ? 'fakeroot' : argv[0]!, fakeroot ? ['--', ...argv] : argv.slice(1), { stdio: 'ignore', env: { ...process.env, ...buildEnvironment() } });
   const ms = now() - start;
   if (r.status !== 0) throw new Error(`genimage failed (status ${r.status})`);
   rmSync(dir, { recursive: true, force: true });

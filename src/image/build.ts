@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec } from '../engine/process.js';
 import { ImageError } from './error.js';
-import { genimageConfig } from './genimage-config.js';
+import { buildEnvironment, genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
 import { withFakeroot } from './fakeroot.js';
 import { extractRootfs } from './stage.js';
@@ -154,7 +154,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
-    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}) }, (env) => exec(genimage, { ...run, env }));
+    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}) }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
     const partitions = await readTable(built, layout, tmp);

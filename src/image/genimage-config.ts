@@ -17,7 +17,14 @@
  *   `empty = true` when it has no contents. `srcpath` (rather than rootpath +
  *   mountpoint) makes genimage read the tree where it is, without copying it.
  * - File-system images are `temporary` (built in tmppath): the only output is the disk.
+ * - Identifiers are stable: the MBR disk signature (so PARTUUIDs, `<signature>-<nn>`),
+ *   the GPT disk and partition UUIDs, FAT volume ids and ext4 UUIDs and hash
+ *   seeds are derived from the image and partition names, not drawn at random,
+ *   so a rebuilt card keeps them (`root=PARTUUID=…` in bootargs stays true).
+ *   FAT file-system and file times and ext4 superblock times are EPOCH (with
+ *   buildEnvironment() for mcopy); ext4 inode times come from the files.
  */
+import { createHash } from 'node:crypto';
 import { fatTarget, type ImageLayout, type Partition } from './layout.js';
 
 export interface GenimageOptions {
@@ -41,6 +48,32 @@ export function genimageSize(bytes: number): string {
 
 const quote = (s: string) => `"${s}"`;
 
+/** The time written where a file system would put "now": 1980-01-01 00:00 UTC, the earliest FAT can hold. */
+export const EPOCH = 315532800;
+
+/** The environment genimage runs in: mcopy dates files SOURCE_DATE_EPOCH, mke2fs dates the file system E2FSPROGS_FAKE_TIME. */
+export function buildEnvironment(): Record<string, string> {
+  return { SOURCE_DATE_EPOCH: String(EPOCH), E2FSPROGS_FAKE_TIME: String(EPOCH) };
+}
+
+/** 16 bytes derived from `what`, as hex. */
+const digest = (what: string) => createHash('sha256').update(`xenbuild image id\0${what}`).digest('hex').slice(0, 32);
+
+/** A stable UUID (version 4 and variant bits set, as a random one would have) for `what`. */
+export function stableUuid(what: string): string {
+  const h = digest(what).split('');
+  h[12] = '4';
+  h[16] = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  const x = h.join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** A stable 32-bit id (MBR disk signature, FAT volume id) for `what`, as 8 hex digits. */
+export const stableId32 = (what: string) => digest(what).slice(0, 8).toUpperCase();
+
+/** genimage's timestamp syntax (debugfs set_current_time): YYYYMMDDhhmmss. */
+const debugfsTime = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
+
 /** The file name genimage gives a partition's file-system image. */
 export function fsImageName(p: Partition): string {
   return p.type === 'ext4' ? `${p.name}.ext4` : `${p.name}.vfat`;
@@ -50,11 +83,14 @@ const MBR_TYPES: Record<Partition['type'], string> = { fat32: '0xC', fat16: '0xE
 const GPT_TYPES: Record<Partition['type'], string> = { fat32: 'F', fat16: 'F', ext4: 'L', raw: 'L' };
 
 function diskSection(layout: ImageLayout, imageName: string): string[] {
-  const lines = [`image ${imageName}.img {`, '\thdimage {', `\t\tpartition-table-type = ${quote(layout.table)}`, '\t\talign = 1M', '\t}'];
+  const lines = [`image ${imageName}.img {`, '\thdimage {', `\t\tpartition-table-type = ${quote(layout.table)}`, '\t\talign = 1M'];
+  if (layout.table === 'mbr') lines.push(`\t\tdisk-signature = 0x${stableId32(imageName)}`);
+  else lines.push(`\t\tdisk-uuid = ${quote(stableUuid(imageName))}`);
+  lines.push('\t}');
   for (const p of layout.partitions) {
     lines.push(`\tpartition ${p.name} {`);
     if (layout.table === 'mbr') lines.push(`\t\tpartition-type = ${MBR_TYPES[p.type]}`);
-    else lines.push(`\t\tpartition-type-uuid = ${quote(GPT_TYPES[p.type])}`);
+    else lines.push(`\t\tpartition-type-uuid = ${quote(GPT_TYPES[p.type])}`, `\t\tpartition-uuid = ${quote(stableUuid(`${imageName}/${p.name}`))}`);
     if (p.bootable) lines.push('\t\tbootable = true');
     lines.push(`\t\timage = ${quote(p.type === 'raw' ? p.image! : fsImageName(p))}`);
     if (p.offset !== undefined) lines.push(`\t\toffset = ${genimageSize(p.offset)}`);
@@ -64,9 +100,10 @@ function diskSection(layout: ImageLayout, imageName: string): string[] {
   return lines;
 }
 
-function vfatSection(p: Partition): string[] {
+function vfatSection(p: Partition, imageName: string): string[] {
   const files = p.files ?? [];
-  const lines = [`image ${fsImageName(p)} {`, '\tvfat {', `\t\textraargs = ${quote(p.type === 'fat32' ? '-F 32' : '-F 16')}`];
+  const args = `${p.type === 'fat32' ? '-F 32' : '-F 16'} --invariant -i ${stableId32(`${imageName}/${p.name}`)}`;
+  const lines = [`image ${fsImageName(p)} {`, '\tvfat {', `\t\textraargs = ${quote(args)}`];
   if (p.label !== undefined) lines.push(`\t\tlabel = ${quote(p.label)}`);
   const renamed = files.some((f) => f.to !== undefined && f.to !== fatTarget({ from: f.from }));
   if (files.length > 0 && !renamed) {
@@ -80,8 +117,15 @@ function vfatSection(p: Partition): string[] {
   return lines;
 }
 
-function ext4Section(p: Partition, opts: GenimageOptions): string[] {
-  const lines = [`image ${fsImageName(p)} {`, '\text4 {', '\t\tuse-mke2fs = true'];
+function ext4Section(p: Partition, imageName: string, opts: GenimageOptions): string[] {
+  const id = `${imageName}/${p.name}`;
+  const lines = [
+    `image ${fsImageName(p)} {`,
+    '\text4 {',
+    '\t\tuse-mke2fs = true',
+    `\t\textraargs = ${quote(`-U ${stableUuid(id)} -E hash_seed=${stableUuid(`${id}/hash`)}`)}`,
+    `\t\tfs-timestamp = ${quote(debugfsTime(EPOCH))}`,
+  ];
   if (p.label !== undefined) lines.push(`\t\tlabel = ${quote(p.label)}`);
   lines.push('\t}', `\tsize = ${genimageSize(p.size)}`);
   const src = opts.rootDirs?.[p.name] ?? (p.from && 'dir' in p.from ? p.from.dir : undefined);
@@ -101,8 +145,8 @@ export function genimageConfig(layout: ImageLayout, imageName: string, opts: Gen
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(imageName)) throw new Error(`Internal error: bad image name "${imageName}"`);
   const sections = [diskSection(layout, imageName)];
   for (const p of layout.partitions) {
-    if (p.type === 'fat32' || p.type === 'fat16') sections.push(vfatSection(p));
-    else if (p.type === 'ext4') sections.push(ext4Section(p, opts));
+    if (p.type === 'fat32' || p.type === 'fat16') sections.push(vfatSection(p, imageName));
+    else if (p.type === 'ext4') sections.push(ext4Section(p, imageName, opts));
   }
   return `# genimage configuration written by xenbuild: do not edit\n${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
 }
