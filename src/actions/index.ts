@@ -41,7 +41,7 @@ async function deployArtifact(from: FileRef, to: FileRef, ctx: ActionContext): P
       throw new TaskFailure({ reason: 'bad-artifact', path: from.name, message: `does not exist, so ${to.name} cannot be made: check the recipe's exports` });
     },
   );
-  await rm(tmp, { recursive: true, force: true });
+  for (const leftover of [tmp, `${tmp}.old`]) await rm(leftover, { recursive: true, force: true }); // of a run that was killed
   try {
     if (kind === 'file') {
       await copyFile(from.path, tmp);

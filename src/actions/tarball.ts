@@ -165,30 +165,37 @@ interface EntryInfo {
   linkpath?: string;
 }
 
-/** srcDir becomes a directory holding just the (checked) archive, named `name`. */
-async function placeArchive(ctx: ActionContext, archive: string, name: string): Promise<void> {
+/**
+ * Makes a new source tree next to srcDir with `fill(root, work)` (work: scratch
+ * space beside it) and renames it into place, replacing the old tree, only
+ * once it is complete.
+ */
+async function replaceSrcDir(ctx: ActionContext, fill: (root: string, work: string) => Promise<void>): Promise<void> {
   const dest = ctx.srcDir;
   const work = path.join(path.dirname(dest), `.${path.basename(dest)}.extract`);
   const root = path.join(work, 'root');
   await rm(work, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   try {
-    await copyFile(archive, path.join(root, name));
+    await fill(root, work);
+    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
     await replaceTree(root, dest, path.join(work, 'old'));
-    ctx.log(`kept ${name} whole in ${dest}`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-async function extractArchive(ctx: ActionContext, archive: string, name: string, strip: number): Promise<void> {
-  const dest = ctx.srcDir;
-  const work = path.join(path.dirname(dest), `.${path.basename(dest)}.extract`);
-  const root = path.join(work, 'root');
+/** srcDir becomes a directory holding just the (checked) archive, named `name`. */
+function placeArchive(ctx: ActionContext, archive: string, name: string): Promise<void> {
+  return replaceSrcDir(ctx, async (root) => {
+    await copyFile(archive, path.join(root, name));
+    ctx.log(`keeping ${name} whole in ${ctx.srcDir}`);
+  });
+}
+
+function extractArchive(ctx: ActionContext, archive: string, name: string, strip: number): Promise<void> {
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
-  await rm(work, { recursive: true, force: true });
-  await mkdir(root, { recursive: true });
-  try {
+  return replaceSrcDir(ctx, async (root, work) => {
     const tarFile = await readableTar(ctx, archive, work);
     const entries: EntryInfo[] = [];
     try {
@@ -212,11 +219,7 @@ async function extractArchive(ctx: ActionContext, archive: string, name: string,
       const e = err as Error & { path?: string };
       throw unsafe(e.path ?? '(archive)', `could not be extracted (${e.message})`);
     }
-    if (ctx.signal.aborted) throw new TaskFailure({ reason: 'cancelled' });
-    await replaceTree(root, dest, path.join(work, 'old'));
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 const isAbsolute = (p: string) => p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);

@@ -14,8 +14,6 @@ export interface FileState {
   size: number;
   mtimeMs: number;
   sha256: string;
-  /** A directory: sha256 is its tree digest, size and mtimeMs those of the directory itself (they say nothing of its contents). */
-  dir?: true;
 }
 
 /**
@@ -45,7 +43,8 @@ export class FileHasher {
     } catch {
       return undefined;
     }
-    if (st.isDirectory()) return { size: st.size, mtimeMs: st.mtimeMs, sha256: await this.treeDigest(path), dir: true };
+    // A directory's size and mtime say nothing of its files: callers compare the digest.
+    if (st.isDirectory()) return { size: st.size, mtimeMs: st.mtimeMs, sha256: await this.treeDigest(path) };
     if (!st.isFile()) return undefined;
     return this.fileState(path, st);
   }
