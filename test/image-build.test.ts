@@ -128,6 +128,33 @@ describe('buildImage (dra7-evm layout)', () => {
     expect(run(['mdir', '-i', `${rebuilt.path}@@${MiB}`, '::'])).toContain(`Volume Serial Number is ${stableId32('sdcard/boot').slice(0, 4)}-${stableId32('sdcard/boot').slice(4)}`);
   });
 
+  it('writes a GPT with a raw image at its fixed offset, when asked', async () => {
+    const dir = path.join(base, 'gpt');
+    const firmware = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+    writeFiles(dir, { 'fw.bin': '' });
+    writeFileSync(path.join(dir, 'fw.bin'), firmware);
+    const layout: ImageLayout = {
+      table: 'gpt',
+      partitions: [
+        { name: 'boot', type: 'fat16', size: 32 * MiB, bootable: true, files: [{ from: path.join(inputs.deploy, 'MLO') }] },
+        { name: 'fw', type: 'raw', offset: 40 * MiB, size: 2 * MiB, image: path.join(dir, 'fw.bin') },
+        { name: 'data', type: 'ext4', size: 8 * MiB },
+      ],
+    };
+    const img = await buildImage({ layout, name: 'gpt', workDir: dir, outDir: dir });
+    const table = (JSON.parse(run(['sfdisk', '--json', img.path])) as { partitiontable: { label: string; id: string; partitions: Record<string, string | number>[] } }).partitiontable;
+    expect(table.label).toBe('gpt');
+    expect(table.id.toLowerCase()).toBe(stableUuid('gpt'));
+    expect(table.partitions.map((p) => ({ start: p.start, size: p.size, type: p.type, uuid: String(p.uuid).toLowerCase(), name: p.name, attrs: p.attrs }))).toEqual([
+      { start: 2048, size: 65536, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', uuid: stableUuid('gpt/boot'), name: 'boot', attrs: 'LegacyBIOSBootable' },
+      { start: 81920, size: 4096, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: stableUuid('gpt/fw'), name: 'fw', attrs: undefined },
+      { start: 86016, size: 16384, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: stableUuid('gpt/data'), name: 'data', attrs: undefined },
+    ]);
+    expect(readFileSync(img.path).subarray(40 * MiB, 40 * MiB + firmware.length).equals(firmware)).toBe(true);
+    expect(run(['mtype', '-i', `${img.path}@@${MiB}`, '::MLO'])).toBe('fake MLO\n');
+    run(['e2fsck', '-fn', `${img.path}?offset=${42 * MiB}`]); // an empty, clean file system
+  });
+
   it('keeps the image sparse', () => {
     const blocks = Number(run(['stat', '-c', '%b', built.path]).trim());
     expect(blocks * 512).toBeLessThan(built.size / 4);
