@@ -27,7 +27,8 @@ describe('withFakeroot', () => {
     const before = statSync(file);
     expect(before.uid).not.toBe(0);
     let faked = { key: '', pid: 0 };
-    const seen = await withFakeroot({ cwd: dir }, (env, f) => {
+    const groups: [number, boolean][] = [];
+    const seen = await withFakeroot({ cwd: dir, onGroup: (pgid, running) => groups.push([pgid, running]) }, (env, f) => {
       faked = f;
       expect(alive(f.pid)).toBe(true);
       return exec(['stat', '-c', '%u:%g', file], { cwd: dir, env, capture: true, onLine: () => undefined });
@@ -36,6 +37,8 @@ describe('withFakeroot', () => {
     expect(statSync(file).uid).toBe(before.uid);
     expect(alive(faked.pid)).toBe(false);
     expect(queues(faked.key)).toEqual([]);
+    // Its process group was announced running, then gone (the runner records it, to stop it after a kill -9).
+    expect(groups).toEqual([[faked.pid, true], [faked.pid, false]]);
   });
 
   it('stops faked when the program is cancelled', async () => {

@@ -20,5 +20,10 @@ export interface ActionContext {
    * Run a program (argv, never a shell) in its own process group; output goes
    * to the task log. Rejects with a TaskFailure. Returns stdout when `capture`.
    */
+  /**
+   * Records a process group a task's action starts without exec() (a library
+   * such as buildImage), so that if xenbuild is killed the next run stops it.
+   */
+  onGroup(pgid: number, running: boolean): void;
   exec(argv: readonly string[], opts?: Partial<Pick<ExecOptions, 'cwd' | 'env' | 'capture' | 'extraFds' | 'inputFile'>> & { quiet?: boolean }): Promise<string>;
 }

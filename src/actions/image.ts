@@ -26,7 +26,7 @@ async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
 export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void> {
   const layout = await imageStep(a.output.name, async () => validateLayout(a.layout));
   const built = await imageStep(a.output.name, () =>
-    buildImage({ layout, name: a.name, workDir: join(ctx.boardDir, 'tmp'), outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log }),
+    buildImage({ layout, name: a.name, workDir: join(ctx.boardDir, 'tmp'), outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log, onGroup: ctx.onGroup }),
   );
   for (const p of built.partitions) ctx.log(`partition ${p.name}: offset ${p.offset}, ${p.size} bytes`);
 }

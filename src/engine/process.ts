@@ -8,8 +8,8 @@ export interface ExecOptions {
   env?: Readonly<Record<string, string>>;
   /** Each line of output (stdout and stderr interleaved). */
   onLine?: (line: string) => void;
-  /** Told the process group id as soon as the process exists, and again (undefined) when it is gone. */
-  onGroup?: (pgid: number | undefined) => void;
+  /** Told the process group id as soon as the process exists (running), and again when it is gone. */
+  onGroup?: (pgid: number, running: boolean) => void;
   /** Cancels the process group: SIGTERM, then SIGKILL after `killGraceMs`. */
   signal?: AbortSignal;
   /** Collect stdout and return it (for small queries such as git rev-parse). */
@@ -65,7 +65,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
     stripFinalNewline: false,
     reject: false,
   });
-  if (child.pid !== undefined) opts.onGroup?.(child.pid);
+  if (child.pid !== undefined) opts.onGroup?.(child.pid, true);
   let cancelled = false;
   let killTimer: NodeJS.Timeout | undefined;
   const killGroup = (sig: NodeJS.Signals) => {
@@ -106,7 +106,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
     if (result.exitCode !== 0) throw new TaskFailure({ reason: 'exit-non-zero', command, status: result.exitCode ?? -1 });
     return opts.capture ? String(result.stdout) : '';
   } finally {
-    opts.onGroup?.(undefined);
+    if (child.pid !== undefined) opts.onGroup?.(child.pid, false);
     opts.signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
   }

@@ -211,14 +211,11 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       mirrorDirs: graph.mirrors,
       signal: stop.signal,
       log: line,
+      onGroup: (pgid, running) => (running ? groups.record(task.id, pgid) : groups.forget(task.id, pgid)),
       exec: (argv, o = {}) => {
         if (!o.quiet) line(`$ ${argv.join(' ')}`);
-        let pgid: number | undefined;
         return exec(argv, {
-          onGroup: (id) => {
-            if (id !== undefined) groups.record(task.id, (pgid = id));
-            else if (pgid !== undefined) groups.forget(task.id, pgid);
-          },
+          onGroup: ctx.onGroup,
           cwd: o.cwd ?? task.cwd,
           ...(o.env ? { env: o.env } : {}),
           capture: o.capture ?? false,

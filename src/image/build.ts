@@ -25,7 +25,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
-import { exec } from '../engine/process.js';
+import { exec, type ExecOptions } from '../engine/process.js';
 import { ImageError } from './error.js';
 import { buildEnvironment, genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
@@ -40,8 +40,10 @@ export interface BuildImageOptions {
   workDir: string;
   outDir: string;
   signal?: AbortSignal;
-  /** Every line genimage, debugfs and the other tools print, and what this step does. */
+  /** Every line genimage and the other tools print, and what this step does. */
   onLine?: (line: string) => void;
+  /** Told each process group started (see ExecOptions): the runner records them, to stop them after a kill -9. */
+  onGroup?: ExecOptions['onGroup'];
 }
 
 export interface BuiltImage {
@@ -135,7 +137,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   await mkdir(opts.workDir, { recursive: true });
   await mkdir(opts.outDir, { recursive: true });
   const tmp = await mkdtemp(join(opts.workDir, `image-${opts.name}-`));
-  const run = { cwd: tmp, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const track = opts.onGroup ? { onGroup: opts.onGroup } : {};
+  const run = { cwd: tmp, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}), ...track };
   try {
     const paths = { root: join(tmp, 'root'), tmp: join(tmp, 'tmp'), input: join(tmp, 'input'), output: join(tmp, 'output') };
     for (const dir of Object.values(paths)) await mkdir(dir);
@@ -154,7 +157,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
-    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}) }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
+    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}), ...track }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
     const partitions = await readTable(built, layout, tmp);

@@ -17,7 +17,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
-import { exec } from '../engine/process.js';
+import { exec, type ExecOptions } from '../engine/process.js';
 
 const FAKED = 'faked-sysv';
 const PRELOAD = 'libfakeroot-sysv.so';
@@ -43,6 +43,8 @@ function safeList(dir: string): string[] {
 export interface FakerootOptions {
   cwd: string;
   signal?: AbortSignal;
+  /** Told faked's process group (see ExecOptions), so a killed xenbuild's next run can stop it. */
+  onGroup?: ExecOptions['onGroup'];
 }
 
 /**
@@ -58,7 +60,13 @@ export async function withFakeroot<T>(opts: FakerootOptions, body: (env: Record<
   let announce: (line: string) => void = () => undefined;
   const announced = new Promise<string>((resolve) => (announce = resolve));
   // Settles when faked ends: an error if it could not start, undefined once it was stopped.
-  const daemon = exec([FAKED, '--foreground'], { cwd: opts.cwd, signal: stop.signal, killGraceMs: 1000, onLine: (line) => announce(line) }).then(
+  const daemon = exec([FAKED, '--foreground'], {
+    cwd: opts.cwd,
+    signal: stop.signal,
+    killGraceMs: 1000,
+    onLine: (line) => announce(line),
+    ...(opts.onGroup ? { onGroup: opts.onGroup } : {}),
+  }).then(
     () => new Error(`${FAKED} exited before it printed its key`),
     (err: unknown) => (stop.signal.aborted ? undefined : err),
   );

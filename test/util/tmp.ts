@@ -83,6 +83,7 @@ export function makeContext(paths: { srcDir: string; cacheDir: string; mirrorDir
     signal,
     lines,
     log: (line) => lines.push(line),
+    onGroup: () => undefined,
     exec: (argv, opts) =>
       exec(argv, {
         cwd: opts?.cwd ?? tmpdir(),
