@@ -109,6 +109,8 @@ async function main(): Promise<void> {
       if (i % 2 === 0) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), false));
       spawnSync('sync');
       if (i % 2 === 0) faked.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), true));
+      // Like genimage's, xenbuild's output directory starts empty (deleting the last 2 GiB image is not billed to either).
+      rmSync(out, { recursive: true, force: true });
       spawnSync('sync');
       const start = now();
       await buildImage({ layout, name: 'sdcard', workDir: join(base, 'work'), outDir: out });
