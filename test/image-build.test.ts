@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { c as createTar, Header } from 'tar';
@@ -153,6 +153,38 @@ describe('buildImage (dra7-evm layout)', () => {
     expect(readFileSync(img.path).subarray(40 * MiB, 40 * MiB + firmware.length).equals(firmware)).toBe(true);
     expect(run(['mtype', '-i', `${img.path}@@${MiB}`, '::MLO'])).toBe('fake MLO\n');
     run(['e2fsck', '-fn', `${img.path}?offset=${42 * MiB}`]); // an empty, clean file system
+  });
+
+  // As root, the build runs as nobody, who must be able to read this checkout's dist/ (any clone under a 0755 path).
+  const asRoot = process.getuid?.() === 0;
+  const distBuild = path.resolve('dist/image/build.js');
+  const nobodyReads = !asRoot || spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(distBuild)})`], { uid: 65534, gid: 65534 }).status === 0;
+  it.runIf(nobodyReads)('builds rootless: as an ordinary user, the root file system is still root:root with its modes', () => {
+    // The built xenbuild (dist/, made by `npm test` before the tests) in a process of its own, as nobody when the tests run as root.
+    const dir = path.join(base, 'rootless');
+    mkdirSync(dir);
+    chmodSync(base, 0o755); // a temp dir is 0700: let the other user reach its own directory
+    chmodSync(dir, 0o777);
+    const script = path.join(dir, 'build.mjs');
+    writeFileSync(
+      script,
+      `import { buildImage } from ${JSON.stringify(distBuild)};
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+const dir = ${JSON.stringify(dir)};
+mkdirSync(dir + '/rootfs/bin', { recursive: true });
+mkdirSync(dir + '/rootfs/tmp');
+writeFileSync(dir + '/rootfs/bin/su', 'su');
+chmodSync(dir + '/rootfs/bin/su', 0o4755);
+chmodSync(dir + '/rootfs/tmp', 0o1777);
+await buildImage({ layout: { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: ${16 * MiB}, from: { dir: dir + '/rootfs' } }] }, name: 'card', workDir: dir + '/work', outDir: dir + '/out' });
+console.log(process.getuid());
+`,
+    );
+    const out = execFileSync(process.execPath, [script], { encoding: 'utf8', cwd: dir, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    expect(Number(out.trim())).not.toBe(0);
+    const img = path.join(dir, 'out', 'card.img');
+    expect(debugStat(img, MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
+    expect(debugStat(img, MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
   });
 
   it('keeps the image sparse', () => {
