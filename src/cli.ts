@@ -87,7 +87,12 @@ program
   .requiredOption('--device <path>', 'the card: /dev/sdX or /dev/mmcblkN (or a file, with --allow-file)')
   .option('-y, --yes', 'do not ask for confirmation')
   .option('--allow-file', 'write into a regular file instead of a block device')
-  .addHelpText('after', '\nExamples:\n  xenbuild devices\n  xenbuild flash --board dra7-evm --device /dev/sdb\n  xenbuild flash --board qemu-arm32 --device card.img --allow-file --yes')
+  .option('--image <file>', "a release's image (.img, .img.zst, .img.xz) instead of the board's; checked against the SHA256SUMS next to it")
+  .option('--bmap <file>', 'the bmap of --image, when it is not next to it as <name>.img.bmap')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild devices\n  xenbuild flash --board dra7-evm --device /dev/sdb\n  xenbuild flash --board qemu-arm32 --device card.img --allow-file --yes\n  xenbuild flash --image ~/Downloads/dra7-evm.img.zst --device /dev/sdb',
+  )
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/flash-board.js')).flashBoardCommand(globals(cmd))));
 
 program

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashCommand } from '../src/commands/flash.js';
@@ -8,6 +8,7 @@ import { flash, FlashVerifyError } from '../src/flash/flash.js';
 import { FlashRefusal } from '../src/flash/target.js';
 import { sha256File } from '../src/image/release.js';
 import { standardMachine, type FakeMachine } from './util/fake-sysfs.js';
+import { XENBUILD } from './util/rig.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
 
 const MiB = 1024 ** 2;
@@ -154,6 +155,50 @@ describe('flash onto a (fake) disk', () => {
     ]);
     expect(lines.at(-1)).toBe(`Verified: every written range of ${sdb} matches card.bmap. You can remove the card.`);
     expect(await sha256File(sdb)).toBe(await sha256File(image));
+  });
+});
+
+describe('a downloaded release, checked against its SHA256SUMS', () => {
+  /** A release directory as image:release leaves it: the image, its bmap and SHA256SUMS listing both. */
+  function release(name: string): { dir: string; img: string } {
+    const rel = path.join(dir, name);
+    mkdirSync(rel);
+    const img = path.join(rel, 'card.img');
+    execFileSync('cp', ['--sparse=always', image, img]);
+    execFileSync('cp', [bmap, path.join(rel, 'card.img.bmap')]);
+    writeFileSync(path.join(rel, 'SHA256SUMS'), execFileSync('sha256sum', ['card.img', 'card.img.bmap'], { cwd: rel, encoding: 'utf8' }));
+    return { dir: rel, img };
+  }
+
+  it('says both files are the released ones, then writes', async () => {
+    const { img } = release('rel-ok');
+    const lines: string[] = [];
+    const target = path.join(dir, 'from-release.img');
+    expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(0);
+    expect(lines).toContain('  card.img: OK (SHA256SUMS)');
+    expect(lines).toContain('  card.img.bmap: OK (SHA256SUMS)');
+    expect(await sha256File(target)).toBe(await sha256File(image));
+  });
+
+  it('refuses an image changed since the release, before writing anything', async () => {
+    const { dir: rel, img } = release('rel-changed');
+    poke(img, 40 * MiB + 7, Buffer.from('?'));
+    const lines: string[] = [];
+    const target = path.join(dir, 'never-from-release.img');
+    expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(2);
+    expect(lines.at(-1)).toMatch(
+      new RegExp(`^xenbuild: refusing to flash: ${img} does not match ${path.join(rel, 'SHA256SUMS')} \\(sha256 [0-9a-f]{64}, listed [0-9a-f]{64}\\): the download is incomplete or the file was changed; get it again$`),
+    );
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('is flashed by the CLI with --image, outside any project', () => {
+    const { dir: rel } = release('rel-cli');
+    const target = path.join(dir, 'cli-card.img');
+    const r = spawnSync(process.execPath, [XENBUILD, 'flash', '--image', 'card.img', '--device', target, '--allow-file', '--yes'], { cwd: rel, encoding: 'utf8' });
+    expect(r.stderr).toContain('card.img: OK (SHA256SUMS)');
+    expect(r.status).toBe(0);
+    expect(readFileSync(target).subarray(MiB, 2 * MiB).equals(Buffer.alloc(MiB, 0x5a))).toBe(true);
   });
 });
 

@@ -5,7 +5,9 @@
  *   2. checks the target (target.ts): a whole, removable, unmounted disk that
  *      does not hold `/` and is big enough, or with allowFile a regular file;
  *   3. says what will be written where and what will be lost (model, size,
- *      partitions with their labels), and asks: "yes" proceeds (yes: true skips this);
+ *      partitions with their labels), checks the image and the bmap against
+ *      the release's SHA256SUMS when one is next to them (sums.ts), and asks:
+ *      "yes" proceeds (yes: true skips this);
  *   4. writes with `bmaptool copy --no-verify --bmap B IMAGE TARGET`, only the
  *      mapped blocks; without bmaptool it copies the mapped ranges itself
  *      (copy.ts) and says so. (bmaptool's own check of the image as it reads
@@ -24,6 +26,7 @@ import { exec } from '../engine/process.js';
 import { humanSize } from '../image/layout.js';
 import { BmapError, mappedBytes, parseBmap, verifyRanges, type Bmap } from './bmap.js';
 import { copyMappedRanges } from './copy.js';
+import { checkSums } from './sums.js';
 import type { DeviceEnv } from './devices.js';
 import { checkTarget, diskModel, FlashRefusal, FlashVerifyError, imageMismatch, sizeText, type Target } from './target.js';
 
@@ -125,6 +128,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const bmap = await readBmap(opts.bmap, opts.image);
   const target = checkTarget(opts.device, bmap.imageSize, { ...opts.env, allowFile: opts.allowFile ?? false });
   for (const line of describeFlash(opts.image, bmap, target)) print(line);
+  for (const line of await checkSums([opts.image, opts.bmap])) print(`  ${line}`);
   if (!opts.yes) {
     const answer = await (opts.prompt ?? askOnStdin)(`Type "yes" to write ${target.path}: `);
     if (answer.trim().toLowerCase() !== 'yes') {
