@@ -4,11 +4,13 @@
  * not a test: it prints and exits 0 (1 only if the setup itself fails).
  *
  *   1. Image build: the dra7-evm layout (FAT32 boot 64 MiB with the six boot
- *      files, ext4 root filling a 2 GiB card from a ~100 MB tree, a few files
- *      owned by uid 1000 when run as root) built with buildImage(), against
- *      genimage alone on the very same configuration: the difference is
- *      xenbuild's own work (input checks, running genimage under fakeroot so
- *      that every file is root:root, reading the partition table, the final rename).
+ *      files, ext4 root filling a 2 GiB card from a ~100 MB tree) built with
+ *      buildImage(), against genimage alone on the very same configuration:
+ *      the difference is xenbuild's own work (input checks, the ownership
+ *      walk, reading the partition table, the final rename, and fakeroot when
+ *      the tree is not root's). Twice when run as root: the tree owned by
+ *      root (a build as root: no fakeroot), then by uid 1000 (a non-root
+ *      builder's files: under fakeroot, which `fakeroot genimage` is the by-hand equivalent of).
  *   Runs alternate (genimage first, then xenbuild first) with a `sync` before
  *   each, and the first exec() of the process (loading execa) happens before
  *   timing starts.
@@ -22,7 +24,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,12 +51,19 @@ function makeInputs(base: string): { deploy: string; rootfs: string; bytes: numb
     for (let f = 0; f < 50; f++) {
       const size = f === 0 ? 4 * MiB : 20_000;
       writeFileSync(join(dir, `file${f}`), randomBytes(size));
-      if (process.getuid?.() === 0) chownSync(join(dir, `file${f}`), 1000, 1000); // as a non-root builder's files would be
       bytes += size;
     }
-    if (process.getuid?.() === 0) chownSync(dir, 1000, 1000);
   }
   return { deploy, rootfs, bytes };
+}
+
+/** Gives every entry under `dir` to uid:gid 1000, as a non-root builder's files would be. */
+function giveAway(dir: string): void {
+  chownSync(dir, 1000, 1000);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) giveAway(join(dir, entry.name));
+    else chownSync(join(dir, entry.name), 1000, 1000);
+  }
 }
 
 function layoutFor(deploy: string, rootfs: string): ImageLayout {
@@ -99,34 +108,42 @@ async function main(): Promise<void> {
     console.log(`image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each`);
 
     await exec(['true'], { cwd: base, onLine: () => undefined }); // load execa before anything is timed
-    const build: number[] = [];
-    const alone: number[] = [];
-    const faked: number[] = [];
     const out = join(base, 'out');
-    for (let i = 0; i < runs; i++) {
-      // Each run starts with no dirty pages of the one before (writeback would be billed to it), in alternating order.
-      spawnSync('sync');
-      if (i % 2 === 0) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), false));
-      spawnSync('sync');
-      if (i % 2 === 0) faked.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), true));
-      // Like genimage's, xenbuild's output directory starts empty (deleting the last 2 GiB image is not billed to either).
-      rmSync(out, { recursive: true, force: true });
-      spawnSync('sync');
-      const start = now();
-      await buildImage({ layout, name: 'sdcard', workDir: join(base, 'work'), outDir: out });
-      build.push(now() - start);
-      spawnSync('sync');
-      if (i % 2 === 1) faked.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), true));
-      spawnSync('sync');
-      if (i % 2 === 1) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), false));
+    const measure = async (owner: string) => {
+      const build: number[] = [];
+      const alone: number[] = [];
+      const faked: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        // Each run starts with no dirty pages of the one before (writeback would be billed to it), in alternating order.
+        spawnSync('sync');
+        if (i % 2 === 0) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), false));
+        spawnSync('sync');
+        if (i % 2 === 0) faked.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), true));
+        // Like genimage's, xenbuild's output directory starts empty (deleting the last 2 GiB image is not billed to either).
+        rmSync(out, { recursive: true, force: true });
+        spawnSync('sync');
+        const start = now();
+        await buildImage({ layout, name: 'sdcard', workDir: join(base, 'work'), outDir: out });
+        build.push(now() - start);
+        spawnSync('sync');
+        if (i % 2 === 1) faked.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), true));
+        spawnSync('sync');
+        if (i % 2 === 1) alone.push(genimageAlone(base, genimageConfig(layout, 'sdcard'), false));
+      }
+      const [b, g, f] = [stats(build), stats(alone), stats(faked)];
+      console.log(`build   tree owned by ${owner}`);
+      console.log(`build     genimage alone      ${fmt(g)}`);
+      console.log(`build     fakeroot genimage   ${fmt(f)}`);
+      console.log(`build     xenbuild buildImage ${fmt(b)}  (+${Math.round(b.median - g.median)} ms over genimage alone)`);
+      console.log(`build     ratio ${(b.median / g.median).toFixed(2)} to genimage alone, ${(b.median / f.median).toFixed(2)} to fakeroot genimage`);
+    };
+    if (process.getuid?.() === 0) {
+      await measure('root (a build as root: genimage runs without fakeroot)');
+      giveAway(inputs.rootfs);
+      await measure('uid 1000 (a non-root builder: genimage runs under fakeroot)');
+    } else {
+      await measure('the builder (genimage runs under fakeroot)');
     }
-    const b = stats(build);
-    const g = stats(alone);
-    const f = stats(faked);
-    console.log(`build   genimage alone      ${fmt(g)}`);
-    console.log(`build   fakeroot genimage   ${fmt(f)}`);
-    console.log(`build   xenbuild buildImage ${fmt(b)}  (+${Math.round(b.median - g.median)} ms: checks, fakeroot, partition table, rename)`);
-    console.log(`build   ratio ${(b.median / g.median).toFixed(2)} to genimage alone, ${(b.median / f.median).toFixed(2)} to fakeroot genimage`);
 
     const image = join(out, 'sdcard.img');
     const bmap = join(out, 'sdcard.bmap');

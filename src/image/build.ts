@@ -8,8 +8,9 @@
  *   2. in a fresh temp dir under workDir: extracts rootfs tarballs (stage.ts),
  *      writes genimage's config (genimage-config.ts) and runs
  *      `genimage --config … --rootpath … --tmppath … --inputpath … --outputpath …`,
- *      all four paths inside the temp dir, under fakeroot (fakeroot.ts), so
- *      that every file of an ext4 partition is root:root whoever builds;
+ *      all four paths inside the temp dir, under fakeroot (fakeroot.ts) when
+ *      a tree holds files not owned by root, so that every file of an ext4
+ *      partition is root:root whoever builds;
  *   3. reads the partition table genimage wrote (`sfdisk --json`) and checks it
  *      is the one the layout describes;
  *   4. renames `<name>.img` into outDir (or, across file systems, copies it
@@ -29,7 +30,7 @@ import { exec, type ExecOptions } from '../engine/process.js';
 import { ImageError } from './error.js';
 import { buildEnvironment, genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
-import { withFakeroot } from './fakeroot.js';
+import { ownedByOthers, withFakeroot } from './fakeroot.js';
 import { extractRootfs } from './stage.js';
 
 export interface BuildImageOptions {
@@ -157,7 +158,12 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
-    await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}), ...track }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
+    const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
+    if (await ownedByOthers(trees)) {
+      await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}), ...track }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
+    } else {
+      await exec(genimage, { ...run, env: buildEnvironment() }); // every file is root's already (a build as root)
+    }
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
     const partitions = await readTable(built, layout, tmp);

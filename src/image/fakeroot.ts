@@ -15,6 +15,7 @@
  * and faked is stopped (SIGTERM: it removes its IPC objects) whatever happens.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec, type ExecOptions } from '../engine/process.js';
@@ -38,6 +39,24 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Whether a tree holds anything not owned by root:root (the first such entry
+ * ends the walk). When every tree is root's already (a build run as root),
+ * genimage does without fakeroot, which costs a round trip to faked for each
+ * file mke2fs reads.
+ */
+export async function ownedByOthers(dirs: readonly string[]): Promise<boolean> {
+  const walk = async (path: string): Promise<boolean> => {
+    const st = await lstat(path);
+    if (st.uid !== 0 || st.gid !== 0) return true;
+    if (!st.isDirectory()) return false;
+    for (const entry of await readdir(path)) if (await walk(join(path, entry))) return true;
+    return false;
+  };
+  for (const dir of dirs) if (await walk(dir)) return true;
+  return false;
 }
 
 export interface FakerootOptions {
