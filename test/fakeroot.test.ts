@@ -61,10 +61,10 @@ describe('withFakeroot', () => {
     const dir = makeTempDir('xenbuild-owners-');
     writeFiles(dir, { 'a/b/c.txt': 'x', 'd.txt': 'y' });
     const asRoot = process.getuid?.() === 0;
-    expect(await ownedByOthers([dir])).toBe(!asRoot);
+    expect(ownedByOthers([dir])).toBe(!asRoot);
     if (asRoot) {
       chownSync(path.join(dir, 'a/b/c.txt'), 1000, 0);
-      expect(await ownedByOthers([dir])).toBe(true);
+      expect(ownedByOthers([dir])).toBe(true);
     }
   });
 });

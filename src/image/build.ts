@@ -159,7 +159,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
     const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
-    if (await ownedByOthers(trees)) {
+    if (ownedByOthers(trees)) {
       await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}), ...track }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
     } else {
       await exec(genimage, { ...run, env: buildEnvironment() }); // every file is root's already (a build as root)

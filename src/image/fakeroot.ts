@@ -14,8 +14,7 @@
  * program runs with FAKEROOTKEY and the preload library in its environment,
  * and faked is stopped (SIGTERM: it removes its IPC objects) whatever happens.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec, type ExecOptions } from '../engine/process.js';
@@ -47,16 +46,15 @@ function safeList(dir: string): string[] {
  * genimage does without fakeroot, which costs a round trip to faked for each
  * file mke2fs reads.
  */
-export async function ownedByOthers(dirs: readonly string[]): Promise<boolean> {
-  const walk = async (path: string): Promise<boolean> => {
-    const st = await lstat(path);
+export function ownedByOthers(dirs: readonly string[]): boolean {
+  // Synchronous: a thousand lstat calls take a few milliseconds this way, ten times more through promises.
+  const walk = (path: string): boolean => {
+    const st = lstatSync(path);
     if (st.uid !== 0 || st.gid !== 0) return true;
     if (!st.isDirectory()) return false;
-    for (const entry of await readdir(path)) if (await walk(join(path, entry))) return true;
-    return false;
+    return readdirSync(path).some((entry) => walk(join(path, entry)));
   };
-  for (const dir of dirs) if (await walk(dir)) return true;
-  return false;
+  return dirs.some(walk);
 }
 
 export interface FakerootOptions {
