@@ -44,6 +44,7 @@ export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<
       image: a.image.path,
       outDir,
       compress: a.compress,
+      level: a.level,
       manifest: { board: a.board, xenbuildVersion: xenbuildVersion(), sources: a.sources, patches, tools: toolVersions, memoryMap },
       artifacts: a.artifacts.map((f) => relative(outDir, f.path)),
       signal: ctx.signal,

@@ -80,6 +80,8 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
   const name = board.value.board;
   const img = deploy(`${name}.img`);
   const compress = image.compress ?? 'zst';
+  const level = image['compress-level'] ?? (compress === 'zst' ? 10 : 6);
+  if (compress === 'xz' && level > 9) error(file, ['image', 'compress-level'], `xz compresses at levels 1 to 9, not ${level}`, 'use 1–9 with compress: xz (19 is a zstd level)');
   const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
     boardTask(IMAGE, boardDir, name, { name: taskName, title, deps: taskDeps, action, outputs, tools });
   const sources: ManifestSource[] = tasks.flatMap((t): ManifestSource[] => {
@@ -112,6 +114,7 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
         board: name,
         image: img,
         compress,
+        level,
         outputs: releaseOutputs,
         sources,
         patches,

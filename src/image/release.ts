@@ -62,6 +62,8 @@ export interface ReleaseOptions {
   /** The deploy directory the release is written to. */
   outDir: string;
   compress: 'zst' | 'xz';
+  /** The compression level (zstd 1–19, xz 1–9); default 10 for zstd, 6 for xz. */
+  level?: number;
   /** Everything but the artifacts, which release() hashes itself. */
   manifest: Omit<ReleaseManifest, 'artifacts'>;
   /** Other deploy files to hash into the manifest and SHA256SUMS (absolute or relative to outDir; inside outDir). */
@@ -110,11 +112,11 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
     const compressed = join(outDir, `${imgName}.${opts.compress}`);
     const packed = join(tmp, `${imgName}.${opts.compress}`);
     if (opts.compress === 'zst') {
-      await run(['zstd', '-19', '-T0', '--long', '--quiet', '--force', '-o', packed, image], tmp);
+      await run(['zstd', `-${opts.level ?? 10}`, '-T0', '--long', '--quiet', '--force', '-o', packed, image], tmp);
     } else {
       // xz cannot name its output: compress a link placed where the output should go.
       await symlink(image, join(tmp, imgName));
-      await run(['xz', '-T0', '--keep', '--force', '--quiet', join(tmp, imgName)], tmp);
+      await run(['xz', `-${opts.level ?? 6}`, '-T0', '--keep', '--force', '--quiet', join(tmp, imgName)], tmp);
     }
     await rename(packed, compressed);
 

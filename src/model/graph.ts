@@ -29,6 +29,7 @@ export type ActionSpec =
       board: string;
       image: FileRef;
       compress: 'zst' | 'xz';
+      level: number;
       outputs: FileRef[];
       sources: ManifestSource[];
       patches: FileRef[];
