@@ -100,6 +100,7 @@ describe('a vendor rootfs tarball (unpack: false)', () => {
     const r = rig.xenbuild(['all', '--board', 'vendor-bad']);
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toContain(tarballSha);
+    expect(r.stderr + r.stdout).toContain('f'.repeat(64));
     expect(existsSync(rig.path('build/vendor-bad/deploy/vendor-bad.img'))).toBe(false);
   });
 });
