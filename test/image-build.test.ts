@@ -159,9 +159,9 @@ describe('buildImage (dra7-evm layout)', () => {
   const asRoot = process.getuid?.() === 0;
   const distBuild = path.resolve('dist/image/build.js');
   const nobodyReads = !asRoot || spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(distBuild)})`], { uid: 65534, gid: 65534 }).status === 0;
-  it.runIf(nobodyReads)('builds rootless: as an ordinary user, the root file system is still root:root with its modes', () => {
-    // The built xenbuild (dist/, made by `npm test` before the tests) in a process of its own, as nobody when the tests run as root.
-    const dir = path.join(base, 'rootless');
+  /** Builds a card from a tree of its own as nobody (as itself when not root); returns its uid and what the build said. */
+  function buildAsNobody(name: string, extraPath?: string): { uid: number; lines: string[]; img: string } {
+    const dir = path.join(base, name);
     mkdirSync(dir);
     chmodSync(base, 0o755); // a temp dir is 0700: let the other user reach its own directory
     chmodSync(dir, 0o777);
@@ -176,13 +176,32 @@ mkdirSync(dir + '/rootfs/tmp');
 writeFileSync(dir + '/rootfs/bin/su', 'su');
 chmodSync(dir + '/rootfs/bin/su', 0o4755);
 chmodSync(dir + '/rootfs/tmp', 0o1777);
-await buildImage({ layout: { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: ${16 * MiB}, from: { dir: dir + '/rootfs' } }] }, name: 'card', workDir: dir + '/work', outDir: dir + '/out' });
-console.log(process.getuid());
+const lines = [];
+await buildImage({ layout: { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: ${16 * MiB}, from: { dir: dir + '/rootfs' } }] }, name: 'card', workDir: dir + '/work', outDir: dir + '/out', onLine: (l) => lines.push(l) });
+console.log(JSON.stringify({ uid: process.getuid(), lines }));
 `,
     );
-    const out = execFileSync(process.execPath, [script], { encoding: 'utf8', cwd: dir, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
-    expect(Number(out.trim())).not.toBe(0);
-    const img = path.join(dir, 'out', 'card.img');
+    const env = { ...process.env, ...(extraPath ? { PATH: `${extraPath}:${process.env.PATH}` } : {}) };
+    const out = execFileSync(process.execPath, [script], { encoding: 'utf8', cwd: dir, env, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    return { ...(JSON.parse(out) as { uid: number; lines: string[] }), img: path.join(dir, 'out', 'card.img') };
+  }
+
+  it.runIf(nobodyReads)('builds rootless: as an ordinary user, in a user namespace, the root file system is still root:root with its modes', () => {
+    // The built xenbuild (dist/, made by `npm test` before the tests) in a process of its own, as nobody when the tests run as root.
+    const { uid, lines, img } = buildAsNobody('rootless');
+    expect(uid).not.toBe(0);
+    expect(lines).toContain('genimage saw the root file system trees as root\'s in a user namespace where the builder is root (unshare --map-root-user)');
+    expect(debugStat(img, MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
+    expect(debugStat(img, MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
+  });
+
+  it.runIf(nobodyReads)('builds rootless under fakeroot where user namespaces are refused', () => {
+    const bin = path.join(base, 'no-userns-bin');
+    writeFiles(bin, { unshare: '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n' });
+    chmodSync(path.join(bin, 'unshare'), 0o755);
+    chmodSync(bin, 0o755);
+    const { lines, img } = buildAsNobody('rootless-fakeroot', bin);
+    expect(lines).toContain('genimage saw the root file system trees as root\'s under fakeroot (files of more than one owner, or no user namespaces here)');
     expect(debugStat(img, MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
     expect(debugStat(img, MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
   });

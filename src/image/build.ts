@@ -8,8 +8,9 @@
  *   2. in a fresh temp dir under workDir: extracts rootfs tarballs (stage.ts),
  *      writes genimage's config (genimage-config.ts) and runs
  *      `genimage --config … --rootpath … --tmppath … --inputpath … --outputpath …`,
- *      all four paths inside the temp dir, under fakeroot (fakeroot.ts) when
- *      a tree holds files not owned by root, so that every file of an ext4
+ *      all four paths inside the temp dir, in the cheapest way that shows
+ *      every file of the root trees as root:root (as-root.ts: as it is, in a
+ *      user namespace, or under fakeroot), so that every file of an ext4
  *      partition is root:root whoever builds;
  *   3. reads the partition table genimage wrote (`sfdisk --json`) and checks it
  *      is the one the layout describes;
@@ -27,10 +28,10 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec, type ExecOptions } from '../engine/process.js';
+import { runAsRoot, type RootView } from './as-root.js';
 import { ImageError } from './error.js';
 import { buildEnvironment, genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
-import { ownedByOthers, withFakeroot } from './fakeroot.js';
 import { extractRootfs } from './stage.js';
 
 export interface BuildImageOptions {
@@ -55,6 +56,12 @@ export interface BuiltImage {
   /** Where each partition is, as read back from the image's partition table. */
   partitions: Placement[];
 }
+
+const VIEWS: Record<RootView, string> = {
+  'as-is': 'as they are (every file is root:root already)',
+  'user-namespace': 'in a user namespace where the builder is root (unshare --map-root-user)',
+  fakeroot: 'under fakeroot (files of more than one owner, or no user namespaces here)',
+};
 
 /** Every missing or unusable input of the layout, one sentence each. */
 async function inputProblems(layout: ImageLayout): Promise<string[]> {
@@ -159,11 +166,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
     const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
-    if (ownedByOthers(trees)) {
-      await withFakeroot({ cwd: tmp, ...(opts.signal ? { signal: opts.signal } : {}), ...track }, (env) => exec(genimage, { ...run, env: { ...env, ...buildEnvironment() } }));
-    } else {
-      await exec(genimage, { ...run, env: buildEnvironment() }); // every file is root's already (a build as root)
-    }
+    const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() });
+    if (trees.length > 0) log(`genimage saw the root file system trees as root's ${VIEWS[view]}`);
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
     const partitions = await readTable(built, layout, tmp);

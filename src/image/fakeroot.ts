@@ -1,11 +1,10 @@
 /**
  * Running a program as if it were root, without being root: fakeroot.
  *
- * genimage fills an ext4 partition with `mke2fs -d DIR`, which copies each
- * file's owner from the host, so a tree built by an ordinary user would belong
- * to uid 1000 on the card. Under fakeroot every file reads as root:root
- * (faked's "unknown-is-root" mode), and nothing on the host changes: no chown
- * ever reaches a real file. That is how Buildroot and Yocto run genimage too.
+ * The way genimage sees a tree as root's when no cheaper way fits
+ * (as-root.ts): under fakeroot every file reads as root:root (faked's
+ * "unknown-is-root" mode), and nothing on the host changes: no chown ever
+ * reaches a real file. That is how Buildroot and Yocto run genimage too.
  *
  * The `fakeroot` script is not used: it starts faked as a daemon in a session
  * of its own, which a cancelled build would leave behind (its trap does not
@@ -14,7 +13,7 @@
  * program runs with FAKEROOTKEY and the preload library in its environment,
  * and faked is stopped (SIGTERM: it removes its IPC objects) whatever happens.
  */
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec, type ExecOptions } from '../engine/process.js';
@@ -38,23 +37,6 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/**
- * Whether a tree holds anything not owned by root:root (the first such entry
- * ends the walk). When every tree is root's already (a build run as root),
- * genimage does without fakeroot, which costs a round trip to faked for each
- * file mke2fs reads.
- */
-export function ownedByOthers(dirs: readonly string[]): boolean {
-  // Synchronous: a thousand lstat calls take a few milliseconds this way, ten times more through promises.
-  const walk = (path: string): boolean => {
-    const st = lstatSync(path);
-    if (st.uid !== 0 || st.gid !== 0) return true;
-    if (!st.isDirectory()) return false;
-    return readdirSync(path).some((entry) => walk(join(path, entry)));
-  };
-  return dirs.some(walk);
 }
 
 export interface FakerootOptions {

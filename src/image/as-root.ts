@@ -1,0 +1,92 @@
+/**
+ * How genimage comes to see every file of a root tree as root:root.
+ *
+ * genimage fills an ext4 partition with `mke2fs -d DIR`, which copies each
+ * file's owner from the host; on the card every file must be root's, whoever
+ * builds. Three ways, cheapest first:
+ *
+ *   as-is           every entry is root:root already (a build run as root):
+ *                   genimage runs as it is.
+ *   user-namespace  every entry is the builder's own, uid and gid (a build
+ *                   run by an ordinary user): genimage runs in a user
+ *                   namespace where the builder is root
+ *                   (`unshare --map-root-user`), so the kernel itself reports
+ *                   the builder's files as 0:0, at no cost per file.
+ *   fakeroot        anything else (a root build holding other users' files,
+ *                   a builder's tree with a file of another group, a host
+ *                   without user namespaces): under fakeroot (fakeroot.ts),
+ *                   whose faked answers mke2fs for each file.
+ *
+ * None of them changes a file on the host.
+ */
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { exec, type ExecOptions } from '../engine/process.js';
+import { withFakeroot } from './fakeroot.js';
+
+export type RootView = 'as-is' | 'user-namespace' | 'fakeroot';
+
+interface Ids {
+  uid: number;
+  gid: number;
+}
+
+const self = (): Ids => ({ uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 });
+
+/**
+ * Who owns the trees: 'root' (every entry 0:0), 'builder' (every entry
+ * `ids`', the process's own by default) or 'mixed' (the first entry that
+ * fits neither ends the walk).
+ */
+export function treeOwners(dirs: readonly string[], ids: Ids = self()): 'root' | 'builder' | 'mixed' {
+  let root = true;
+  let builder = true;
+  // Synchronous: a thousand lstat calls take a few milliseconds this way, ten times more through promises.
+  const walk = (path: string): boolean => {
+    const st = lstatSync(path);
+    root &&= st.uid === 0 && st.gid === 0;
+    builder &&= st.uid === ids.uid && st.gid === ids.gid;
+    if (!root && !builder) return false;
+    return !st.isDirectory() || readdirSync(path).every((entry) => walk(join(path, entry)));
+  };
+  dirs.every(walk);
+  return root ? 'root' : builder ? 'builder' : 'mixed';
+}
+
+let userNamespaceProbe: Promise<boolean> | undefined;
+
+/** Whether this host lets the builder be root in a user namespace of its own (asked once per process). */
+export function userNamespaces(): Promise<boolean> {
+  userNamespaceProbe ??= exec(['unshare', '--map-root-user', 'true'], { cwd: '/', onLine: () => undefined }).then(
+    () => true,
+    () => false,
+  );
+  return userNamespaceProbe;
+}
+
+/** The cheapest way (see the file comment) for genimage to see the trees as root's. */
+export async function chooseRootView(trees: readonly string[]): Promise<RootView> {
+  const owners = treeOwners(trees);
+  if (owners === 'root') return 'as-is';
+  if (owners === 'builder' && (await userNamespaces())) return 'user-namespace';
+  return 'fakeroot';
+}
+
+/**
+ * Runs `argv` (genimage) so that it sees every file of `trees` as root:root;
+ * returns the way chosen. `run` is exec()'s options; its signal and onGroup
+ * also govern faked when fakeroot is the way.
+ */
+export async function runAsRoot(argv: readonly string[], trees: readonly string[], run: ExecOptions & { env: Record<string, string> }): Promise<RootView> {
+  const view = await chooseRootView(trees);
+  if (view === 'as-is') {
+    await exec(argv, run);
+  } else if (view === 'user-namespace') {
+    // unshare execs the program in place: same process, same group, killed like any other.
+    await exec(['unshare', '--map-root-user', '--', ...argv], run);
+  } else {
+    const { cwd, signal, onGroup } = run;
+    await withFakeroot({ cwd, ...(signal ? { signal } : {}), ...(onGroup ? { onGroup } : {}) }, (env) => exec(argv, { ...run, env: { ...env, ...run.env } }));
+  }
+  return view;
+}
