@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writ
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flashCommand } from '../src/commands/flash.js';
-import { parseBmap } from '../src/flash/bmap.js';
+import { mappedBytes, parseBmap } from '../src/flash/bmap.js';
 import { flash, FlashVerifyError } from '../src/flash/flash.js';
 import { FlashRefusal } from '../src/flash/target.js';
 import { sha256File } from '../src/image/release.js';
@@ -170,33 +170,78 @@ describe('a downloaded release, checked against its SHA256SUMS', () => {
     return { dir: rel, img };
   }
 
-  it('says both files are the released ones, then writes', async () => {
+  it('says both files are the released ones, reading only the data of the image, then writes', async () => {
     const { img } = release('rel-ok');
     const lines: string[] = [];
     const target = path.join(dir, 'from-release.img');
     expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(0);
-    expect(lines).toContain('  card.img: OK (SHA256SUMS)');
+    const data = `${(mappedBytes(parseBmap(readFileSync(bmap, 'utf8'))) / MiB).toFixed(1)} MiB`;
+    expect(lines).toContain(`  card.img: OK (its ${data} of data match card.img.bmap, which SHA256SUMS lists)`);
     expect(lines).toContain('  card.img.bmap: OK (SHA256SUMS)');
     expect(await sha256File(target)).toBe(await sha256File(image));
   });
 
-  it('refuses an image changed since the release, before writing anything', async () => {
+  it('refuses an image whose data changed since the release, before writing anything', async () => {
     const { dir: rel, img } = release('rel-changed');
     poke(img, 40 * MiB + 7, Buffer.from('?'));
     const lines: string[] = [];
     const target = path.join(dir, 'never-from-release.img');
     expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(2);
     expect(lines.at(-1)).toMatch(
-      new RegExp(`^xenbuild: refusing to flash: ${img} does not match ${path.join(rel, 'SHA256SUMS')} \\(sha256 [0-9a-f]{64}, listed [0-9a-f]{64}\\): the download is incomplete or the file was changed; get it again$`),
+      new RegExp(
+        `^xenbuild: refusing to flash: ${img} does not match ${path.join(rel, 'SHA256SUMS')} \\(1 of the \\d+ data ranges of its bmap differ, the first at bytes \\d+-\\d+\\): the download is incomplete or the file was changed; get it again$`,
+      ),
     );
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('refuses a changed bmap, and hashes the whole image when only the image is listed', async () => {
+    const { dir: rel, img } = release('rel-bmap');
+    // A bmap valid in itself but not the released one: made for an image of the same size with other data.
+    const other = path.join(rel, 'other.img');
+    execFileSync('cp', ['--sparse=always', image, other]);
+    poke(other, 20 * MiB, Buffer.from('other data'));
+    const bmapCopy = path.join(rel, 'card.img.bmap');
+    execFileSync('bmaptool', ['create', '-o', bmapCopy, other], { stdio: 'ignore' });
+    const lines: string[] = [];
+    const target = path.join(dir, 'never-from-bmap.img');
+    expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(2);
+    expect(lines.at(-1)).toMatch(new RegExp(`^xenbuild: refusing to flash: ${bmapCopy} does not match .*SHA256SUMS \\(sha256 [0-9a-f]{64}, listed`));
+    expect(existsSync(target)).toBe(false);
+    // Without the bmap's line, the image's own line is what vouches for it: the whole file is hashed.
+    execFileSync('cp', [bmap, bmapCopy]);
+    const sums = path.join(rel, 'SHA256SUMS');
+    writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').filter((l) => !l.endsWith('card.img.bmap')).join('\n'));
+    lines.length = 0;
+    expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(0);
+    expect(lines).toContain('  card.img: OK (SHA256SUMS)');
+    expect(lines).toContain(`  card.img.bmap: not listed in ${sums}`);
+    poke(img, SIZE - 20, Buffer.from('?')); // in a hole the bmap does not map: only the whole-file hash sees it
+    expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(2);
+    expect(lines.at(-1)).toMatch(/^xenbuild: refusing to flash: .*card\.img does not match .*\(sha256 [0-9a-f]{64}, listed/);
+  });
+
+  it('hashes a compressed image whole', async () => {
+    const rel = path.join(dir, 'rel-zst');
+    mkdirSync(rel);
+    execFileSync('zstd', ['-q', '-o', path.join(rel, 'card.img.zst'), image]);
+    execFileSync('cp', [bmap, path.join(rel, 'card.img.bmap')]);
+    writeFileSync(path.join(rel, 'SHA256SUMS'), execFileSync('sha256sum', ['card.img.zst', 'card.img.bmap'], { cwd: rel, encoding: 'utf8' }));
+    const lines: string[] = [];
+    const target = path.join(dir, 'from-zst.img');
+    expect(await flashCommand({ image: path.join(rel, 'card.img.zst'), device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(0);
+    expect(lines).toContain('  card.img.zst: OK (SHA256SUMS)');
+    expect(await sha256File(target)).toBe(await sha256File(image));
+    poke(path.join(rel, 'card.img.zst'), 100, Buffer.from('??'));
+    expect(await flashCommand({ image: path.join(rel, 'card.img.zst'), device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(2);
+    expect(lines.at(-1)).toMatch(/card\.img\.zst does not match .*SHA256SUMS \(sha256 /);
   });
 
   it('is flashed by the CLI with --image, outside any project', () => {
     const { dir: rel } = release('rel-cli');
     const target = path.join(dir, 'cli-card.img');
     const r = spawnSync(process.execPath, [XENBUILD, 'flash', '--image', 'card.img', '--device', target, '--allow-file', '--yes'], { cwd: rel, encoding: 'utf8' });
-    expect(r.stderr).toContain('card.img: OK (SHA256SUMS)');
+    expect(r.stderr).toContain('card.img: OK (its ');
     expect(r.status).toBe(0);
     expect(readFileSync(target).subarray(MiB, 2 * MiB).equals(Buffer.alloc(MiB, 0x5a))).toBe(true);
   });

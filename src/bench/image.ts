@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/image.js [--runs N] [--keep]` (after `npx tsc -p .`):
+ * `node dist/bench/image.js [--runs N] [--keep] [--build-only]` (after `npx tsc -p .`):
  * what xenbuild's image step and flashing cost, in figures. A measurement,
  * not a test: it prints and exits 0 (1 only if the setup itself fails).
  *
@@ -7,16 +7,21 @@
  *      files, ext4 root filling a 2 GiB card from a ~100 MB tree) built with
  *      buildImage(), against genimage alone on the very same configuration:
  *      the difference is xenbuild's own work (input checks, the ownership
- *      walk, reading the partition table, the final rename, and fakeroot when
- *      the tree is not root's). Twice when run as root: the tree owned by
- *      root (a build as root: no fakeroot), then by uid 1000 (a non-root
- *      builder's files: under fakeroot, which `fakeroot genimage` is the by-hand equivalent of).
+ *      walk, reading the partition table, the final rename, and the way
+ *      genimage is run so that the tree is root's: as-root.ts). Three times
+ *      when run as root: the tree owned by root (a build as root: genimage as
+ *      it is); owned by uid 1000 but built by root (under fakeroot, which
+ *      `fakeroot genimage` is the by-hand equivalent of); and as a real
+ *      non-root builder, this benchmark run again as uid 1000 on a tree of
+ *      its own (in a user namespace).
  *   Runs alternate (genimage first, then xenbuild first) with a `sync` before
  *   each, and the first exec() of the process (loading execa) happens before
  *   timing starts.
- *   2. Flashing that 2 GiB image into a file: flash() with bmaptool (write,
- *      then read-back verification), flash() with the built-in ranged copy,
- *      and `dd bs=4M conv=fsync` of the whole image, for scale.
+ *   2. Flashing that 2 GiB image into a file from a release directory (the
+ *      image, its bmap, SHA256SUMS): the whole flash() call, timed from
+ *      outside (release checks, bmaptool write and sync, read-back), with
+ *      bmaptool and with the built-in ranged copy, against
+ *      `dd bs=4M conv=fsync` of the whole image.
  *
  * Files are written to the same disk as the image, so the figures measure
  * the page cache and that disk, not an SD card (whose ~10–20 MB/s makes the
@@ -27,6 +32,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exec } from '../engine/process.js';
 import { flash } from '../flash/flash.js';
@@ -98,8 +104,23 @@ function genimageAlone(base: string, config: string, fakeroot: boolean): number 
   return ms;
 }
 
+/**
+ * The image build as a non-root builder really runs it: this benchmark again,
+ * as uid 1000 (`setpriv`), on a tree of its own (said, not measured, when
+ * uid 1000 cannot read this checkout's dist/).
+ */
+function asBuilder(runs: number): void {
+  const script = fileURLToPath(import.meta.url);
+  const env = { ...process.env, HOME: tmpdir() };
+  const argv = ['--reuid=1000', '--regid=1000', '--clear-groups', process.execPath, script, '--runs', String(runs), '--build-only'];
+  const r = spawnSync('setpriv', argv, { stdio: 'inherit', env });
+  if (r.status !== 0) console.log(`build   (as uid 1000: not measured, setpriv ${process.execPath} ${script} exited with ${r.status ?? r.signal})`);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false }, 'build-only': { type: 'boolean', default: false } },
+  });
   const runs = Math.max(1, Number(values.runs));
   const base = mkdtempSync(join(tmpdir(), 'xenbuild-bench-image-'));
   try {
@@ -138,58 +159,74 @@ async function main(): Promise<void> {
       console.log(`build     ratio ${(b.median / g.median).toFixed(2)} to genimage alone, ${(b.median / f.median).toFixed(2)} to fakeroot genimage`);
     };
     if (process.getuid?.() === 0) {
-      await measure('root (a build as root: genimage runs without fakeroot)');
+      await measure('root (a build as root: genimage runs as it is)');
       giveAway(inputs.rootfs);
-      await measure('uid 1000 (a non-root builder: genimage runs under fakeroot)');
+      await measure('uid 1000, built by root (another user\'s files: genimage runs under fakeroot)');
+      asBuilder(runs);
     } else {
-      await measure('the builder (genimage runs under fakeroot)');
+      await measure(`the builder, uid ${process.getuid?.()} (genimage runs in a user namespace)`);
     }
+    if (values['build-only']) return;
 
+    // A release directory as image:release leaves it, so that flash() checks the release as it does for a user.
     const image = join(out, 'sdcard.img');
-    const bmap = join(out, 'sdcard.bmap');
+    const bmap = join(out, 'sdcard.img.bmap');
     let start = now();
     execFileSync('bmaptool', ['create', '-o', bmap, image], { stdio: 'ignore' });
     console.log(`bmap    bmaptool create     ${Math.round(now() - start)} ms`);
+    writeFileSync(join(out, 'SHA256SUMS'), execFileSync('sha256sum', ['sdcard.img', 'sdcard.img.bmap'], { cwd: out, encoding: 'utf8' }));
 
+    // Each run flashes with all three, in a rotating order: the disk's state (discards of the last target, writeback) is shared fairly.
     const target = join(base, 'target.img');
-    const flashed: Record<string, { total: number; write: number; bytes: number }> = {};
-    for (const [label, bmaptool] of [['flash   bmaptool copy      ', 'bmaptool'], ['flash   built-in copy      ', 'no-such-bmaptool']] as const) {
-      const write: number[] = [];
-      const verify: number[] = [];
-      let bytes = 0;
-      for (let i = 0; i < runs; i++) {
+    type Sample = { total: number; write: number; verify: number; bytes: number };
+    const methods: { label: string; run: () => Promise<Sample> }[] = [
+      ...(['bmaptool', 'no-such-bmaptool'] as const).map((bmaptool) => ({
+        label: bmaptool === 'bmaptool' ? 'bmaptool copy      ' : 'built-in copy      ',
+        run: async () => {
+          const start = now();
+          const r = await flash({ image, bmap, device: target, allowFile: true, yes: true, bmaptool, print: () => undefined });
+          return { total: now() - start, write: r.writeMs, verify: r.verifyMs, bytes: r.bytes };
+        },
+      })),
+      {
+        label: 'dd bs=4M conv=fsync ',
+        run: async () => {
+          const start = now();
+          execFileSync('dd', [`if=${image}`, `of=${target}`, 'bs=4M', 'conv=fsync'], { stdio: 'ignore' });
+          const total = now() - start;
+          return { total, write: total, verify: 0, bytes: statSync(image).size };
+        },
+      },
+    ];
+    const samples: Sample[][] = methods.map(() => []);
+    for (let i = 0; i < runs; i++) {
+      for (let k = 0; k < methods.length; k++) {
+        const which = (i + k) % methods.length;
         rmSync(target, { force: true });
         spawnSync('sync');
-        const r = await flash({ image, bmap, device: target, allowFile: true, yes: true, bmaptool, print: () => undefined });
-        write.push(r.writeMs);
-        verify.push(r.verifyMs);
-        bytes = r.bytes;
+        samples[which]!.push(await methods[which]!.run());
       }
-      const total = write.map((w, i) => w + verify[i]!);
-      flashed[bmaptool] = { total: stats(total).median, write: stats(write).median, bytes };
-      console.log(`${label} write ${fmt(stats(write))}, verify ${fmt(stats(verify))}, total median ${Math.round(stats(total).median)} ms  (${(bytes / 1e6).toFixed(0)} MB written)`);
     }
-    const dd: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      rmSync(target, { force: true });
-      spawnSync('sync');
-      start = now();
-      execFileSync('dd', [`if=${image}`, `of=${target}`, 'bs=4M', 'conv=fsync'], { stdio: 'ignore' });
-      dd.push(now() - start);
-    }
-    const ddMs = stats(dd).median;
+    const median = (xs: Sample[], key: keyof Sample) => stats(xs.map((x) => x[key])).median;
+    methods.forEach((method, k) => {
+      const xs = samples[k]!;
+      const [total, write, verify] = [median(xs, 'total'), median(xs, 'write'), median(xs, 'verify')];
+      const parts = method.label.startsWith('dd') ? 'nothing verified' : `release checks ${Math.round(total - write - verify)} ms, write ${Math.round(write)} ms, read-back ${Math.round(verify)} ms`;
+      console.log(`flash   ${method.label} ${fmt(stats(xs.map((x) => x.total)))}: ${parts}  (${(xs[0]!.bytes / 1e6).toFixed(0)} MB written)`);
+    });
+    const bm = { total: median(samples[0]!, 'total'), write: median(samples[0]!, 'write'), bytes: samples[0]![0]!.bytes };
+    const ddMs = median(samples[2]!, 'total');
     const size = statSync(image).size;
-    console.log(`flash   dd bs=4M conv=fsync  ${fmt(stats(dd))}  (${(size / 1e6).toFixed(0)} MB written, nothing verified)`);
-    const bm = flashed.bmaptool!;
-    console.log(`flash   ratio dd / bmaptool: ${(ddMs / bm.total).toFixed(1)}x with the read-back check, ${(ddMs / bm.write).toFixed(1)}x writing only (as dd does)`);
+    console.log(`flash   ratio dd / xenbuild flash: ${(ddMs / bm.total).toFixed(1)}x (all of flash(): release checks, bmaptool, read-back), ${(ddMs / bm.write).toFixed(1)}x writing only (as dd does)`);
     // On a card the bytes written dominate; this disk (page cache, then ~1 GB/s) leaves mostly fixed costs.
+    // The projection adds the card's transfer times to everything measured here (so the host's own costs are counted twice, not zero times).
     const card = { write: 20e6, read: 40e6 };
     const ddCard = size / card.write;
     const bmWrite = bm.bytes / card.write + bm.write / 1000;
-    const bmCheck = bm.bytes / card.read;
+    const bmAll = bm.total / 1000 + bm.bytes / card.write + bm.bytes / card.read;
     console.log(
       `model   at SD-card speed (${card.write / 1e6} MB/s write, ${card.read / 1e6} MB/s read; a projection from the bytes, not a measurement): ` +
-        `dd ${ddCard.toFixed(0)} s, bmaptool ${bmWrite.toFixed(1)} s + ${bmCheck.toFixed(1)} s check: ${(ddCard / bmWrite).toFixed(1)}x writing, ${(ddCard / (bmWrite + bmCheck)).toFixed(1)}x with the check`,
+        `dd ${ddCard.toFixed(0)} s, xenbuild flash ${bmAll.toFixed(1)} s (${bmWrite.toFixed(1)} s of it writing): ${(ddCard / bmWrite).toFixed(1)}x writing, ${(ddCard / bmAll).toFixed(1)}x all of flash()`,
     );
     if (values.keep) console.log(`kept ${base}`);
   } finally {

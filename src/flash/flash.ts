@@ -6,7 +6,8 @@
  *      does not hold `/` and is big enough, or with allowFile a regular file;
  *   3. says what will be written where and what will be lost (model, size,
  *      partitions with their labels), checks the image and the bmap against
- *      the release's SHA256SUMS when one is next to them (sums.ts), and asks:
+ *      the release's SHA256SUMS when one is next to them (sums.ts: the image's
+ *      mapped data, through the listed bmap, not its holes), and asks:
  *      "yes" proceeds (yes: true skips this);
  *   4. writes with `bmaptool copy --no-verify --bmap B IMAGE TARGET`, only the
  *      mapped blocks; without bmaptool it copies the mapped ranges itself
@@ -26,7 +27,7 @@ import { exec } from '../engine/process.js';
 import { humanSize } from '../image/layout.js';
 import { BmapError, mappedBytes, parseBmap, verifyRanges, type Bmap } from './bmap.js';
 import { copyMappedRanges } from './copy.js';
-import { checkSums } from './sums.js';
+import { checkRelease } from './sums.js';
 import type { DeviceEnv } from './devices.js';
 import { checkTarget, diskModel, FlashRefusal, FlashVerifyError, imageMismatch, sizeText, type Target } from './target.js';
 
@@ -128,7 +129,8 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   const bmap = await readBmap(opts.bmap, opts.image);
   const target = checkTarget(opts.device, bmap.imageSize, { ...opts.env, allowFile: opts.allowFile ?? false });
   for (const line of describeFlash(opts.image, bmap, target)) print(line);
-  for (const line of await checkSums([opts.image, opts.bmap])) print(`  ${line}`);
+  const release = { image: opts.image, compressed: COMPRESSED.test(opts.image), bmapPath: opts.bmap, bmap, ...(opts.signal ? { signal: opts.signal } : {}) };
+  for (const line of await checkRelease(release)) print(`  ${line}`);
   if (!opts.yes) {
     const answer = await (opts.prompt ?? askOnStdin)(`Type "yes" to write ${target.path}: `);
     if (answer.trim().toLowerCase() !== 'yes') {
