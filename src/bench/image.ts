@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   try {
     const inputs = makeInputs(base);
     const layout = layoutFor(inputs.deploy, inputs.rootfs);
-    console.log(`image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each`);
+    console.log(`image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each, as uid ${process.getuid?.()}`);
 
     await exec(['true'], { cwd: base, onLine: () => undefined }); // load execa before anything is timed
     const out = join(base, 'out');
