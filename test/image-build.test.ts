@@ -46,16 +46,45 @@ export function dra7Layout(deploy: string, rootfs: ImageLayout['partitions'][num
   };
 }
 
+/** debugfs `stat` of a special file: its type line and, for a device, its numbers. */
+function debugSpecial(img: string, offset: number, file: string): { type: string; mode: string; uid: number; device?: string } {
+  const out = run(['debugfs', '-R', `stat "${file}"`, `${img}?offset=${offset}`]);
+  const type = /Type: ([A-Za-z ]+?)\s+Mode/.exec(out)?.[1] ?? '?';
+  // "Device major/minor number: 179:00 (hex b3:00)": decimal major and minor.
+  const numbers = /Device major\/minor number: (\d+):(\d+)/.exec(out);
+  const { mode, uid } = debugStat(img, offset, file);
+  return { type, mode, uid, ...(numbers ? { device: `${Number(numbers[1])}:${Number(numbers[2])}` } : {}) };
+}
+
 /** A tar archive written entry by entry, for entries the file system cannot hold (device nodes, "../" paths). */
-function rawTar(entries: { path: string; type: 'File' | 'Directory' | 'CharacterDevice' | 'SymbolicLink'; body?: string; linkpath?: string }[]): Buffer {
+type RawEntry = { path: string; type: 'File' | 'Directory' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'SymbolicLink'; body?: string; linkpath?: string; mode?: number; dev?: [number, number] };
+function rawTar(entries: RawEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
-    const h = new Header({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), mode: e.type === 'Directory' ? 0o755 : 0o644, size: body.length, uid: 1000, gid: 1000, mtime: new Date(0), devmaj: 5, devmin: 1 });
+    const [devmaj, devmin] = e.dev ?? [0, 0];
+    const mode = e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644);
+    const h = new Header({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), mode, size: body.length, uid: 1000, gid: 1000, mtime: new Date(0), devmaj, devmin });
     h.encode();
     blocks.push(h.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+/** A root file system with a console, a block device (its /dev/ entry missing) and a FIFO. */
+const DEVICE_TAR = rawTar([
+  { path: './dev/', type: 'Directory' },
+  { path: './dev/console', type: 'CharacterDevice', mode: 0o600, dev: [5, 1] },
+  { path: './dev/mmcblk0', type: 'BlockDevice', mode: 0o660, dev: [179, 0] },
+  { path: './run/initctl', type: 'FIFO', mode: 0o600 },
+  { path: './etc/hostname', type: 'File', body: 'dra7\n' },
+]);
+
+/** The ext4 at `offset` holds DEVICE_TAR's special files, root's, with their modes and numbers. */
+function expectDeviceNodes(img: string, offset: number): void {
+  expect(debugSpecial(img, offset, '/dev/console')).toEqual({ type: 'character special', mode: '0600', uid: 0, device: '5:1' });
+  expect(debugSpecial(img, offset, '/dev/mmcblk0')).toEqual({ type: 'block special', mode: '0660', uid: 0, device: '179:0' });
+  expect(debugSpecial(img, offset, '/run/initctl')).toEqual({ type: 'FIFO', mode: '0600', uid: 0 });
 }
 
 let base: string;
@@ -159,10 +188,13 @@ describe('buildImage (dra7-evm layout)', () => {
   const asRoot = process.getuid?.() === 0;
   const distBuild = path.resolve('dist/image/build.js');
   const nobodyReads = !asRoot || spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(distBuild)})`], { uid: 65534, gid: 65534 }).status === 0;
+  const FAKEROOT_LINE = "genimage saw the root file system trees as root's under fakeroot (files of more than one owner, device nodes to make, or no user namespaces here)";
   /** Builds a card from a tree of its own as nobody (as itself when not root); returns its uid and what the build said. */
-  function buildAsNobody(name: string, extraPath?: string): { uid: number; lines: string[]; img: string } {
+  function buildAsNobody(name: string, opts: { extraPath?: string; tarball?: Buffer } = {}): { uid: number; lines: string[]; img: string } {
     const dir = path.join(base, name);
     mkdirSync(dir);
+    if (opts.tarball) writeFileSync(path.join(dir, 'rootfs.tar'), opts.tarball);
+    const from = opts.tarball ? `{ tarball: dir + '/rootfs.tar' }` : `{ dir: dir + '/rootfs' }`;
     chmodSync(base, 0o755); // a temp dir is 0700: let the other user reach its own directory
     chmodSync(dir, 0o777);
     const script = path.join(dir, 'build.mjs');
@@ -177,11 +209,11 @@ writeFileSync(dir + '/rootfs/bin/su', 'su');
 chmodSync(dir + '/rootfs/bin/su', 0o4755);
 chmodSync(dir + '/rootfs/tmp', 0o1777);
 const lines = [];
-await buildImage({ layout: { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: ${16 * MiB}, from: { dir: dir + '/rootfs' } }] }, name: 'card', workDir: dir + '/work', outDir: dir + '/out', onLine: (l) => lines.push(l) });
+await buildImage({ layout: { table: 'mbr', partitions: [{ name: 'root', type: 'ext4', size: ${16 * MiB}, from: ${from} }] }, name: 'card', workDir: dir + '/work', outDir: dir + '/out', onLine: (l) => lines.push(l) });
 console.log(JSON.stringify({ uid: process.getuid(), lines }));
 `,
     );
-    const env = { ...process.env, ...(extraPath ? { PATH: `${extraPath}:${process.env.PATH}` } : {}) };
+    const env = { ...process.env, ...(opts.extraPath ? { PATH: `${opts.extraPath}:${process.env.PATH}` } : {}) };
     const out = execFileSync(process.execPath, [script], { encoding: 'utf8', cwd: dir, env, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
     return { ...(JSON.parse(out) as { uid: number; lines: string[] }), img: path.join(dir, 'out', 'card.img') };
   }
@@ -200,10 +232,16 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     writeFiles(bin, { unshare: '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n' });
     chmodSync(path.join(bin, 'unshare'), 0o755);
     chmodSync(bin, 0o755);
-    const { lines, img } = buildAsNobody('rootless-fakeroot', bin);
-    expect(lines).toContain('genimage saw the root file system trees as root\'s under fakeroot (files of more than one owner, or no user namespaces here)');
+    const { lines, img } = buildAsNobody('rootless-fakeroot', { extraPath: bin });
+    expect(lines).toContain(FAKEROOT_LINE);
     expect(debugStat(img, MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
     expect(debugStat(img, MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
+  });
+
+  it.runIf(nobodyReads)('makes the device nodes of a rootfs tarball as an ordinary user, under fakeroot', () => {
+    const { lines, img } = buildAsNobody('rootless-devices', { tarball: DEVICE_TAR });
+    expect(lines).toContain(FAKEROOT_LINE);
+    expectDeviceNodes(img, MiB);
   });
 
   it('keeps the image sparse', () => {
@@ -226,19 +264,15 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     expect(readdirSync(out)).toEqual(['card.img']);
   });
 
-  it('skips device nodes of a rootfs tarball, saying so, and refuses entries that escape it', async () => {
+  it('makes the device nodes and FIFOs of a rootfs tarball, and refuses entries that escape it', async () => {
     const dir = path.join(base, 'special');
     mkdirSync(dir);
     const tarball = path.join(dir, 'rootfs.tar');
-    writeFileSync(tarball, rawTar([
-      { path: './dev/', type: 'Directory' },
-      { path: './dev/console', type: 'CharacterDevice' },
-      { path: './etc/hostname', type: 'File', body: 'dra7\n' },
-    ]));
+    writeFileSync(tarball, DEVICE_TAR);
     const lines: string[] = [];
     const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'special', workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
-    expect(lines).toContain('skipping device node or FIFO ./dev/console of rootfs.tar (devtmpfs provides /dev at boot)');
-    expect(run(['debugfs', '-R', 'ls /dev', `${img.path}?offset=${65 * MiB}`])).not.toContain('console');
+    expect(lines).toContain('3 device nodes and FIFOs of rootfs.tar for partition root: ./dev/console ./dev/mmcblk0 ./run/initctl');
+    expectDeviceNodes(img.path, 65 * MiB);
     expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
 
     writeFileSync(tarball, rawTar([{ path: '../evil', type: 'File', body: 'x' }]));

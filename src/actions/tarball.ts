@@ -234,7 +234,8 @@ const hasDotDot = (p: string) => p.split(/[\\/]/).includes('..');
  * `rootfs`: the archive is a root file system, whose symlinks are resolved on
  * the target, inside its own root (`/bin/sh -> /bin/busybox`, `lib -> usr/lib`):
  * their targets are not checked, as nothing here ever follows them; writing
- * through one and hard links leaving the root are still refused.
+ * through one and hard links leaving the root are still refused. Its device
+ * nodes and FIFOs are allowed (the image step makes them: stage.ts).
  */
 export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number, opts: { rootfs?: boolean } = {}): { entry: string; why: string } | undefined {
   const symlinks = new Map<string, string>(); // stripped path → raw target
@@ -243,7 +244,7 @@ export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number, op
   for (const e of entries) {
     if (isAbsolute(e.path)) return { entry: e.path, why: 'has an absolute path' };
     if (hasDotDot(e.path)) return { entry: e.path, why: 'has a ".." path component' };
-    if (['CharacterDevice', 'BlockDevice', 'FIFO'].includes(e.type)) return { entry: e.path, why: 'is a device node or FIFO' };
+    if (!opts.rootfs && ['CharacterDevice', 'BlockDevice', 'FIFO'].includes(e.type)) return { entry: e.path, why: 'is a device node or FIFO' };
     const parts = e.path.split('/');
     if (parts.length <= strip) continue; // tar skips entries stripped to nothing
     const stripped = path.posix.normalize(parts.slice(strip).join('/')).replace(/\/+$/, '');

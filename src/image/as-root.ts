@@ -14,10 +14,14 @@
  *                   the builder's files as 0:0, at no cost per file.
  *   fakeroot        anything else (a root build holding other users' files,
  *                   a builder's tree with a file of another group, a host
- *                   without user namespaces): under fakeroot (fakeroot.ts),
- *                   whose faked answers mke2fs for each file.
+ *                   without user namespaces, device nodes to make without
+ *                   being root): under fakeroot (fakeroot.ts), whose faked
+ *                   answers mke2fs for each file.
  *
- * None of them changes a file on the host.
+ * None of them changes an existing file on the host. Device nodes of a root
+ * file system tarball are made first, in the same way (`prepare`): real ones
+ * as root, in the build's temp directory; faked ones, which only this
+ * fakeroot session sees, otherwise.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,29 +68,41 @@ export function userNamespaces(): Promise<boolean> {
   return userNamespaceProbe;
 }
 
-/** The cheapest way (see the file comment) for genimage to see the trees as root's. */
-export async function chooseRootView(trees: readonly string[]): Promise<RootView> {
+/** The cheapest way (see the file comment) for genimage to see the trees as root's, `devices` made in them first. */
+export async function chooseRootView(trees: readonly string[], devices = false): Promise<RootView> {
   const owners = treeOwners(trees);
+  // Only root makes real device nodes; a user namespace cannot either.
+  if (devices && self().uid !== 0) return 'fakeroot';
   if (owners === 'root') return 'as-is';
   if (owners === 'builder' && (await userNamespaces())) return 'user-namespace';
   return 'fakeroot';
 }
 
 /**
- * Runs `argv` (genimage) so that it sees every file of `trees` as root:root;
- * returns the way chosen. `run` is exec()'s options; its signal and onGroup
- * also govern faked when fakeroot is the way.
+ * Runs `argv` (genimage) so that it sees every file of `trees` as root:root,
+ * after the `prepare` commands (`mknod`s: see the file comment); returns the
+ * way chosen. `run` is exec()'s options; its signal and onGroup also govern
+ * faked when fakeroot is the way.
  */
-export async function runAsRoot(argv: readonly string[], trees: readonly string[], run: ExecOptions & { env: Record<string, string> }): Promise<RootView> {
-  const view = await chooseRootView(trees);
+export async function runAsRoot(
+  argv: readonly string[],
+  trees: readonly string[],
+  run: ExecOptions & { env: Record<string, string> },
+  prepare: readonly (readonly string[])[] = [],
+): Promise<RootView> {
+  const view = await chooseRootView(trees, prepare.length > 0);
+  const all = async (env: Record<string, string>) => {
+    for (const command of prepare) await exec(command, { ...run, env });
+    await exec(argv, { ...run, env });
+  };
   if (view === 'as-is') {
-    await exec(argv, run);
+    await all(run.env);
   } else if (view === 'user-namespace') {
     // unshare execs the program in place: same process, same group, killed like any other.
     await exec(['unshare', '--map-root-user', '--', ...argv], run);
   } else {
     const { cwd, signal, onGroup } = run;
-    await withFakeroot({ cwd, ...(signal ? { signal } : {}), ...(onGroup ? { onGroup } : {}) }, (env) => exec(argv, { ...run, env: { ...env, ...run.env } }));
+    await withFakeroot({ cwd, ...(signal ? { signal } : {}), ...(onGroup ? { onGroup } : {}) }, (env) => all({ ...env, ...run.env }));
   }
   return view;
 }

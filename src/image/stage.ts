@@ -6,11 +6,13 @@
  * tool first). Every entry is checked with the same rules as source tarballs
  * (no absolute paths, no `..`, nothing written through a symlink, no hard
  * link leaving the directory) before anything is written; symlinks may point
- * anywhere (`/bin/sh -> /bin/busybox`): they are resolved on the card, never here. Device nodes and FIFOs are skipped, and said so: an
- * unprivileged user cannot create them, and devtmpfs provides /dev at boot.
+ * anywhere (`/bin/sh -> /bin/busybox`): they are resolved on the card, never here.
+ * Device nodes and FIFOs are not extracted but returned (`special`): the
+ * image step makes them with `mknod`, for real when it runs as root, under
+ * fakeroot otherwise (build.ts, as-root.ts), so that they are on the card.
  * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
  * owners are not (every file belongs to whoever runs the build, and
- * genimage runs under fakeroot, so they are root:root inside the ext4).
+ * genimage sees them as root:root: as-root.ts).
  */
 import { chmod, lstat, open, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -26,7 +28,32 @@ export interface StageOptions {
   onLine?: (line: string) => void;
 }
 
-const SPECIAL = new Set(['CharacterDevice', 'BlockDevice', 'FIFO']);
+/** The entry types `mknod` makes, and its letter for each. */
+const SPECIAL: ReadonlyMap<string, SpecialEntry['kind']> = new Map([
+  ['CharacterDevice', 'c'],
+  ['BlockDevice', 'b'],
+  ['FIFO', 'p'],
+]);
+
+/** A device node or FIFO of the archive, for `mknod`. */
+export interface SpecialEntry {
+  /** As in the archive (`./dev/console`). */
+  path: string;
+  kind: 'c' | 'b' | 'p';
+  mode: number;
+  major: number;
+  minor: number;
+}
+
+/** `mknod` of `entry` under the directory `root`. */
+export const mknodArgv = (root: string, e: SpecialEntry): string[] => [
+  'mknod',
+  '-m',
+  e.mode.toString(8).padStart(4, '0'),
+  join(root, e.path),
+  e.kind,
+  ...(e.kind === 'p' ? [] : [String(e.major), String(e.minor)]),
+];
 /** Entry types whose own mode matters (a hard link shares its target's inode, a symlink has none). */
 const MODED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
@@ -73,23 +100,24 @@ async function readableTar(archive: string, opts: StageOptions): Promise<string>
 
 /**
  * Extracts the root file system `archive` into the (empty) directory `dest`.
- * Returns the entries skipped (device nodes and FIFOs). Fails with
+ * Returns the device nodes and FIFOs, not extracted (see the file comment). Fails with
  * 'unsafe-archive-entry' before writing anything if an entry could land outside `dest`.
  */
-export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; skipped: string[] }> {
+export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; special: SpecialEntry[] }> {
   const name = archive.slice(archive.lastIndexOf('/') + 1);
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
   const tarFile = await readableTar(archive, opts);
   const entries: { path: string; type: string; linkpath?: string }[] = [];
-  const skipped: string[] = [];
+  const special: SpecialEntry[] = [];
   const modes = new Map<string, number>(); // the last entry of a path wins, as in extraction
   try {
     await list({
       file: tarFile,
       strict: true,
       onReadEntry: (e) => {
-        if (SPECIAL.has(e.type)) skipped.push(e.path);
-        else entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
+        const kind = SPECIAL.get(e.type);
+        if (kind) special.push({ path: e.path, kind, mode: (e.mode ?? 0o600) & 0o7777, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0 });
+        entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
         if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
         else modes.delete(e.path);
       },
@@ -100,7 +128,6 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   const problem = findUnsafeEntry(entries, 0, { rootfs: true });
   if (problem) throw unsafe(problem.entry, problem.why);
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
-  for (const s of skipped) opts.onLine?.(`skipping device node or FIFO ${s} of ${name} (devtmpfs provides /dev at boot)`);
   try {
     await extract({
       file: tarFile,
@@ -119,5 +146,5 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   }
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   await restoreModes(dest, modes);
-  return { entries: entries.length, skipped };
+  return { entries: entries.length, special };
 }
