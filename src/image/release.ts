@@ -1,9 +1,10 @@
 /**
  * Turns a built image into a release in the deploy directory:
  *
- *   <name>.bmap       `bmaptool create`: the mapped ranges and their sha256
+ *   <name>.img.bmap   `bmaptool create`: the mapped ranges and their sha256
  *                     (bmaptool finds it from <name>.img and <name>.img.zst alike)
- *   <name>.img.zst    `zstd -19 -T0 --long` (or <name>.img.xz, `xz -T0`); the .img stays
+ *   <name>.img.zst    `zstd -10 -T0 --long` (or <name>.img.xz, `xz -6 -T0`; the level is
+ *                     image.compress-level); the .img stays
  *   manifest.json     what went into it (ReleaseManifest), artifacts hashed here
  *   SHA256SUMS        `sha256sum -c` format, names relative to the deploy dir:
  *                     the image, the bmap, the compressed copy, the other
