@@ -71,10 +71,13 @@ function rawTar(entries: RawEntry[]): Buffer {
   return Buffer.concat([...blocks, Buffer.alloc(1024)]);
 }
 
-/** A root file system with a console, a block device (its /dev/ entry missing) and a FIFO. */
+/** A root file system with a console, /dev/null (a file first, then a device), a block device and a FIFO whose /run/ the archive does not list. */
 const DEVICE_TAR = rawTar([
   { path: './dev/', type: 'Directory' },
   { path: './dev/console', type: 'CharacterDevice', mode: 0o600, dev: [5, 1] },
+  // Listed twice: the last entry of a path wins, as tar extracts it.
+  { path: './dev/null', type: 'File', body: 'not yet a device\n' },
+  { path: './dev/null', type: 'CharacterDevice', mode: 0o666, dev: [1, 3] },
   { path: './dev/mmcblk0', type: 'BlockDevice', mode: 0o660, dev: [179, 0] },
   { path: './run/initctl', type: 'FIFO', mode: 0o600 },
   { path: './etc/hostname', type: 'File', body: 'dra7\n' },
@@ -85,6 +88,7 @@ function expectDeviceNodes(img: string, offset: number): void {
   expect(debugSpecial(img, offset, '/dev/console')).toEqual({ type: 'character special', mode: '0600', uid: 0, device: '5:1' });
   expect(debugSpecial(img, offset, '/dev/mmcblk0')).toEqual({ type: 'block special', mode: '0660', uid: 0, device: '179:0' });
   expect(debugSpecial(img, offset, '/run/initctl')).toEqual({ type: 'FIFO', mode: '0600', uid: 0 });
+  expect(debugSpecial(img, offset, '/dev/null')).toEqual({ type: 'character special', mode: '0666', uid: 0, device: '1:3' });
 }
 
 let base: string;
@@ -271,7 +275,7 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     writeFileSync(tarball, DEVICE_TAR);
     const lines: string[] = [];
     const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'special', workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
-    expect(lines).toContain('3 device nodes and FIFOs of rootfs.tar for partition root: ./dev/console ./dev/mmcblk0 ./run/initctl');
+    expect(lines).toContain('4 device nodes and FIFOs of rootfs.tar for partition root: ./dev/console ./dev/null ./dev/mmcblk0 ./run/initctl');
     expectDeviceNodes(img.path, 65 * MiB);
     expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
 

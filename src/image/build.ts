@@ -162,7 +162,10 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
       log(`extracting ${p.from.tarball} for partition ${p.name}`);
       const { special } = await extractRootfs(p.from.tarball, dir, { workDir: unpack, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}) });
       await rm(unpack, { recursive: true, force: true });
-      for (const e of special) await mkdir(dirname(join(dir, e.path)), { recursive: true });
+      for (const e of special) {
+        await mkdir(dirname(join(dir, e.path)), { recursive: true });
+        await rm(join(dir, e.path), { force: true }).catch(() => undefined); // a file the archive listed earlier at the same path
+      }
       mknods.push(...special.map((e) => mknodArgv(dir, e)));
       if (special.length > 0) log(`${special.length} device nodes and FIFOs of ${basename(p.from.tarball)} for partition ${p.name}: ${special.map((e) => e.path).join(' ')}`);
       rootDirs[p.name] = dir;

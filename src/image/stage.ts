@@ -108,15 +108,18 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
   const tarFile = await readableTar(archive, opts);
   const entries: { path: string; type: string; linkpath?: string }[] = [];
-  const special: SpecialEntry[] = [];
-  const modes = new Map<string, number>(); // the last entry of a path wins, as in extraction
+  // The last entry of a path wins, as in extraction.
+  const special = new Map<string, SpecialEntry>();
+  const modes = new Map<string, number>();
   try {
     await list({
       file: tarFile,
       strict: true,
       onReadEntry: (e) => {
         const kind = SPECIAL.get(e.type);
-        if (kind) special.push({ path: e.path, kind, mode: (e.mode ?? 0o600) & 0o7777, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0 });
+        const key = join('/', e.path);
+        if (kind) special.set(key, { path: e.path, kind, mode: (e.mode ?? 0o600) & 0o7777, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0 });
+        else special.delete(key);
         entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
         if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
         else modes.delete(e.path);
@@ -146,5 +149,5 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   }
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   await restoreModes(dest, modes);
-  return { entries: entries.length, special };
+  return { entries: entries.length, special: [...special.values()] };
 }
