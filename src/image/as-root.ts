@@ -3,7 +3,7 @@
  *
  * genimage fills an ext4 partition with `mke2fs -d DIR`, which copies each
  * file's owner from the host; on the card every file must be root's, whoever
- * builds. Three ways, cheapest first:
+ * builds. Four ways, cheapest first:
  *
  *   as-is           every entry is root:root already (a build run as root):
  *                   genimage runs as it is.
@@ -12,11 +12,16 @@
  *                   namespace where the builder is root
  *                   (`unshare --map-root-user`), so the kernel itself reports
  *                   the builder's files as 0:0, at no cost per file.
- *   fakeroot        anything else (a root build holding other users' files,
- *                   a builder's tree with a file of another group, a host
- *                   without user namespaces, device nodes to make without
- *                   being root): under fakeroot (fakeroot.ts), whose faked
- *                   answers mke2fs for each file.
+ *   fakeroot-in-user-namespace
+ *                   an ordinary user's build whose tree is not all its own,
+ *                   or that has device nodes to make: genimage runs under
+ *                   fakeroot (fakeroot.ts), whose faked answers mke2fs for
+ *                   each file and fakes each mknod, inside a user namespace
+ *                   where the builder is root, so that it can still read a
+ *                   file whose mode denies even its owner (a 0000
+ *                   /etc/shadow), as root can.
+ *   fakeroot        a root build holding other users' files, or a host
+ *                   without user namespaces: under fakeroot alone.
  *
  * None of them changes an existing file on the host. Device nodes of a root
  * file system tarball are made first, in the same way (`prepare`): real ones
@@ -28,7 +33,7 @@ import { join } from 'node:path';
 import { exec, type ExecOptions } from '../engine/process.js';
 import { withFakeroot } from './fakeroot.js';
 
-export type RootView = 'as-is' | 'user-namespace' | 'fakeroot';
+export type RootView = 'as-is' | 'user-namespace' | 'fakeroot-in-user-namespace' | 'fakeroot';
 
 interface Ids {
   uid: number;
@@ -71,12 +76,21 @@ export function userNamespaces(): Promise<boolean> {
 /** The cheapest way (see the file comment) for genimage to see the trees as root's, `devices` made in them first. */
 export async function chooseRootView(trees: readonly string[], devices = false): Promise<RootView> {
   const owners = treeOwners(trees);
-  // Only root makes real device nodes; a user namespace cannot either.
-  if (devices && self().uid !== 0) return 'fakeroot';
-  if (owners === 'root') return 'as-is';
-  if (owners === 'builder' && (await userNamespaces())) return 'user-namespace';
-  return 'fakeroot';
+  const root = self().uid === 0;
+  // Only root makes real device nodes; in a user namespace, faked fakes them.
+  if (owners === 'root' && (root || !devices)) return 'as-is';
+  if (root || !(await userNamespaces())) return 'fakeroot';
+  return owners === 'builder' && !devices ? 'user-namespace' : 'fakeroot-in-user-namespace';
 }
+
+/** `argv` run as root of a user namespace, with `env` set only inside it (unshare itself must see the real uid). */
+const inUserNamespace = (argv: readonly string[], env: Record<string, string> = {}): string[] => [
+  'unshare',
+  '--map-root-user',
+  '--',
+  ...(Object.keys(env).length > 0 ? ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)] : []),
+  ...argv,
+];
 
 /**
  * Runs `argv` (genimage) so that it sees every file of `trees` as root:root,
@@ -91,18 +105,19 @@ export async function runAsRoot(
   prepare: readonly (readonly string[])[] = [],
 ): Promise<RootView> {
   const view = await chooseRootView(trees, prepare.length > 0);
-  const all = async (env: Record<string, string>) => {
-    for (const command of prepare) await exec(command, { ...run, env });
-    await exec(argv, { ...run, env });
+  const all = async (wrap: (command: readonly string[]) => readonly string[], env: Record<string, string>) => {
+    for (const command of [...prepare, argv]) await exec(wrap(command), { ...run, env });
   };
   if (view === 'as-is') {
-    await all(run.env);
+    await all((command) => command, run.env);
   } else if (view === 'user-namespace') {
     // unshare execs the program in place: same process, same group, killed like any other.
-    await exec(['unshare', '--map-root-user', '--', ...argv], run);
+    await all((command) => inUserNamespace(command), run.env);
   } else {
     const { cwd, signal, onGroup } = run;
-    await withFakeroot({ cwd, ...(signal ? { signal } : {}), ...(onGroup ? { onGroup } : {}) }, (env) => all({ ...env, ...run.env }));
+    await withFakeroot({ cwd, ...(signal ? { signal } : {}), ...(onGroup ? { onGroup } : {}) }, (faked) =>
+      view === 'fakeroot' ? all((command) => command, { ...faked, ...run.env }) : all((command) => inUserNamespace(command, faked), run.env),
+    );
   }
   return view;
 }

@@ -61,7 +61,8 @@ export interface BuiltImage {
 const VIEWS: Record<RootView, string> = {
   'as-is': 'as they are (every file is root:root already)',
   'user-namespace': 'in a user namespace where the builder is root (unshare --map-root-user)',
-  fakeroot: 'under fakeroot (files of more than one owner, device nodes to make, or no user namespaces here)',
+  'fakeroot-in-user-namespace': 'under fakeroot, in a user namespace where the builder is root (files of more than one owner, or device nodes to make)',
+  fakeroot: 'under fakeroot (files of more than one owner, or no user namespaces here)',
 };
 
 /** Every missing or unusable input of the layout, one sentence each. */
