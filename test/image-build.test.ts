@@ -85,6 +85,28 @@ const DEVICE_TAR = rawTar([
   { path: './etc/shadow', type: 'File', body: 'root:*:19000::::::\n', mode: 0o000 },
 ]);
 
+/**
+ * DEVICE_TAR's members as GNU tar writes them by default (the GNU format, whose
+ * device numbers the `tar` package does not read), xz-compressed like a vendor's
+ * rootfs; made from real device nodes, so only as root.
+ */
+function gnuDeviceTar(dir: string): Buffer {
+  const tree = path.join(dir, 'gnu-tree');
+  writeFiles(tree, { 'etc/hostname': 'dra7\n', 'etc/shadow': 'root:*:19000::::::\n', 'dev/null': 'not yet a device\n' });
+  chmodSync(path.join(tree, 'etc/shadow'), 0);
+  mkdirSync(path.join(tree, 'run'));
+  run(['mknod', '-m', '600', path.join(tree, 'dev/console'), 'c', '5', '1']);
+  run(['mknod', '-m', '660', path.join(tree, 'dev/mmcblk0'), 'b', '179', '0']);
+  run(['mknod', '-m', '600', path.join(tree, 'run/initctl'), 'p']);
+  const tarball = path.join(dir, 'gnu-rootfs.tar');
+  run(['tar', '--format=gnu', '--no-recursion', '-C', tree, '-cf', tarball, './dev/', './dev/console', './dev/null', './dev/mmcblk0', './run/initctl', './etc/hostname', './etc/shadow']);
+  run(['rm', path.join(tree, 'dev/null')]);
+  run(['mknod', '-m', '666', path.join(tree, 'dev/null'), 'c', '1', '3']);
+  run(['tar', '--format=gnu', '-C', tree, '-rf', tarball, './dev/null']); // listed twice: the device comes last
+  run(['xz', tarball]);
+  return readFileSync(`${tarball}.xz`);
+}
+
 /** The ext4 at `offset` holds DEVICE_TAR's special files, root's, with their modes and numbers. */
 function expectDeviceNodes(img: string, offset: number): void {
   expect(debugSpecial(img, offset, '/dev/console')).toEqual({ type: 'character special', mode: '0600', uid: 0, device: '5:1' });
@@ -247,7 +269,8 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
   });
 
   it.runIf(nobodyReads)('makes the device nodes of a rootfs tarball as an ordinary user, under fakeroot in a user namespace', () => {
-    const { lines, img } = buildAsNobody('rootless-devices', { tarball: DEVICE_TAR });
+    // A GNU-format, xz-compressed tarball when the tests run as root (who can make one from real nodes).
+    const { lines, img } = buildAsNobody('rootless-devices', { tarball: asRoot ? gnuDeviceTar(path.join(base)) : DEVICE_TAR });
     expect(lines).toContain(
       "genimage saw the root file system trees as root's under fakeroot, in a user namespace where the builder is root (files of more than one owner, or device nodes to make)",
     );
@@ -274,16 +297,20 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     expect(readdirSync(out)).toEqual(['card.img']);
   });
 
-  it('makes the device nodes and FIFOs of a rootfs tarball, and refuses entries that escape it', async () => {
+  it('makes the device nodes and FIFOs of a rootfs tarball, ustar and GNU format, and refuses entries that escape it', async () => {
     const dir = path.join(base, 'special');
     mkdirSync(dir);
     const tarball = path.join(dir, 'rootfs.tar');
-    writeFileSync(tarball, DEVICE_TAR);
-    const lines: string[] = [];
-    const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'special', workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
-    expect(lines).toContain('4 device nodes and FIFOs of rootfs.tar for partition root: ./dev/console ./dev/null ./dev/mmcblk0 ./run/initctl');
-    expectDeviceNodes(img.path, 65 * MiB);
-    expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+    const formats: [string, Buffer][] = [['ustar', DEVICE_TAR], ...(asRoot ? [['gnu', gnuDeviceTar(dir)] as [string, Buffer]] : [])];
+    expect(formats).toHaveLength(asRoot ? 2 : 1);
+    for (const [format, archive] of formats) {
+      writeFileSync(tarball, archive);
+      const lines: string[] = [];
+      const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: `special-${format}`, workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
+      expect(lines.find((l) => l.includes('device nodes'))).toMatch(/^4 device nodes and FIFOs of rootfs\.tar for partition root: (\.\/(dev\/console|dev\/null|dev\/mmcblk0|run\/initctl) ?){4}$/);
+      expectDeviceNodes(img.path, 65 * MiB);
+      expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
+    }
 
     writeFileSync(tarball, rawTar([{ path: '../evil', type: 'File', body: 'x' }]));
     expect(await failureOf(buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'evil', workDir: dir, outDir: dir }))).toEqual({

@@ -24,9 +24,9 @@
  *                   without user namespaces: under fakeroot alone.
  *
  * None of them changes an existing file on the host. Device nodes of a root
- * file system tarball are made first, in the same way (`prepare`): real ones
- * as root, in the build's temp directory; faked ones, which only this
- * fakeroot session sees, otherwise.
+ * file system tarball are made first, in the same way (`prepare`, a GNU tar
+ * extraction): real ones as root, in the build's temp directory; faked ones,
+ * which only this fakeroot session sees, otherwise.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ const inUserNamespace = (argv: readonly string[], env: Record<string, string> = 
 
 /**
  * Runs `argv` (genimage) so that it sees every file of `trees` as root:root,
- * after the `prepare` commands (`mknod`s: see the file comment); returns the
+ * after the `prepare` commands (device nodes: see the file comment); returns the
  * way chosen. `run` is exec()'s options; its signal and onGroup also govern
  * faked when fakeroot is the way.
  */

@@ -6,7 +6,7 @@
  *      that a failed or interrupted build never leaves an image behind that
  *      looks like its result;
  *   2. in a fresh temp dir under workDir: extracts rootfs tarballs (stage.ts;
- *      their device nodes and FIFOs are made with mknod just before genimage
+ *      GNU tar extracts their device nodes and FIFOs just before genimage
  *      runs, in the same way as genimage: as-root.ts), writes genimage's config (genimage-config.ts) and runs
  *      `genimage --config … --rootpath … --tmppath … --inputpath … --outputpath …`,
  *      all four paths inside the temp dir, in the cheapest way that shows
@@ -26,14 +26,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TaskFailure } from '../engine/failure.js';
 import { exec, type ExecOptions } from '../engine/process.js';
 import { runAsRoot, type RootView } from './as-root.js';
 import { ImageError } from './error.js';
 import { buildEnvironment, genimageConfig } from './genimage-config.js';
 import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
-import { extractRootfs, mknodArgv } from './stage.js';
+import { extractMembersArgv, extractRootfs } from './stage.js';
 
 export interface BuildImageOptions {
   layout: ImageLayout;
@@ -153,7 +153,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const paths = { root: join(tmp, 'root'), tmp: join(tmp, 'tmp'), input: join(tmp, 'input'), output: join(tmp, 'output') };
     for (const dir of Object.values(paths)) await mkdir(dir);
     const rootDirs: Record<string, string> = {};
-    const mknods: string[][] = [];
+    const specials: string[][] = [];
     for (const p of layout.partitions) {
       if (!p.from || !('tarball' in p.from)) continue;
       const dir = join(tmp, `rootfs-${p.name}`);
@@ -161,21 +161,23 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
       await mkdir(dir);
       await mkdir(unpack);
       log(`extracting ${p.from.tarball} for partition ${p.name}`);
-      const { special } = await extractRootfs(p.from.tarball, dir, { workDir: unpack, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}) });
-      await rm(unpack, { recursive: true, force: true });
-      for (const e of special) {
-        await mkdir(dirname(join(dir, e.path)), { recursive: true });
-        await rm(join(dir, e.path), { force: true }).catch(() => undefined); // a file the archive listed earlier at the same path
+      const { special, tarFile } = await extractRootfs(p.from.tarball, dir, { workDir: unpack, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (special.length > 0) {
+        // The decompressed copy stays (in tmp) until they are made, just before genimage.
+        const list = join(unpack, 'special.list');
+        await writeFile(list, special.map((name) => `${name}\0`).join(''));
+        specials.push(extractMembersArgv(tarFile, dir, list));
+        log(`${special.length} device nodes and FIFOs of ${basename(p.from.tarball)} for partition ${p.name}: ${special.join(' ')}`);
+      } else {
+        await rm(unpack, { recursive: true, force: true });
       }
-      mknods.push(...special.map((e) => mknodArgv(dir, e)));
-      if (special.length > 0) log(`${special.length} device nodes and FIFOs of ${basename(p.from.tarball)} for partition ${p.name}: ${special.map((e) => e.path).join(' ')}`);
       rootDirs[p.name] = dir;
     }
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
     const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
     const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
-    const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() }, mknods);
+    const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() }, specials);
     if (trees.length > 0) log(`genimage saw the root file system trees as root's ${VIEWS[view]}`);
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });

@@ -7,9 +7,10 @@
  * (no absolute paths, no `..`, nothing written through a symlink, no hard
  * link leaving the directory) before anything is written; symlinks may point
  * anywhere (`/bin/sh -> /bin/busybox`): they are resolved on the card, never here.
- * Device nodes and FIFOs are not extracted but returned (`special`): the
- * image step makes them with `mknod`, for real when it runs as root, under
- * fakeroot otherwise (build.ts, as-root.ts), so that they are on the card.
+ * Device nodes and FIFOs are not extracted but returned (`special`, with
+ * the tar file to take them from): the image step has GNU tar extract them,
+ * for real when it runs as root, under fakeroot otherwise
+ * (extractMembersArgv, build.ts, as-root.ts), so that they are on the card.
  * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
  * owners are not (every file belongs to whoever runs the build, and
  * genimage sees them as root:root: as-root.ts).
@@ -28,32 +29,29 @@ export interface StageOptions {
   onLine?: (line: string) => void;
 }
 
-/** The entry types `mknod` makes, and its letter for each. */
-const SPECIAL: ReadonlyMap<string, SpecialEntry['kind']> = new Map([
-  ['CharacterDevice', 'c'],
-  ['BlockDevice', 'b'],
-  ['FIFO', 'p'],
-]);
+const SPECIAL = new Set(['CharacterDevice', 'BlockDevice', 'FIFO']);
 
-/** A device node or FIFO of the archive, for `mknod`. */
-export interface SpecialEntry {
-  /** As in the archive (`./dev/console`). */
-  path: string;
-  kind: 'c' | 'b' | 'p';
-  mode: number;
-  major: number;
-  minor: number;
-}
-
-/** `mknod` of `entry` under the directory `root`. */
-export const mknodArgv = (root: string, e: SpecialEntry): string[] => [
-  'mknod',
-  '-m',
-  e.mode.toString(8).padStart(4, '0'),
-  join(root, e.path),
-  e.kind,
-  ...(e.kind === 'p' ? [] : [String(e.major), String(e.minor)]),
+/**
+ * GNU tar extracting the members `listFile` names (NUL-separated, as
+ * extractRootfs returns them) of `tarFile` into `dest`: how the device nodes
+ * and FIFOs are made. GNU tar reads their numbers in every tar format (the
+ * `tar` package does not in GNU-format headers, tar's default), and it runs
+ * as root or under fakeroot (as-root.ts), which fakes its mknod calls. Owned
+ * by whoever extracts, modes as archived.
+ */
+export const extractMembersArgv = (tarFile: string, dest: string, listFile: string): string[] => [
+  'tar',
+  '--extract',
+  `--file=${tarFile}`,
+  `--directory=${dest}`,
+  '--no-same-owner',
+  '--preserve-permissions',
+  '--no-wildcards',
+  '--null',
+  '--verbatim-files-from',
+  `--files-from=${listFile}`,
 ];
+
 /** Entry types whose own mode matters (a hard link shares its target's inode, a symlink has none). */
 const MODED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
@@ -91,7 +89,8 @@ async function readableTar(archive: string, opts: StageOptions): Promise<string>
     // xz and bzip2 cannot name their output: decompress a link placed where the output should go.
     const [tool, ext] = head.startsWith('fd') ? ['xz', 'xz'] : ['bzip2', 'bz2'];
     await symlink(resolve(archive), `${out}.${ext}`);
-    await run([tool!, '--decompress', '--keep', '--force', '--quiet', `${out}.${ext}`]);
+    // xz's --no-warn: it cannot give the copy the group of an archive owned by someone else, which is no failure.
+    await run([tool!, '--decompress', '--keep', '--force', '--quiet', ...(tool === 'xz' ? ['--no-warn'] : []), `${out}.${ext}`]);
   } else {
     return archive;
   }
@@ -100,25 +99,26 @@ async function readableTar(archive: string, opts: StageOptions): Promise<string>
 
 /**
  * Extracts the root file system `archive` into the (empty) directory `dest`.
- * Returns the device nodes and FIFOs, not extracted (see the file comment). Fails with
+ * Returns the member names of the device nodes and FIFOs, not extracted, and
+ * the tar file holding them, a decompressed copy in workDir or the archive
+ * itself (see the file comment). Fails with
  * 'unsafe-archive-entry' before writing anything if an entry could land outside `dest`.
  */
-export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; special: SpecialEntry[] }> {
+export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; special: string[]; tarFile: string }> {
   const name = archive.slice(archive.lastIndexOf('/') + 1);
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
   const tarFile = await readableTar(archive, opts);
   const entries: { path: string; type: string; linkpath?: string }[] = [];
   // The last entry of a path wins, as in extraction.
-  const special = new Map<string, SpecialEntry>();
+  const special = new Map<string, string>();
   const modes = new Map<string, number>();
   try {
     await list({
       file: tarFile,
       strict: true,
       onReadEntry: (e) => {
-        const kind = SPECIAL.get(e.type);
         const key = join('/', e.path);
-        if (kind) special.set(key, { path: e.path, kind, mode: (e.mode ?? 0o600) & 0o7777, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0 });
+        if (SPECIAL.has(e.type)) special.set(key, e.path);
         else special.delete(key);
         entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
         if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
@@ -149,5 +149,5 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   }
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   await restoreModes(dest, modes);
-  return { entries: entries.length, special: [...special.values()] };
+  return { entries: entries.length, special: [...special.values()], tarFile };
 }
