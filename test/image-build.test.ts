@@ -1,25 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { c as createTar, Header } from 'tar';
+import { c as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from '../src/image/build.js';
 import { ImageError } from '../src/image/error.js';
 import { stableId32, stableUuid } from '../src/image/genimage-config.js';
 import type { ImageLayout } from '../src/image/layout.js';
+import { debugStat, DEVICE_TAR, expectDeviceNodes, gnuDeviceTar, rawTar, run, type RawEntry } from './util/rootfs.js';
 import { failureOf, makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
 
 const MiB = 1024 * 1024;
 const BOOT_FILES = ['MLO', 'u-boot.img', 'uEnv.txt', 'xen-uImage', 'zImage', 'dra7-evm.dtb'];
-
-const run = (argv: string[], cwd?: string) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-/** `debugfs -R "stat PATH"` of the ext4 at `offset` in `img`: [uid, gid, mode]. */
-function debugStat(img: string, offset: number, file: string): { uid: number; gid: number; mode: string } {
-  const out = run(['debugfs', '-R', `stat "${file}"`, `${img}?offset=${offset}`]);
-  const m = /Mode:\s+(\d+)[\s\S]*User:\s+(\d+)\s+Group:\s+(\d+)/.exec(out);
-  if (!m) throw new Error(`no stat for ${file}: ${out}`);
-  return { mode: m[1]!, uid: Number(m[2]), gid: Number(m[3]) };
-}
 
 /** A deploy dir with small fake boot files and a root file system tree; one file owned by uid 1000, one 0755. */
 function makeInputs(base: string): { deploy: string; rootfs: string } {
@@ -44,77 +36,6 @@ export function dra7Layout(deploy: string, rootfs: ImageLayout['partitions'][num
       { name: 'root', type: 'ext4', size: 256 * MiB, from: rootfs! },
     ],
   };
-}
-
-/** debugfs `stat` of a special file: its type line and, for a device, its numbers. */
-function debugSpecial(img: string, offset: number, file: string): { type: string; mode: string; uid: number; device?: string } {
-  const out = run(['debugfs', '-R', `stat "${file}"`, `${img}?offset=${offset}`]);
-  const type = /Type: ([A-Za-z ]+?)\s+Mode/.exec(out)?.[1] ?? '?';
-  // "Device major/minor number: 179:00 (hex b3:00)": decimal major and minor.
-  const numbers = /Device major\/minor number: (\d+):(\d+)/.exec(out);
-  const { mode, uid } = debugStat(img, offset, file);
-  return { type, mode, uid, ...(numbers ? { device: `${Number(numbers[1])}:${Number(numbers[2])}` } : {}) };
-}
-
-/** A tar archive written entry by entry, for entries the file system cannot hold (device nodes, "../" paths). */
-type RawEntry = { path: string; type: 'File' | 'Directory' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'SymbolicLink'; body?: string; linkpath?: string; mode?: number; dev?: [number, number] };
-function rawTar(entries: RawEntry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? '');
-    const [devmaj, devmin] = e.dev ?? [0, 0];
-    const mode = e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644);
-    const h = new Header({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), mode, size: body.length, uid: 1000, gid: 1000, mtime: new Date(0), devmaj, devmin });
-    h.encode();
-    blocks.push(h.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
-}
-
-/** A root file system with a console, /dev/null (a file first, then a device), a block device and a FIFO whose /run/ the archive does not list. */
-const DEVICE_TAR = rawTar([
-  { path: './dev/', type: 'Directory' },
-  { path: './dev/console', type: 'CharacterDevice', mode: 0o600, dev: [5, 1] },
-  // Listed twice: the last entry of a path wins, as tar extracts it.
-  { path: './dev/null', type: 'File', body: 'not yet a device\n' },
-  { path: './dev/null', type: 'CharacterDevice', mode: 0o666, dev: [1, 3] },
-  { path: './dev/mmcblk0', type: 'BlockDevice', mode: 0o660, dev: [179, 0] },
-  { path: './run/initctl', type: 'FIFO', mode: 0o600 },
-  { path: './etc/hostname', type: 'File', body: 'dra7\n' },
-  // Unreadable even by its owner, as Fedora ships it: only root (or root of a user namespace) can copy it into the ext4.
-  { path: './etc/shadow', type: 'File', body: 'root:*:19000::::::\n', mode: 0o000 },
-]);
-
-/**
- * DEVICE_TAR's members as GNU tar writes them by default (the GNU format, whose
- * device numbers the `tar` package does not read), xz-compressed like a vendor's
- * rootfs; made from real device nodes, so only as root.
- */
-function gnuDeviceTar(dir: string): Buffer {
-  const tree = path.join(dir, 'gnu-tree');
-  writeFiles(tree, { 'etc/hostname': 'dra7\n', 'etc/shadow': 'root:*:19000::::::\n', 'dev/null': 'not yet a device\n' });
-  chmodSync(path.join(tree, 'etc/shadow'), 0);
-  mkdirSync(path.join(tree, 'run'));
-  run(['mknod', '-m', '600', path.join(tree, 'dev/console'), 'c', '5', '1']);
-  run(['mknod', '-m', '660', path.join(tree, 'dev/mmcblk0'), 'b', '179', '0']);
-  run(['mknod', '-m', '600', path.join(tree, 'run/initctl'), 'p']);
-  const tarball = path.join(dir, 'gnu-rootfs.tar');
-  run(['tar', '--format=gnu', '--no-recursion', '-C', tree, '-cf', tarball, './dev/', './dev/console', './dev/null', './dev/mmcblk0', './run/initctl', './etc/hostname', './etc/shadow']);
-  run(['rm', path.join(tree, 'dev/null')]);
-  run(['mknod', '-m', '666', path.join(tree, 'dev/null'), 'c', '1', '3']);
-  run(['tar', '--format=gnu', '-C', tree, '-rf', tarball, './dev/null']); // listed twice: the device comes last
-  run(['xz', tarball]);
-  return readFileSync(`${tarball}.xz`);
-}
-
-/** The ext4 at `offset` holds DEVICE_TAR's special files, root's, with their modes and numbers. */
-function expectDeviceNodes(img: string, offset: number): void {
-  expect(debugSpecial(img, offset, '/dev/console')).toEqual({ type: 'character special', mode: '0600', uid: 0, device: '5:1' });
-  expect(debugSpecial(img, offset, '/dev/mmcblk0')).toEqual({ type: 'block special', mode: '0660', uid: 0, device: '179:0' });
-  expect(debugSpecial(img, offset, '/run/initctl')).toEqual({ type: 'FIFO', mode: '0600', uid: 0 });
-  expect(debugSpecial(img, offset, '/dev/null')).toEqual({ type: 'character special', mode: '0666', uid: 0, device: '1:3' });
-  expect(debugStat(img, offset, '/etc/shadow')).toEqual({ uid: 0, gid: 0, mode: '0000' });
-  expect(run(['debugfs', '-R', 'cat /etc/shadow', `${img}?offset=${offset}`])).toBe('root:*:19000::::::\n');
 }
 
 let base: string;
@@ -297,6 +218,15 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     expect(readdirSync(out)).toEqual(['card.img']);
   });
 
+  /** A rootfs tarball of `entries` is refused for `entry`, and no image is made. */
+  async function expectRefused(dir: string, entries: RawEntry[], entry: string, why: string): Promise<void> {
+    const tarball = path.join(dir, 'rootfs.tar');
+    writeFileSync(tarball, rawTar(entries));
+    const failure = await failureOf(buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'refused', workDir: dir, outDir: dir }));
+    expect(failure).toEqual({ reason: 'unsafe-archive-entry', archive: 'rootfs.tar', entry, why });
+    expect(existsSync(path.join(dir, 'refused.img'))).toBe(false);
+  }
+
   it('makes the device nodes and FIFOs of a rootfs tarball, ustar and GNU format, and refuses entries that escape it', async () => {
     const dir = path.join(base, 'special');
     mkdirSync(dir);
@@ -312,14 +242,7 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
       expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
     }
 
-    writeFileSync(tarball, rawTar([{ path: '../evil', type: 'File', body: 'x' }]));
-    expect(await failureOf(buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'evil', workDir: dir, outDir: dir }))).toEqual({
-      reason: 'unsafe-archive-entry',
-      archive: 'rootfs.tar',
-      entry: '../evil',
-      why: 'has a ".." path component',
-    });
-    expect(existsSync(path.join(dir, 'evil.img'))).toBe(false);
+    await expectRefused(dir, [{ path: '../evil', type: 'File', body: 'x' }], '../evil', 'has a ".." path component');
   });
 
   it('keeps the absolute and outward symlinks of a root file system, but never writes through one', async () => {
@@ -336,17 +259,11 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     expect(run(['debugfs', '-R', 'stat /bin/sh', `${img.path}?offset=${65 * MiB}`])).toMatch(/Fast link dest: "\/bin\/busybox"/);
     expect(run(['debugfs', '-R', 'stat /usr/lib/libc.so', `${img.path}?offset=${65 * MiB}`])).toMatch(/Fast link dest: "..\/..\/..\/lib\/libc.so.6"/);
 
-    writeFileSync(tarball, rawTar([
+    const through: RawEntry[] = [
       { path: './lib', type: 'SymbolicLink', linkpath: '/usr/lib' },
       { path: './lib/evil.so', type: 'File', body: 'x' },
-    ]));
-    expect(await failureOf(buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'through', workDir: dir, outDir: dir }))).toEqual({
-      reason: 'unsafe-archive-entry',
-      archive: 'rootfs.tar',
-      entry: './lib/evil.so',
-      why: 'would be written through the symlink lib',
-    });
-    expect(existsSync(path.join(dir, 'through.img'))).toBe(false);
+    ];
+    await expectRefused(dir, through, './lib/evil.so', 'would be written through the symlink lib');
   });
 
   it('makes thousands of files root:root', async () => {

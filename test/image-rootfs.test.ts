@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../src/engine/hasher.js';
 import { Rig } from './util/rig.js';
+import { debugStat, run } from './util/rootfs.js';
 
 /**
  * Root file systems as recipes, through the whole engine: a vendor's pinned
@@ -11,13 +11,8 @@ import { Rig } from './util/rig.js';
  * each filling the ext4 partition of a card image.
  */
 const MiB = 1024 * 1024;
-const run = (argv: string[], cwd?: string) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 const debugfs = (img: string, request: string) => run(['debugfs', '-R', request, `${img}?offset=${2 * MiB}`]);
-function statOf(img: string, file: string): { uid: number; gid: number; mode: string } {
-  const m = /Mode:\s+(\d+)[\s\S]*User:\s+(\d+)\s+Group:\s+(\d+)/.exec(debugfs(img, `stat "${file}"`));
-  if (!m) throw new Error(`no stat for ${file}`);
-  return { mode: m[1]!, uid: Number(m[2]), gid: Number(m[3]) };
-}
+const statOf = (img: string, file: string) => debugStat(img, 2 * MiB, file);
 
 const BOARD = (name: string, component: string, recipe: string, from: string) => `board: ${name}
 components:

@@ -74,7 +74,7 @@ export function userNamespaces(): Promise<boolean> {
 }
 
 /** The cheapest way (see the file comment) for genimage to see the trees as root's, `devices` made in them first. */
-export async function chooseRootView(trees: readonly string[], devices = false): Promise<RootView> {
+async function chooseRootView(trees: readonly string[], devices = false): Promise<RootView> {
   const owners = treeOwners(trees);
   const root = self().uid === 0;
   // Only root makes real device nodes; in a user namespace, faked fakes them.
