@@ -104,7 +104,7 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
   const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
   const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
   return [
-    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk']),
+    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'fallocate']),
     node(
       'release',
       `bmap, ${compress} copy, SHA256SUMS and manifest.json`,

@@ -15,7 +15,11 @@
  *      partition is root:root whoever builds;
  *   3. reads the partition table genimage wrote (`sfdisk --json`) and checks it
  *      is the one the layout describes;
- *   4. renames `<name>.img` into outDir (or, across file systems, copies it
+ *   4. punches holes where the image holds only zeros (`fallocate --dig-holes`):
+ *      genimage copies each partition by its FIEMAP extents and, on a file
+ *      system without FIEMAP (tmpfs), copies every byte, holes included; the
+ *      scan skips holes that are there already, so a sparse image costs nothing;
+ *   5. renames `<name>.img` into outDir (or, across file systems, copies it
  *      with `cp --sparse=always` next to its final name and renames that):
  *      the image appears there only when complete.
  *
@@ -117,6 +121,23 @@ async function readTable(image: string, layout: ImageLayout, cwd: string): Promi
   return actual;
 }
 
+/**
+ * Makes `image` sparse again where genimage wrote zeros (step 4 of the file
+ * comment). A file system that cannot punch holes leaves it whole, said so.
+ */
+async function digHoles(image: string, run: ExecOptions, log: (line: string) => void): Promise<void> {
+  const before = await stat(image);
+  try {
+    await exec(['fallocate', '--dig-holes', image], { ...run, capture: true });
+  } catch (err) {
+    if (err instanceof TaskFailure && err.failure.reason === 'cancelled') throw err;
+    log(`the image stays fully allocated (${humanSize(before.blocks * 512)}): this file system cannot punch holes (${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  const after = await stat(image);
+  if (after.blocks < before.blocks) log(`made the image sparse again: ${humanSize(before.blocks * 512)} → ${humanSize(after.blocks * 512)} allocated of ${humanSize(after.size)}`);
+}
+
 /** Moves the finished image to `dest`: a rename, or a sparse copy and a rename across file systems. */
 async function publish(from: string, dest: string, cwd: string, signal: AbortSignal | undefined): Promise<void> {
   try {
@@ -182,6 +203,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });
     const partitions = await readTable(built, layout, tmp);
+    await digHoles(built, run, log);
     if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
     await publish(built, dest, tmp, opts.signal);
     return { path: dest, size: (await stat(dest)).size, partitions };
