@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { board, recipe } from '../src/model/schema.js';
 import { fixtureBoard } from './util/fixture-board.js';
-import { Rig } from './util/rig.js';
+import { Rig, XENBUILD } from './util/rig.js';
 
 describe('commands', () => {
   const rig = new Rig();
@@ -56,6 +56,31 @@ describe('commands', () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('xenbuild-no-such-tool is not installed (apt-get install some-package)');
     rig.write('recipes/notes.yaml', rig.read('recipes/notes.yaml').replace('xenbuild-no-such-tool, notes.txt', 'cp, notes.txt').replace('tools: { xenbuild-no-such-tool: some-package }\n', ''));
+  });
+
+  it('doctor proves each compiler by building a program for its target, and names the C library package when it cannot', () => {
+    let r = rig.xenbuild(['doctor', '--board', 'fx']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^arm-linux-gnueabihf-gcc\s+ok .*\n\s+compiles and links a hosted C program for arm-linux-gnueabihf \(ELF ARM\)$/m);
+    expect(r.stdout).toContain('every compiler builds for its target');
+    // The real cross compiler on a machine without its C library headers (installed with --no-install-recommends):
+    // the headers hidden by an empty tmpfs, in a mount namespace of the doctor's own.
+    const noLibc = () => {
+      const script = 'mount -t tmpfs none /usr/arm-linux-gnueabihf/include && exec "$0" "$@"';
+      const out = spawnSync('unshare', ['--mount', '--map-root-user', 'sh', '-c', script, process.execPath, XENBUILD, 'doctor', '--board', 'fx'], { cwd: rig.project, encoding: 'utf8' });
+      return { status: out.status ?? -1, stdout: out.stdout + out.stderr, stderr: out.stderr };
+    };
+    r = noLibc();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^\s+CANNOT BUILD a hosted C program for arm-linux-gnueabihf: .*bits\/libc-header-start\.h: No such file or directory {2}\[apt-get install libc6-dev-armhf-cross\]$/m);
+    expect(r.stdout).toContain('\n1 missing: apt-get install libc6-dev-armhf-cross; 1 compiler cannot build for its target\n');
+    // A recipe that compiles freestanding code only (a hypervisor, a boot loader) needs no C library.
+    const hello = rig.read('recipes/hello.yaml');
+    rig.write('recipes/hello.yaml', hello.replace('tools: { arm-linux-gnueabihf-gcc: gcc-arm-linux-gnueabihf }', 'tools: { arm-linux-gnueabihf-gcc: { package: gcc-arm-linux-gnueabihf, freestanding: true } }'));
+    r = noLibc();
+    expect(r.stdout).toMatch(/^\s+compiles and links a freestanding C program for arm-linux-gnueabihf \(ELF ARM\)$/m);
+    expect(r.status).toBe(0);
+    rig.write('recipes/hello.yaml', hello);
   });
 
   it('clean removes a task\'s results, or the whole board', () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Settings } from '../config.js';
-import { debianPackageFor } from '../engine/host-tools.js';
+import { debianPackageFor, isCCompiler, type CompileKind } from '../engine/host-tools.js';
 import type { BuildGraph, TaskNode } from '../model/graph.js';
 import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, type Scalar } from '../model/schema.js';
 import type { Diagnostic } from './diagnostics.js';
@@ -134,13 +134,14 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
 
   const order = topologicalOrder(depGraph);
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const toolUsers = new Map<string, { package?: string; usedBy: string[] }>();
+  const toolUsers = new Map<string, { package?: string; usedBy: string[]; compiles?: CompileKind }>();
   if (b.qemu && !b.qemu.command[0]!.includes('/')) toolUsers.set(b.qemu.command[0]!, { usedBy: ['xenbuild boot'], ...(debianPackageFor(b.qemu.command[0]!) ? { package: debianPackageFor(b.qemu.command[0]!)! } : {}) });
   for (const t of tasks) {
     for (const tool of t.tools) {
       const entry = toolUsers.get(tool) ?? { usedBy: [] };
       const pkg = debianPackageFor(tool, t.packages);
       if (pkg) entry.package = pkg;
+      if (isCCompiler(tool)) entry.compiles = entry.compiles === 'hosted' || !t.freestanding?.includes(tool) ? 'hosted' : 'freestanding';
       entry.usedBy.push(t.id);
       toolUsers.set(tool, entry);
     }

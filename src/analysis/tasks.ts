@@ -54,13 +54,17 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   const definedIn = relative(root, file.path);
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
   const tasks: TaskNode[] = [];
+  const declared = Object.entries(r.tools ?? {});
+  const packages = Object.fromEntries(declared.map(([tool, v]) => [tool, typeof v === 'string' ? v : v.package]));
+  const freestanding = declared.filter(([, v]) => typeof v !== 'string' && v.freestanding).map(([tool]) => tool);
   const node = (name: string, fields: Omit<TaskNode, 'id' | 'component' | 'name' | 'srcDir' | 'definedIn' | 'packages'>): TaskNode => ({
     id: `${c.name}:${name}`,
     component: c.name,
     name,
     srcDir: c.srcDir,
     definedIn,
-    packages: { ...r.tools },
+    packages,
+    ...(freestanding.length ? { freestanding } : {}),
     ...fields,
   });
   const scope = makeScope(c, ctx);

@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { DEBIAN_PACKAGES } from '../engine/host-tools.js';
+import { probeCompiler, type CompileProbe } from '../engine/compile-probe.js';
+import { DEBIAN_PACKAGES, isCCompiler } from '../engine/host-tools.js';
+import type { BuildGraph } from '../model/graph.js';
 import { openState } from '../engine/runner.js';
 import { ToolVersions, which } from '../engine/tools.js';
 import { join } from 'node:path';
@@ -36,32 +38,52 @@ export async function cleanCommand(selectors: string[], opts: GlobalOptions): Pr
   });
 }
 
-/** `xenbuild doctor`: is every host tool the board needs installed, which version, and which Debian package gives it. */
+/**
+ * `xenbuild doctor`: is every host tool the board needs installed, which
+ * version, and which Debian package gives it; each C compiler is proven by
+ * compiling and linking a program for its target (engine/compile-probe.ts).
+ */
 export async function doctorCommand(opts: GlobalOptions): Promise<number> {
   const settings = await settingsFor(opts);
-  let tools: { tool: string; package?: string; usedBy: string[] }[];
+  let tools: BuildGraph['tools'];
   if (settings.board) {
     const { graph } = await analysedBoard(opts);
     tools = graph.tools;
     if (!tools.some((t) => t.tool === 'git')) tools = [{ tool: 'git', package: 'git', usedBy: ['xenbuild'] }, ...tools];
   } else {
-    tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({ tool, package: pkg, usedBy: [] }));
+    tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({ tool, package: pkg, usedBy: [], ...(isCCompiler(tool) ? { compiles: 'hosted' as const } : {}) }));
   }
   const versions = new ToolVersions(join(settings.board ? join(settings.workdir, settings.board, 'state') : tmpdir(), 'tools.json'));
   const width = Math.max(...tools.map((t) => t.tool.length));
   const missing: string[] = [];
+  let broken = 0;
   for (const t of tools) {
     const path = which(t.tool);
     const version = path ? await versions.version(t.tool) : undefined;
     if (!path && t.package) missing.push(t.package);
     const status = path ? `ok       ${version}` : 'MISSING ';
     process.stdout.write(`${t.tool.padEnd(width)}  ${status}${t.package ? `  [${t.package}]` : ''}${!path && t.usedBy.length ? `  needed by ${t.usedBy.join(', ')}` : ''}\n`);
+    if (!path || !t.compiles) continue;
+    const probe = await probeCompiler(t.tool, t.compiles);
+    process.stdout.write(`${''.padEnd(width)}  ${describeProbe(probe)}\n`);
+    if (!probe.ok) {
+      broken++;
+      if (probe.package) missing.push(probe.package);
+    }
   }
   if (settings.board) await versions.save();
-  if (missing.length) {
-    process.stdout.write(`\n${missing.length} missing: apt-get install ${[...new Set(missing)].sort().join(' ')}\n`);
+  if (missing.length || broken) {
+    const problems = [missing.length ? `${new Set(missing).size} missing: apt-get install ${[...new Set(missing)].sort().join(' ')}` : '', broken ? `${broken} compiler${broken === 1 ? '' : 's'} cannot build for ${broken === 1 ? 'its' : 'their'} target` : ''];
+    process.stdout.write(`\n${problems.filter(Boolean).join('; ')}\n`);
     return 1;
   }
-  process.stdout.write(`\nall ${tools.length} tools found\n`);
+  process.stdout.write(`\nall ${tools.length} tools found${tools.some((t) => t.compiles) ? ', every compiler builds for its target' : ''}\n`);
   return 0;
+}
+
+/** "builds a hosted C program for arm-linux-gnueabihf (ELF ARM)", or what failed and the package to install. */
+function describeProbe(p: CompileProbe): string {
+  const what = `a ${p.kind} C program${p.target ? ` for ${p.target}` : ''}`;
+  if (p.ok) return `compiles and links ${what} (ELF ${p.machine})`;
+  return `CANNOT BUILD ${what}: ${p.error}${p.package ? `  [apt-get install ${p.package}]` : ''}`;
 }

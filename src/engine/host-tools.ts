@@ -45,6 +45,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   file: 'file',
   cp: 'coreutils',
   truncate: 'coreutils',
+  fallocate: 'util-linux',
+  unshare: 'util-linux',
   gzip: 'gzip',
   cpio: 'cpio',
   modinfo: 'kmod',
@@ -55,3 +57,26 @@ export function debianPackageFor(tool: string, extra: Readonly<Record<string, st
   const base = tool.includes('/') ? tool.slice(tool.lastIndexOf('/') + 1) : tool;
   return extra[base] ?? DEBIAN_PACKAGES[base];
 }
+
+/** What doctor proves a C compiler builds: a program that links against the C library, or freestanding code. */
+export type CompileKind = 'hosted' | 'freestanding';
+
+/** `gcc`, `cc`, `arm-linux-gnueabihf-gcc`, `clang`…: a program doctor can prove by compiling with it. */
+export function isCCompiler(tool: string): boolean {
+  const base = tool.includes('/') ? tool.slice(tool.lastIndexOf('/') + 1) : tool;
+  return /^(?:[A-Za-z0-9_.]+-)*(?:gcc|cc|clang)(?:-\d+)?$/.test(base);
+}
+
+/**
+ * The Debian package with the C library and headers a compiler links hosted
+ * programs against. Each is only a Recommends of its compiler, so an install
+ * with --no-install-recommends has a compiler that cannot build `#include <stdio.h>`.
+ */
+export const C_LIBRARY_PACKAGES: Readonly<Record<string, string>> = {
+  gcc: 'libc6-dev',
+  cc: 'libc6-dev',
+  clang: 'libc6-dev',
+  'arm-linux-gnueabihf-gcc': 'libc6-dev-armhf-cross',
+  'arm-linux-gnueabi-gcc': 'libc6-dev-armel-cross',
+  'aarch64-linux-gnu-gcc': 'libc6-dev-arm64-cross',
+};

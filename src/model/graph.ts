@@ -114,6 +114,8 @@ export interface TaskNode {
   tools: string[];
   /** Tool → Debian package hints from the recipe. */
   packages: Record<string, string>;
+  /** C compilers the task uses for freestanding code only (the recipe says so); every other compiler must build hosted programs. */
+  freestanding?: string[];
   /**
    * Everything static that decides the task's result, machine-independent:
    * resolved command with symbolic paths, env, the recipe text defining it.
@@ -133,8 +135,11 @@ export interface BuildGraph {
   mirrors: string[];
   /** Every task, in a stable topological order. */
   tasks: TaskNode[];
-  /** Every host tool the board's tasks run, with the Debian package when known. */
-  tools: { tool: string; package?: string; usedBy: string[] }[];
+  /**
+   * Every host tool the board's tasks run, with the Debian package when known;
+   * for a C compiler, what doctor must prove it builds (hosted unless every user builds freestanding code only).
+   */
+  tools: { tool: string; package?: string; usedBy: string[]; compiles?: 'hosted' | 'freestanding' }[];
   /** How to boot the board's image under an emulator (xenbuild boot), when the board can be. */
   qemu?: { command: string[]; timeoutSeconds: number; smp: number; milestones: { name: string; match: string }[] };
 }

@@ -107,7 +107,22 @@ export const task = z.union([runTask, makeTask, busyboxRootTask]);
 export const recipe = z.strictObject({
   recipe: name.describe('The recipe name; must equal the file name'),
   description: z.string().optional(),
-  tools: z.record(z.string(), z.string()).optional().describe('Host programs the recipe runs, each with the Debian package that provides it'),
+  tools: z
+    .record(
+      z.string(),
+      z.union([
+        z.string().describe('The Debian package that provides it'),
+        z.strictObject({
+          package: z.string().describe('The Debian package that provides it'),
+          freestanding: z
+            .literal(true)
+            .optional()
+            .describe('A C compiler this recipe uses for freestanding code only (a hypervisor, a kernel, a boot loader): doctor checks it without a C library'),
+        }),
+      ]),
+    )
+    .optional()
+    .describe('Host programs the recipe runs, each with the Debian package that provides it'),
   variables: variables.optional().describe('Defaults for ${name}; boards may override them'),
   source: source.optional(),
   patches: patches.optional(),

@@ -62,6 +62,7 @@ versions:
     source: { git: "${hello.url}", ref: v1.0, commit: ${hello.commit} }
     patches: [patches/hello/]
 default-version: "1.0"
+tools: { arm-linux-gnueabihf-gcc: gcc-arm-linux-gnueabihf }
 tasks:
   build:
     make: ["CC=\${toolchain.prefix}gcc", "GREETING=\${greeting}", hello]
