@@ -256,6 +256,21 @@ describe('uEnv.txt for dra7-evm (baked device tree, U-Boot 2014.07)', () => {
     expect(text).toContain('uenvcmd=run xen_load && run dom0_load && run dt_fixup && run xen_boot; ');
   });
 
+  it('runs the board\'s setup commands first, in boot.scr and in uEnv.txt, and refuses one that is not one line', () => {
+    const setup = ['mw.w 0x4a002acc 0x43', 'mw.l 0x4ae10000 0x1'];
+    const env = uEnvTxt({ ...dra7, setup }, dra7Files, dra7Cmdlines, { board: 'dra7-evm' });
+    expect(env).toContain('\nboard_setup=echo "xenbuild: board setup: 2 commands from the board file"; mw.w 0x4a002acc 0x43; mw.l 0x4ae10000 0x1\n');
+    expect(env).toContain('uenvcmd=run board_setup && run xen_load && ');
+    const script = bootScript({ ...dra7, firmware: 'u-boot', setup: setup.slice(0, 1) }, dra7Files, dra7Cmdlines, { board: 'dra7-evm' });
+    const lines = script.split('\n');
+    const at = lines.indexOf('mw.w 0x4a002acc 0x43');
+    expect(lines[at - 1]).toBe('echo "xenbuild: board setup: 1 command from the board file"');
+    expect(at).toBeLessThan(lines.findIndex((l) => l.startsWith('if load ')));
+    expect(() => bootScript({ ...dra7, setup: ['mw.w 0x1 0x2\nreset'] }, dra7Files, dra7Cmdlines, { board: 'dra7-evm' })).toThrow(
+      'setup command "mw.w 0x1 0x2\\nreset" must be one line',
+    );
+  });
+
   it('a boot.scr for the same board loads with fatload', () => {
     const text = bootScript(dra7, dra7Files, dra7Cmdlines, { board: 'dra7-evm' });
     expect(text).toContain('if fatload mmc 0:1 0x90000000 xen-uImage && itest.l ${filesize} -eq 0xa83ac; then\n');

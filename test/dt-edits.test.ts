@@ -196,3 +196,29 @@ describe('bakeEdits', () => {
 function hexBytes(s: string): string {
   return [...Buffer.from(s)].map((b) => b.toString(16)).join(' ');
 }
+
+describe('set a phandle (interrupt-parent = <&gic>)', () => {
+  it('reads the target\'s phandle from the DTB being edited, and bakes it', async () => {
+    const dir = makeTempDir();
+    const dtb = compileFixture('dtuart-no-irq', dir);
+    const tree = await readDtb(dtb);
+    const gic = tree.nodeAt('/ocp/interrupt-controller@48211000')!;
+    const edit = { op: 'set-phandle' as const, path: '/ocp/serial@48020000', prop: 'interrupt-parent', target: gic.path };
+    const resolved = resolveEdits([edit], { tree });
+    expect(resolved.problems).toEqual([]);
+    expect(resolved.ops).toEqual([{ op: 'set', path: '/ocp/serial@48020000', prop: 'interrupt-parent', value: { cells: [gic.u32('phandle')!] }, why: `dtb fixup: phandle of ${gic.path}` }]);
+    const out = path.join(dir, 'out.dtb');
+    await bakeEdits(dtb, out, resolved.ops);
+    expect((await readDtb(out)).nodeAt('/ocp/serial@48020000')!.u32('interrupt-parent')).toBe(gic.u32('phandle'));
+  });
+
+  it('says why when there is no DTB, no such node, or no phandle on it', async () => {
+    const tree = await readDtb(compileFixture('good', makeTempDir()));
+    const set = (target: string) => ({ op: 'set-phandle' as const, path: '/chosen', prop: 'x', target });
+    expect(resolveEdits([set('/ocp/interrupt-controller@48211000')]).problems).toEqual([
+      'set /chosen x to the phandle of /ocp/interrupt-controller@48211000 needs the DTB (dtb.mode: bake), so it was not set',
+    ]);
+    expect(resolveEdits([set('/nowhere')], { tree }).problems).toEqual(['set /chosen x: the DTB has no node /nowhere']);
+    expect(resolveEdits([set('/chosen')], { tree }).problems).toEqual(['set /chosen x: /chosen has no phandle (nothing refers to it)']);
+  });
+});

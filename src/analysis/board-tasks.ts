@@ -65,6 +65,11 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     error(file, ['xen'], 'xen.image uimage needs xen.load: mkimage writes the load address into the uImage header', undefined, file.spanAt(['xen'], 'key'));
   }
   const fixups = (dtb.fixups ?? []).map((f, i) => fixupEdit(f, ['dtb', 'fixups', i], num));
+  fixups.forEach((f, i) => {
+    if (f.op !== 'set-phandle' || dtbMode !== 'runtime') return;
+    ok = false;
+    error(file, ['dtb', 'fixups', i, 'set', 'phandle'], 'a phandle is read from the DTB at build time, and in dtb.mode runtime the firmware provides the DTB only at boot', 'write the phandle as cells: [N] (fdtget -t x DTB PATH phandle), or use dtb.mode: bake');
+  });
   const dom0Ranges: Range[] | undefined = dom0.memory?.map((r, i) => ({ start: num(r.start, ['dom0', 'memory', i, 'start']), size: num(r.size, ['dom0', 'memory', i, 'size']) }));
   if (fixups.some((f) => f.op === 'prune-reserved-memory') && !dom0Ranges) {
     ok = false;
@@ -146,6 +151,7 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     medium: boot.medium,
     command: boot.command,
     dtMode: dtbMode,
+    ...(boot.setup ? { setup: boot.setup } : {}),
     ...(boot.env ? { env: { size: num(boot.env.size, ['boot', 'env', 'size']), redundant: boot.env.redundant ?? false } } : {}),
   };
   const scriptName = boot.firmware === 'u-boot-2014' ? 'uEnv.txt' : 'boot.scr';
@@ -180,10 +186,11 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     node(
       'check',
       'check the memory map, device tree and kernel config against what Xen needs',
-      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : []), ...(config ? [config.producer] : [])],
+      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : []), ...(config ? [config.producer] : []), ...(xenArtifact ? [xenArtifact.producer] : [])],
       {
         kind: 'boot-check',
         plan: planJson,
+        ...(xenArtifact ? { xen: xenArtifact.file } : {}),
         ...(bakedDtb ? { dtb: bakedDtb } : {}),
         ...(config ? { config: config.file } : {}),
         cmdlines,
@@ -203,6 +210,7 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
 function fixupEdit(f: DtFixupSpec, at: PathKey[], num: (v: number | string, at: PathKey[]) => number): DtEdit {
   if ('set' in f) {
     const s = f.set;
+    if (s.phandle !== undefined) return { op: 'set-phandle', path: s.path, prop: s.prop, target: s.phandle };
     let value: DtValue;
     if (s.cells) value = { cells: s.cells.map((c, i) => num(c, [...at, 'set', 'cells', i])) };
     else if (s.u32 !== undefined) value = { cells: [num(s.u32, [...at, 'set', 'u32'])] };

@@ -6,6 +6,7 @@ import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, 
 import type { Diagnostic } from './diagnostics.js';
 import { findCycles, topologicalOrder } from './graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
+import { withProfile } from './profile.js';
 import { didYouMean } from './suggest.js';
 import { BOOT, bootTasks } from './board-tasks.js';
 import { IMAGE, imageTasks } from './image-tasks.js';
@@ -43,14 +44,16 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     return done();
   }
   files.push(found.path);
-  const board = loadFile<Board>(boardSchema, found.path, found.root, 'board', texts, diagnostics);
-  if (!board) return done();
-  const b = board.value;
+  const loaded = loadFile<Board>(boardSchema, found.path, found.root, 'board', texts, diagnostics);
+  if (!loaded) return done();
   const error = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) =>
     diagnostics.push({ severity: 'error', file: file.path, span: span ?? file.spanAt(path), message, ...(hint ? { hint } : {}) });
 
-  // Profile: a named set of components and variables laid over the board's own.
-  const profileName = profileOverride ?? b['default-profile'];
+  // Profile: a named set of components, variables and section keys laid over the board's own.
+  const profileName = profileOverride ?? loaded.value['default-profile'];
+  const board = profileName !== undefined && loaded.value.profiles?.[profileName] ? withProfile(loaded, profileName, diagnostics) : loaded;
+  if (!board) return done();
+  const b = board.value;
   let components: Record<string, { ref: Board['components'][string]; path: PathKey[] }> = {};
   for (const [name, ref] of Object.entries(b.components)) components[name] = { ref, path: ['components', name] };
   let boardVars: Record<string, Scalar> = { ...b.variables };

@@ -73,6 +73,8 @@ export type PlanResult = { ok: true; plan: MemoryPlan } | { ok: false; errors: P
 /** An edit of the device tree, as the board declares it (dtb.fixups). */
 export type DtEdit =
   | { op: 'set'; path: string; prop: string; value: DtValue }
+  /** Set `prop` to the phandle of the node at `target`, read from the DTB being edited (interrupt-parent = <&gic>). */
+  | { op: 'set-phandle'; path: string; prop: string; target: string }
   | { op: 'delete-prop'; path: string; prop: string }
   | { op: 'add-node'; path: string }
   | { op: 'delete-node'; path: string }
@@ -95,6 +97,8 @@ export interface BootConfig {
   dtMode: 'bake' | 'runtime';
   /** The binary environment, when the board declares one (mkenvimage). */
   env?: { size: number; redundant: boolean };
+  /** U-Boot commands run before the loads, one command each (register writes the board needs before Xen starts). */
+  setup?: string[];
 }
 
 /** File names on the boot medium and their planned addresses, as the script loads them. */

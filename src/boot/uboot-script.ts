@@ -56,6 +56,8 @@ interface BootSteps {
   /** The header comment, without "# ". */
   about: string[];
   loads: LoadStep[];
+  /** The board's setup commands, announced (none when the board has none). */
+  setup: string[];
   /** Runtime mode: an announcement and the fdt commands (none when there are no commands). */
   fdt: string[];
   boot: string[];
@@ -69,6 +71,7 @@ interface BootSteps {
 export function bootScript(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCommandLines, opts: BootScriptOptions): string {
   const steps = bootSteps(cfg, files, cmdlines, opts, 'boot script');
   const lines = [...steps.about.map((l) => `# ${l}`)];
+  if (steps.setup.length > 0) lines.push('', ...steps.setup);
   for (const s of steps.loads) {
     lines.push('', s.announce, `if ${s.condition}; then`, `\t${s.loaded}`, 'else', `\t${s.failed}`, '\texit', 'fi');
   }
@@ -88,6 +91,10 @@ export function uEnvTxt(cfg: BootConfig, files: readonly BootFile[], cmdlines: X
   const steps = bootSteps(cfg, files, cmdlines, opts, 'uEnv.txt');
   const lines = steps.about.map((l) => `# ${l}`);
   const run: string[] = [];
+  if (steps.setup.length > 0) {
+    lines.push(envLine('board_setup', steps.setup.join('; ')));
+    run.push('board_setup');
+  }
   for (const s of steps.loads) {
     lines.push(envLine(s.variable, `${s.announce}; if ${s.condition}; then ${s.loaded}; else ${s.failed}; false; fi`));
     run.push(s.variable);
@@ -110,6 +117,8 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
   oneLine('board name', opts.board);
   oneLine('Xen command line', cmdlines.xen);
   oneLine('dom0 command line', cmdlines.dom0);
+  const setup = cfg.setup ?? [];
+  for (const c of setup) oneLine('setup command', c);
   const byKind = new Map<LoadKind, BootFile>();
   for (const f of files) {
     if (f.kind === 'script') continue;
@@ -154,6 +163,7 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
       `dom0 command line: ${cmdlines.dom0}`,
     ],
     loads,
+    setup: setup.length > 0 ? [echo(`board setup: ${setup.length} command${setup.length === 1 ? '' : 's'} from the board file`), ...setup] : [],
     fdt,
     boot: [echo(`starting xen: ${bootLine}`), bootLine],
   };

@@ -40,6 +40,15 @@ export function resolveEdits(edits: readonly DtEdit[], ctx: ResolveContext = {})
       case 'set':
         ops.push({ op: 'set', path: edit.path, prop: edit.prop, value: edit.value, why: 'dtb fixup' });
         break;
+      case 'set-phandle': {
+        const target = ctx.tree?.nodeAt(edit.target);
+        const phandle = target?.u32('phandle') ?? target?.u32('linux,phandle');
+        if (!ctx.tree) problems.push(`set ${edit.path} ${edit.prop} to the phandle of ${edit.target} needs the DTB (dtb.mode: bake), so it was not set`);
+        else if (!target) problems.push(`set ${edit.path} ${edit.prop}: the DTB has no node ${edit.target}`);
+        else if (phandle === undefined) problems.push(`set ${edit.path} ${edit.prop}: ${edit.target} has no phandle (nothing refers to it)`);
+        else ops.push({ op: 'set', path: edit.path, prop: edit.prop, value: { cells: [phandle] }, why: `dtb fixup: phandle of ${edit.target}` });
+        break;
+      }
       case 'delete-prop':
         ops.push({ op: 'delete-prop', path: edit.path, prop: edit.prop, why: 'dtb fixup' });
         break;

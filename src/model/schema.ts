@@ -146,12 +146,6 @@ export const componentRef = z.union([
 
 const components = z.record(name, componentRef).describe('Component name → recipe (and version) the board uses');
 
-export const profile = z.strictObject({
-  description: z.string().optional(),
-  components: components.optional(),
-  variables: variables.optional(),
-});
-
 /** An address: a number, or hex as written (0x80200000). */
 export const address = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be a hex address such as 0x80200000')]);
 /** A size: bytes, hex, or with a K/M/G suffix (1024-based): 1536M. */
@@ -200,6 +194,7 @@ const dtValue = {
   string: z.string().optional(),
   u32: z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/)]).optional(),
   empty: z.literal(true).optional(),
+  phandle: z.string().regex(/^\//, 'must be an absolute node path such as /interrupt-controller@48211000').optional().describe("The phandle of this node, read from the DTB (interrupt-parent = <&gic>); bake mode only"),
 };
 const nodePath = z.string().regex(/^\//, 'must be an absolute node path such as /timer');
 export const dtFixup = z.union([
@@ -224,6 +219,10 @@ export const bootSection = z.strictObject({
   command: z.enum(['bootm', 'bootz', 'booti']),
   env: z.strictObject({ size, redundant: z.boolean().optional() }).optional().describe('Also make a binary environment with mkenvimage'),
   'fdt-addr': address.optional().describe('runtime mode: where the firmware put its DTB (default ${fdt_addr})'),
+  setup: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('U-Boot commands run first, one each (e.g. mw.w 0x4a002acc 0x43: a register Xen needs programmed before it starts)'),
 });
 
 const imageFile = z.union([
@@ -268,6 +267,19 @@ export const qemuSection = z.strictObject({
     .array(z.strictObject({ name: z.string().min(1), match: z.string().min(1).describe('Text the console prints when the milestone is reached') }))
     .min(1)
     .describe('What the console shows, in order; the boot succeeds when the last one appears'),
+});
+
+export const profile = z.strictObject({
+  description: z.string().optional(),
+  components: components.optional(),
+  variables: variables.optional(),
+  memory: memorySection.partial().optional().describe("Keys laid over the board's memory section"),
+  xen: xenSection.partial().optional().describe("Keys laid over the board's xen section"),
+  dom0: dom0Section.partial().optional().describe("Keys laid over the board's dom0 section"),
+  dtb: dtbSection.partial().optional().describe("Keys laid over the board's dtb section"),
+  boot: bootSection.partial().optional().describe("Keys laid over the board's boot section"),
+  image: imageSection.partial().optional().describe("Keys laid over the board's image section"),
+  qemu: qemuSection.partial().optional().describe("Keys laid over the board's qemu section"),
 });
 
 export const board = z.strictObject({
