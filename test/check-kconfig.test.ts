@@ -51,4 +51,29 @@ describe('kernel .config rules', () => {
     expect(check(minimal).map((f) => f.where)).toEqual(['CONFIG_ARM_PSCI']);
     expect(check('CONFIG_ARM64=y\n' + minimal, { needsLpae: true }).map((f) => f.where)).toEqual(['CONFIG_ARM_PSCI_FW']);
   });
+
+  it('XB-MEM-004: TI 3.14\'s remoteproc CMA pools, reserved by board code outside dom0\'s memory, as in the thread', () => {
+    // GLSDK's omap2plus_defconfig + ipc.cfg: the four DRA7 carve-outs of arch/arm/mach-omap2/remoteproc.c.
+    const ti = `${GOOD}CONFIG_SOC_DRA7XX=y\nCONFIG_OMAP_REMOTEPROC=y\nCONFIG_OMAP_REMOTEPROC_IPU=y\nCONFIG_OMAP_REMOTEPROC_DSP=y\nCONFIG_OMAP_REMOTEPROC_IPU1=y\nCONFIG_OMAP_REMOTEPROC_DSP2=m\n`;
+    const dom0Range = [{ start: 0xa8000000, size: 0x8000000 }];
+    const found = check(ti, { dom0Range });
+    expect(found.map((f) => `${f.id} ${f.where}`)).toEqual([
+      'XB-MEM-004 CONFIG_OMAP_REMOTEPROC_IPU',
+      'XB-MEM-004 CONFIG_OMAP_REMOTEPROC_DSP',
+      'XB-MEM-004 CONFIG_OMAP_REMOTEPROC_IPU1',
+      'XB-MEM-004 CONFIG_OMAP_REMOTEPROC_DSP2',
+    ]);
+    expect(found[0]!.message).toBe(
+      "the dom0 kernel's .config has CONFIG_OMAP_REMOTEPROC_IPU: its board code reserves the IPU2 CMA pool 0x95800000+56 MiB at a fixed address, outside dom0's memory 0xa8000000–0xb0000000; dom0 will panic in reserve_bootmem, and no device-tree fixup can remove it",
+    );
+    expect(found[0]!.fix).toContain('# CONFIG_OMAP_REMOTEPROC is not set');
+    // xenbuild's dom0 fragment turns the carve-outs off; a dom0 over them is fine too; mainline has no such options.
+    expect(check(ti.replace('CONFIG_OMAP_REMOTEPROC=y', '# CONFIG_OMAP_REMOTEPROC is not set'), { dom0Range })).toEqual([]);
+    expect(check(ti, { dom0Range: [{ start: 0x90000000, size: 0x10000000 }] })).toEqual([]);
+    expect(check(ti.replace('CONFIG_SOC_DRA7XX=y', '# CONFIG_SOC_DRA7XX is not set'), { dom0Range })).toEqual([]);
+    // Unknown dom0 memory: a warning that names every pool.
+    const unknown = check(ti);
+    expect(unknown.map((f) => `${f.severity} ${f.id}`)).toEqual(['warning XB-MEM-005']);
+    expect(unknown[0]!.message).toContain('the DSP2 CMA pool 0x9f000000+8 MiB (CONFIG_OMAP_REMOTEPROC_DSP2)');
+  });
 });

@@ -8,6 +8,7 @@ import type { BootFile, MemoryPlan, ModuleRequest, PlanError, Placement, Reserve
 import { envText, makeEnvImage } from '../boot/uboot-env.js';
 import { bootScript, uEnvTxt } from '../boot/uboot-script.js';
 import { checkBoard, formatFindings, type Finding } from '../check/rules.js';
+import { romHypCalls } from '../check/xen-binary.js';
 import { bakeEdits, chosenOps, resolveEdits, ubootFdtCommands } from '../dt/edits.js';
 import { readDtb } from '../dt/read.js';
 import { TaskFailure } from '../engine/failure.js';
@@ -164,6 +165,7 @@ export async function evaluateCheck(a: Of<'boot-check'>, signal?: AbortSignal): 
   const planFile = exists(a.plan.path) ? readPlan(a.plan.path) : undefined;
   const dtb = a.dtb && exists(a.dtb.path) ? await readDtb(a.dtb.path, signal ? { signal } : {}) : undefined;
   const kernelConfig = a.config && exists(a.config.path) ? await readFile(a.config.path, 'utf8') : undefined;
+  const xenRomHypCalls = a.xen && exists(a.xen.path) ? romHypCalls(await readFile(a.xen.path)) : undefined;
   const findings = checkBoard({
     ...(dtb ? { dtb } : {}),
     xenBootargs: a.cmdlines.xen,
@@ -172,14 +174,17 @@ export async function evaluateCheck(a: Of<'boot-check'>, signal?: AbortSignal): 
     ...(planFile ? { plan: planFile.plan, planErrors: planFile.errors } : {}),
     hyp: a.hyp,
     ...(kernelConfig !== undefined ? { kernelConfig } : {}),
+    ...(xenRomHypCalls ? { xenRomHypCalls } : {}),
     needsLpae: a.lpae,
   });
   const notChecked = [
     ...(planFile ? [] : [`memory map: ${a.plan.name} was not built`]),
     ...(!a.dtb ? ['device tree: the firmware provides it at boot'] : dtb ? [] : [`device tree: ${a.dtb.name} was not built`]),
+    ...(a.xen && xenRomHypCalls === undefined ? [`Xen binary: ${a.xen.name} was not built`] : []),
     ...(!a.config ? ['kernel config: the board names no dom0.config artifact'] : kernelConfig !== undefined ? [] : [`kernel config: ${a.config.name} was not built`]),
   ];
-  const lines = [formatFindings(findings).trimEnd(), ...notChecked.map((n) => `not checked: ${n}`)];
+  const evidence = xenRomHypCalls?.length ? [`${a.xen!.name}: calls the ROM's HYP-entry service 0x102 (secondary CPUs, OMAP5/DRA7) at offset ${xenRomHypCalls.map((o) => `0x${o.toString(16)}`).join(', ')}`] : [];
+  const lines = [formatFindings(findings).trimEnd(), ...evidence.map((e) => `seen: ${e}`), ...notChecked.map((n) => `not checked: ${n}`)];
   if (planFile) lines.push('', renderMemoryMapTable(planFile.plan).trimEnd());
   return { report: lines.join('\n') + '\n', findings };
 }

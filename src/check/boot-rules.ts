@@ -3,14 +3,35 @@ import { argValues } from './bootargs.js';
 import { cpuCount } from './dt-rules.js';
 import type { CheckInput, Finding } from './types.js';
 
+/** SoCs whose secondary CPUs Xen wakes itself in non-secure SVC mode (xen/arch/arm/platforms/omap5.c). */
+const OMAP5_FAMILY = ['ti,omap5', 'ti,dra7'];
+
 /**
  * XB-HYP-001: Xen must be entered in non-secure HYP mode on every core. In the
  * seed, U-Boot switched only CPU0; CPU1 stopped with "Xen must be entered in
  * NS Hyp mode" — or, with a half fix, hung without a word.
+ *
+ * On OMAP5/DRA7 no boot loader can help CPU1: Xen starts it through
+ * AuxCoreBoot1, outside HYP. There the evidence is the Xen binary itself: it
+ * must call the ROM's HYP-entry service (xen-binary.ts), whatever the board says.
  */
 export function checkHyp(input: CheckInput): Finding[] {
   const cpus = cpuCount(input);
-  if (cpus <= 1 || input.hyp !== 'unknown') return [];
+  if (cpus <= 1 || argValues(input.xenBootargs, 'maxcpus').includes('1')) return [];
+  if (input.dtb?.root.isCompatible(...OMAP5_FAMILY) && input.xenRomHypCalls !== undefined) {
+    if (input.xenRomHypCalls.length > 0) return [];
+    const said = input.hyp === 'unknown' ? '' : ` The board says hyp: ${input.hyp}, but on this SoC only Xen can switch CPU1.`;
+    return [
+      {
+        id: 'XB-HYP-001',
+        severity: 'error',
+        message: `${input.dtb.root.string('compatible') ?? 'OMAP5/DRA7'}: Xen wakes CPU1 itself (AuxCoreBoot1) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service (0x102): CPU1 stops with "Xen must be entered in NS Hyp mode".${said}`,
+        fix: "apply the secondary-core patch to the Xen recipe (patches/xen/4.5.1-rc1/ or patches/xen-debian/4.17/0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch) and set xen.hyp: xen-fallback; as a stopgap, boot Xen with maxcpus=1",
+        where: 'xen.artifact',
+      },
+    ];
+  }
+  if (input.hyp !== 'unknown') return [];
   return [
     {
       id: 'XB-HYP-001',

@@ -1,6 +1,8 @@
 /** Memory rules: the planner's errors, and reserved memory that dom0 cannot own. */
 import { fixedReservedMemory } from '../dt/reserved.js';
 import { insideAny, regionText, spanText } from '../dt/units.js';
+import { parseKconfig } from './kconfig.js';
+import { kernelReserves } from './kernel-reserves.js';
 import type { CheckInput, Finding } from './types.js';
 
 /** XB-MEM-001: each error of the memory planner (overlaps, modules outside RAM…), with the board key to change. */
@@ -45,5 +47,39 @@ export function checkReservedMemory(input: CheckInput): Finding[] {
       fix: 'dtb fixup: prune-reserved-memory (keep: inside-dom0), or move the pool inside dom0\'s memory',
       where: node.path,
       fixup: [{ op: 'prune-reserved-memory' as const, keep: 'inside-dom0' as const }],
+    }));
+}
+
+/**
+ * XB-MEM-004 for memory the dom0 kernel reserves from board code, read from its
+ * built .config (kernel-reserves.ts): a region outside dom0's memory panics dom0
+ * just as a /reserved-memory node does, and only the kernel's config can fix it.
+ * XB-MEM-005 when dom0's memory is not known.
+ */
+export function checkKernelReserves(input: CheckInput): Finding[] {
+  if (input.kernelConfig === undefined) return [];
+  const reserves = kernelReserves(parseKconfig(input.kernelConfig));
+  if (reserves.length === 0) return [];
+  const fix = 'turn the carve-outs off in the dom0 kernel\'s config fragment ("# CONFIG_OMAP_REMOTEPROC is not set": remoteprocs are not dom0\'s under Xen), or give dom0 memory that covers them';
+  const dom0 = input.dom0Range ?? input.plan?.dom0;
+  if (!dom0 || dom0.length === 0) {
+    return [
+      {
+        id: 'XB-MEM-005',
+        severity: 'warning',
+        message: `the dom0 kernel reserves ${reserves.map((r) => `the ${r.name} ${regionText(r.range)} (${r.option})`).join(', ')} from board code, and dom0's memory is not known: any outside it makes dom0 panic in reserve_bootmem`,
+        fix: `declare dom0's memory in the board (Xen logs it as "BANK[0] 0x…-0x…"), or ${fix}`,
+        where: reserves[0]!.option,
+      },
+    ];
+  }
+  return reserves
+    .filter((r) => !insideAny(r.range, dom0))
+    .map((r) => ({
+      id: 'XB-MEM-004',
+      severity: 'error' as const,
+      message: `the dom0 kernel's .config has ${r.option}: its board code reserves the ${r.name} ${regionText(r.range)} at a fixed address, outside dom0's memory ${spanText(dom0)}; dom0 will panic in reserve_bootmem, and no device-tree fixup can remove it`,
+      fix,
+      where: r.option,
     }));
 }

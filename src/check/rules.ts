@@ -5,7 +5,7 @@
 import { checkDom0Console, checkHyp } from './boot-rules.js';
 import { checkDtuart, checkGic, checkPsci, checkTimer } from './dt-rules.js';
 import { checkKernelConfig } from './kconfig.js';
-import { checkPlanErrors, checkReservedMemory } from './mem-rules.js';
+import { checkKernelReserves, checkPlanErrors, checkReservedMemory } from './mem-rules.js';
 import type { CheckInput, Finding, Rule } from './types.js';
 
 export type { CheckInput, Finding, HypEntry, Rule, Severity } from './types.js';
@@ -20,6 +20,7 @@ export const RULES: readonly Rule[] = [
   checkGic,
   checkPlanErrors,
   checkReservedMemory,
+  checkKernelReserves,
   checkDom0Console,
   checkKernelConfig,
 ];

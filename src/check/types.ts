@@ -26,6 +26,11 @@ export interface CheckInput {
   kernelConfig?: string;
   /** The kernel must be built with LPAE (arm32 with memory above 4 GiB, or the board says so). */
   needsLpae?: boolean;
+  /**
+   * Where the Xen binary calls the ROM's HYP-entry service 0x102 (check/xen-binary.ts), when the binary was read:
+   * on OMAP5/DRA7 the only way Xen's secondary CPUs reach HYP.
+   */
+  xenRomHypCalls?: number[];
   /** Whether Xen has platform code to start secondary CPUs; detected from the root compatible when absent. */
   platformSmp?: boolean;
 }

@@ -66,6 +66,8 @@ export type ActionSpec =
   | {
       kind: 'boot-check';
       plan: FileRef;
+      /** Xen as built (before any mkimage wrapping), for what its bytes show (XB-HYP-001). */
+      xen?: FileRef;
       dtb?: FileRef;
       config?: FileRef;
       cmdlines: XenCommandLines;
