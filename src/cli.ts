@@ -116,6 +116,16 @@ program
   );
 
 program
+  .command('mirror')
+  .description('put every source the board needs into a mirror directory, for builds without a network (--mirror DIR)')
+  .argument('<dir>', 'the mirror directory (made if missing; other boards may share it)')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild mirror --board dra7-evm --profile debian12 /srv/xenbuild-mirror\n  xenbuild all --board dra7-evm --profile debian12 --mirror /srv/xenbuild-mirror',
+  )
+  .action((dir: string, _opts, cmd: Command) => run(async () => (await import('./commands/mirror.js')).mirrorCommand(dir, globals(cmd))));
+
+program
   .command('list')
   .description('list the tasks of a board in the order they run')
   .addHelpText('after', '\nExample:\n  xenbuild list --board qemu-arm32')

@@ -144,9 +144,13 @@ describe('fetchTarball', () => {
     const url = 'https://example.invalid/releases/pkg-1.0.tar.gz';
     for (const mirror of [byName, bySha]) {
       rmSync(srcDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
       await fetchTarball(makeContext({ srcDir, cacheDir, mirrorDirs: [mirror] }), { tarball: url, sha256: sha256(data) });
       expect(existsSync(path.join(srcDir, 'src', 'a.c'))).toBe(true);
+      // Cached as a download is: the cache alone holds every source afterwards.
+      expect(readFileSync(path.join(cacheDir, 'downloads', sha256(data), 'pkg-1.0.tar.gz'))).toEqual(data);
     }
+    rmSync(cacheDir, { recursive: true, force: true });
     writeFileSync(path.join(byName, 'pkg-1.0.tar.gz'), 'tampered');
     const failure = await failureOf(fetchTarball(makeContext({ srcDir, cacheDir, mirrorDirs: [byName] }), { tarball: url, sha256: sha256(data) }));
     expect(failure).toMatchObject({ reason: 'checksum-mismatch', file: path.join(byName, 'pkg-1.0.tar.gz') });

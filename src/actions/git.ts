@@ -120,7 +120,7 @@ function isGitRepo(dir: string): boolean {
   return existsSync(path.join(dir, '.git')) || (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')));
 }
 
-function cacheRepoPath(cacheDir: string, url: string): string {
+export function cacheRepoPath(cacheDir: string, url: string): string {
   return path.join(cacheDir, 'git', gitCacheKey(url));
 }
 

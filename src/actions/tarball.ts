@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { constants, createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, symlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -46,7 +46,7 @@ export async function fetchTarball(ctx: ActionContext, src: TarballSource): Prom
 // ---------------------------------------------------------------- getting the file
 
 /** The file name the archive is stored under: the URL's last path component, made safe. */
-function archiveName(url: string): string {
+export function archiveName(url: string): string {
   let name = url;
   try {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) name = decodeURIComponent(new URL(url).pathname);
@@ -67,18 +67,21 @@ async function obtainArchive(ctx: ActionContext, url: string, sha256: string): P
     ctx.log(`${cached} is corrupt; fetching it again`);
     await rm(cached, { force: true });
   }
-  for (const dir of ctx.mirrorDirs) {
-    for (const candidate of [path.resolve(dir, name), path.resolve(dir, sha256)]) {
-      if (!isFile(candidate)) continue;
-      const actual = await sha256File(candidate);
-      if (actual !== sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file: candidate, expected: sha256, actual });
-      ctx.log(`using ${candidate}`);
-      return candidate;
-    }
-  }
   await mkdir(path.dirname(cached), { recursive: true });
   const part = `${cached}.part-${process.pid}`;
   try {
+    // A mirror's copy is cached too, like a mirror's git objects: the cache alone then holds every source (xenbuild mirror reads it).
+    for (const dir of ctx.mirrorDirs) {
+      for (const candidate of [path.resolve(dir, name), path.resolve(dir, sha256)]) {
+        if (!isFile(candidate)) continue;
+        const actual = await sha256File(candidate);
+        if (actual !== sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file: candidate, expected: sha256, actual });
+        ctx.log(`using ${candidate}`);
+        await copyFile(candidate, part, constants.COPYFILE_FICLONE);
+        await rename(part, cached);
+        return cached;
+      }
+    }
     ctx.log(`fetching ${url}`);
     const actual = await download(ctx, url, part);
     if (actual !== sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file: url, expected: sha256, actual });

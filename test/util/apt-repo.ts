@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { writeAptIndexes } from '../../src/actions/apt-repo.js';
 import { writeFiles } from './tmp.js';
 
 /**
@@ -81,28 +81,6 @@ function buildSource(work: string, pool: string, s: SourceSpec): void {
   for (const f of readdirSync(base)) if (/\.(dsc|tar\.gz|tar\.xz)$/.test(f)) copyFileSync(path.join(base, f), path.join(dir, f));
 }
 
-/** Write `dists/<suite>` for the pool: the four indexes and a Release listing their sha256. */
-function writeIndexes(repo: string, suite: string): void {
-  const dists = path.join(repo, 'dists', suite);
-  const indexes: Record<string, string> = {
-    'main/binary-armhf/Packages': run(repo, ['dpkg-scanpackages', '--multiversion', '--arch', 'armhf', 'pool']),
-    'main/source/Sources': run(repo, ['dpkg-scansources', 'pool']),
-  };
-  const lines: string[] = [];
-  for (const [name, text] of Object.entries(indexes)) {
-    mkdirSync(path.dirname(path.join(dists, name)), { recursive: true });
-    for (const [file, data] of [
-      [name, Buffer.from(text)],
-      [`${name}.gz`, gzipSync(text)],
-    ] as const) {
-      writeFileSync(path.join(dists, file), data);
-      lines.push(` ${sha256(data)} ${data.length} ${file}`);
-    }
-  }
-  const release = [`Origin: xenbuild-test`, `Label: xenbuild-test`, `Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', 'Architectures: armhf', 'Components: main', 'SHA256:', ...lines];
-  writeFileSync(path.join(dists, 'Release'), release.join('\n') + '\n');
-}
-
 /** Build a repository of `binaries` and `sources` in `<dir>/debian`, suite `suite` (default bookworm). */
 export function makeAptRepo(dir: string, spec: { binaries: BinarySpec[]; sources: SourceSpec[]; suite?: string }): AptRepo {
   const repoDir = path.join(dir, 'debian');
@@ -111,7 +89,7 @@ export function makeAptRepo(dir: string, spec: { binaries: BinarySpec[]; sources
   mkdirSync(pool, { recursive: true });
   for (const b of spec.binaries) buildDeb(work, pool, b);
   for (const s of spec.sources) buildSource(work, pool, s);
-  writeIndexes(repoDir, spec.suite ?? 'bookworm');
+  writeAptIndexes(repoDir, spec.suite ?? 'bookworm');
   const hashes: Record<string, string> = {};
   for (const letter of readdirSync(pool)) {
     for (const name of readdirSync(path.join(pool, letter))) {
