@@ -90,6 +90,16 @@ describe('fetchGit', () => {
     expect(existsSync(path.join(cacheDir, 'git', 'example.invalid', 'foo.git', 'HEAD'))).toBe(true);
   });
 
+  it('takes the pinned commit from a shallow mirror (a depth-1 clone of the tag)', async () => {
+    const { root, origin, c1, srcDir, cacheDir } = setup();
+    const mirror = path.join(root, 'mirror');
+    git(root, 'clone', '-q', '--bare', '--depth', '1', '--branch', 'v1', `file://${origin}`, path.join(mirror, 'example.invalid', 'foo.git'));
+    expect(existsSync(path.join(mirror, 'example.invalid', 'foo.git', 'shallow'))).toBe(true);
+    const ctx = makeContext({ srcDir, cacheDir, mirrorDirs: [mirror] });
+    await fetchGit(ctx, { git: 'https://example.invalid/foo.git', ref: 'v1', commit: c1 });
+    expect(readHead(srcDir)).toBe(c1);
+  });
+
   it('finds a non-bare mirror under DIR/<host>/<path> without the .git suffix', async () => {
     const { root, origin, c2, srcDir, cacheDir } = setup();
     const mirror = path.join(root, 'mirror');

@@ -249,7 +249,8 @@ async function updateCache(ctx: ActionContext, cache: string, src: GitSource, co
   let failure: { from: string; message: string } | undefined;
   for (const from of sources) {
     ctx.log(`fetching ${from} into ${cache}`);
-    const r = await tryGit(ctx, ['fetch', '--quiet', from, ...REFSPECS], { cwd: cache });
+    // --update-shallow: a shallow mirror (a CI cache, a depth-1 clone) still serves the commits it has.
+    const r = await tryGit(ctx, ['fetch', '--quiet', '--update-shallow', from, ...REFSPECS], { cwd: cache });
     if (!r.ok) {
       failure = { from, message: errorText(r.errors) };
       ctx.log(`cannot fetch ${from}: ${failure.message}`);
