@@ -19,15 +19,37 @@ const FIXUPS = `  fixups:
  * binary of the seed's size, a zImage, the DTB compiled by dtc from a tree
  * with the seed's problems, and a dom0 .config.
  */
+/**
+ * Xen's size in the thread (689004 bytes), holding the secondary-CPU HYP entry of
+ * patches/xen/…/0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch, as a patched Xen does.
+ */
+const FAKE_XEN = `\t.arm
+\t.text
+start:
+\t.space 0x60120
+hyp_entry:
+\tmovw r12, #0x102
+\tadr r0, 1f
+\tsmc #0
+1:\tb start
+\t.space 689004 - (. - start)
+`;
+
 function seedBoard(rig: Rig, fixups: string, image = ''): void {
   copyFileSync(join(FIXTURES, 'seed-dra7.dts'), rig.write('dts/seed-dra7.dts', ''));
   copyFileSync(join(FIXTURES, 'dom0.config'), rig.write('kconfig/dom0.config', ''));
+  rig.write('fake/xen.s', FAKE_XEN);
   rig.write(
     'recipes/fake-xen.yaml',
     `recipe: fake-xen
 tasks:
+  assemble:
+    run: [arm-linux-gnueabihf-as, -march=armv7-a+sec, -o, "\${builddir}/xen.o", "\${root}/fake/xen.s"]
+    inputs: [fake/xen.s]
+    outputs: ["\${builddir}/xen.o"]
   build:
-    run: [truncate, -s, "689004", "\${builddir}/xen"]
+    after: [assemble]
+    run: [arm-linux-gnueabihf-objcopy, -O, binary, "\${builddir}/xen.o", "\${builddir}/xen"]
     outputs: ["\${builddir}/xen"]
 exports:
   xen: "\${builddir}/xen"
@@ -158,6 +180,19 @@ describe('xenbuild check catches the seed failure modes before flashing', () => 
     for (const id of ['XB-DT-001', 'XB-DT-002', 'XB-DT-004', 'XB-MEM-004']) expect(check.stdout).toContain(id);
     expect(check.stdout).toContain('0x99000000');
     expect(check.stdout).toMatch(/RAM 0x80000000/);
+  });
+
+  it('names a Xen without the secondary-CPU HYP entry (XB-HYP-001), read from the binary whatever the board says', () => {
+    const xen = rig.read('fake/xen.s');
+    rig.write('fake/xen.s', xen.replace('movw r12, #0x102', 'movw r12, #0x101'));
+    const check = rig.xenbuild(['check', '--board', 'seed']);
+    expect(check.status).toBe(1);
+    expect(check.stdout).toMatch(/error +XB-HYP-001 +ti,dra7-evm: Xen wakes CPU1 itself \(AuxCoreBoot1\) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service \(0x102\)/);
+    expect(check.stdout).toContain('The board says hyp: u-boot-patch, but on this SoC only Xen can switch CPU1.');
+    rig.write('fake/xen.s', xen);
+    const patched = rig.xenbuild(['check', '--board', 'seed']);
+    expect(patched.stdout).not.toContain('XB-HYP-001');
+    expect(patched.stdout).toContain("seen: deploy/xen: calls the ROM's HYP-entry service 0x102 (secondary CPUs, OMAP5/DRA7) at offset 0x60128");
   });
 
   it('--no-check builds anyway, loudly', () => {

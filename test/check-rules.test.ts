@@ -95,6 +95,38 @@ describe('XB-DT-003', () => {
     expect(ids(f)).toEqual(['error XB-DT-003']);
     expect(f[0]!.message).toContain('its interrupts go to /ocp/crossbar@4a002a48, not the GIC /ocp/interrupt-controller@48211000');
   });
+
+  it('flags a UART none of Xen\'s drivers takes, as Linux 6.1\'s DRA7 UARTs without "ti,omap4-uart"', async () => {
+    const tree = await dra7('&uart1 { compatible = "ti,dra742-uart"; };');
+    const f = run(tree);
+    expect(ids(f)).toEqual(['error XB-DT-003']);
+    expect(f[0]!.message).toBe(
+      'dtuart=serial0 → /ocp/serial@4806a000 is "ti,dra742-uart", which none of Xen\'s UART drivers takes; Xen has no console ("Unable to initialize dtuart")',
+    );
+    expect(f[0]!.fixup).toEqual([{ op: 'set', path: '/ocp/serial@4806a000', prop: 'compatible', value: { strings: ['ti,dra742-uart', 'ti,omap4-uart'] } }]);
+  });
+});
+
+describe('XB-DT-005', () => {
+  it('warns about the devices dom0 owns behind a router Xen does not know, not those behind a GPIO bank, nor Xen\'s console', async () => {
+    const tree = await dra7(`/ { ocp {
+		crossbar_mpu: crossbar@4a002a48 { compatible = "ti,irq-crossbar"; interrupt-controller; #interrupt-cells = <3>; reg = <0x4a002a48 0x130>; interrupt-parent = <&gic>; };
+		mmc@4809c000 { compatible = "ti,dra7-sdhci"; reg = <0x4809c000 0x400>; interrupt-parent = <&crossbar_mpu>; interrupts = <0 78 4>; };
+		mmc@480b4000 { compatible = "ti,dra7-sdhci"; reg = <0x480b4000 0x400>; interrupt-parent = <&crossbar_mpu>; interrupts = <0 81 4>; status = "disabled"; };
+		gpio1: gpio@4ae10000 { compatible = "ti,omap4-gpio"; reg = <0x4ae10000 0x200>; interrupt-controller; #interrupt-cells = <2>; interrupt-parent = <&crossbar_mpu>; interrupts = <0 24 4>; };
+		pmic@58 { compatible = "ti,tps659038"; reg = <0x58 0x1>; interrupt-parent = <&gpio1>; interrupts = <0 8>; };
+	}; };
+	&uart1 { interrupt-parent = <&gic>; };
+	&uart3 { interrupt-parent = <&crossbar_mpu>; };`);
+    const f = run(tree);
+    expect(ids(f)).toEqual(['warning XB-DT-005']);
+    expect(f[0]!.message).toBe(
+      '3 enabled devices take their interrupts through /ocp/crossbar@4a002a48, not the GIC: Xen routes none of them to dom0, so there they get no interrupts (/ocp/serial@48020000, /ocp/mmc@4809c000, /ocp/gpio@4ae10000)',
+    );
+    expect(f[0]!.where).toBe('/ocp/crossbar@4a002a48');
+    // Xen's own console, behind the router, is XB-DT-003's (an error), not dom0's.
+    expect(ids(run(tree, { xenBootargs: 'console=dtuart dtuart=serial2' }))).toEqual(['error XB-DT-003', 'warning XB-DT-005']);
+  });
 });
 
 describe('XB-DT-004', () => {

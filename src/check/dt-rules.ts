@@ -112,6 +112,25 @@ export function primaryGic(tree: DtTree): DtNode | undefined {
   return tree.compatible(...GICV2).find((n) => n.has('interrupt-controller') && n.isEnabled());
 }
 
+/** What Xen's serial drivers match (xen/drivers/char/*-uart.c, ns16550.c, pl011.c: their DT_MATCH_COMPATIBLE lists, 4.5 to 4.17). */
+const XEN_UART_COMPATIBLES = [
+  'ti,omap4-uart',
+  'arm,pl011',
+  'ns16550',
+  'ns16550a',
+  'snps,dw-apb-uart',
+  'samsung,exynos4210-uart',
+  'renesas,scif',
+  'renesas,scifa',
+  'amlogic,meson-uart',
+  'amlogic,meson-gx-uart',
+  'marvell,armada-3700-uart',
+  'cdns,uart-r1p8',
+  'xlnx,xuartps',
+  'fsl,imx8qm-lpuart',
+  'arm,sbsa-uart',
+];
+
 /** Where a node's interrupts are delivered: interrupts-extended's first phandle, else interrupt-parent. */
 function interruptTarget(tree: DtTree, node: DtNode): DtNode | undefined {
   const ext = node.cells('interrupts-extended');
@@ -143,6 +162,15 @@ export function checkDtuart(input: CheckInput): Finding[] {
   if (!node) return error(`${source} → ${path}, which is not in the DTB; Xen finds no console UART`, 'point the alias at the UART node, or use its full path in dtuart=', path);
   if (!node.isEnabled()) {
     return error(`${source} → ${node.path} has status "${node.status}"; Xen will not use a disabled UART`, `dtb fixup: enable ${node.path}, or use an enabled UART`, node.path, [{ op: 'enable', path: node.path }]);
+  }
+  if (!node.isCompatible(...XEN_UART_COMPATIBLES)) {
+    const ti = (node.string('compatible') ?? '').startsWith('ti,');
+    return error(
+      `${source} → ${node.path} is "${node.strings('compatible')?.join('", "') ?? 'without compatible'}", which none of Xen's UART drivers takes; Xen has no console ("Unable to initialize dtuart")`,
+      ti ? `dtb fixup: set ${node.path} compatible = [${[...(node.strings('compatible') ?? []), 'ti,omap4-uart'].map((c) => `"${c}"`).join(', ')}] (Linux 5.14 dropped "ti,omap4-uart" from DRA7's UARTs; Xen's omap-uart matches only it)` : `use a UART whose compatible one of Xen's drivers takes: ${XEN_UART_COMPATIBLES.join(', ')}`,
+      node.path,
+      ti ? [{ op: 'set', path: node.path, prop: 'compatible', value: { strings: [...(node.strings('compatible') ?? []), 'ti,omap4-uart'] } }] : undefined,
+    );
   }
   if (!node.has('interrupts') && !node.has('interrupts-extended')) {
     return error(
@@ -196,4 +224,40 @@ export function checkGic(input: CheckInput): Finding[] {
     });
   }
   return out;
+}
+
+/**
+ * XB-DT-005: Xen gives dom0 only the interrupts wired to the GIC in the device
+ * tree (4.17's handle_device_interrupts skips any "not connected to the
+ * primary controller"). Behind an interrupt router Xen does not know, such as
+ * DRA7's IRQ crossbar since Linux 3.17, a device dom0 owns gets no interrupt:
+ * an MMC root never appears, a network never answers. Xen's own console UART
+ * is XB-DT-003's, and is not dom0's.
+ */
+export function checkDom0Interrupts(input: CheckInput): Finding[] {
+  const tree = input.dtb;
+  const gic = tree ? primaryGic(tree) : undefined;
+  if (!tree || !gic) return [];
+  const console = xenUsesDtuart(input.xenBootargs) ? tree.resolve((argValue(input.xenBootargs, 'dtuart') ?? '').split(':')[0]!).node : undefined;
+  const hasInterrupts = (n: DtNode) => n.has('interrupts') || n.has('interrupts-extended');
+  // A device behind a router: a controller that is not the GIC and has no interrupt line of its own (the
+  // crossbar, the wakeup generator). One behind a cascaded controller dom0 drives (a GPIO bank) is judged
+  // by that controller's own line instead.
+  const stranded = tree.findNodes((n) => {
+    if (n === console || !n.isEnabled() || !hasInterrupts(n)) return false;
+    const target = interruptTarget(tree, n);
+    return target !== undefined && target !== gic && !target.has('interrupt-map') && !hasInterrupts(target);
+  });
+  if (stranded.length === 0) return [];
+  const routers = [...new Set(stranded.map((n) => interruptTarget(tree, n)!.path))];
+  const shown = stranded.slice(0, 4).map((n) => n.path);
+  return [
+    {
+      id: 'XB-DT-005',
+      severity: 'warning',
+      message: `${stranded.length} enabled device${stranded.length === 1 ? ' takes its' : 's take their'} interrupts through ${routers.join(', ')}, not the GIC: Xen routes none of them to dom0, so there they get no interrupts (${shown.join(', ')}${stranded.length > shown.length ? `, and ${stranded.length - shown.length} more` : ''})`,
+      fix: "wire the devices dom0 needs (its root device, its network) to the GIC: dtb fixups setting interrupt-parent to the GIC's phandle and interrupts to <0 SPI 4>, as dra7-evm's debian12 profile does for the console UART and mmc1, with the crossbar line kept out of dom0's reach (ti,irqs-skip) and programmed by boot.setup",
+      where: routers[0]!,
+    },
+  ];
 }

@@ -3,7 +3,7 @@
  * Rules are pure; the caller reads the DTB (readDtb) and the kernel .config.
  */
 import { checkDom0Console, checkHyp } from './boot-rules.js';
-import { checkDtuart, checkGic, checkPsci, checkTimer } from './dt-rules.js';
+import { checkDom0Interrupts, checkDtuart, checkGic, checkPsci, checkTimer } from './dt-rules.js';
 import { checkKernelConfig } from './kconfig.js';
 import { checkKernelReserves, checkPlanErrors, checkReservedMemory } from './mem-rules.js';
 import type { CheckInput, Finding, Rule } from './types.js';
@@ -18,6 +18,7 @@ export const RULES: readonly Rule[] = [
   checkTimer,
   checkDtuart,
   checkGic,
+  checkDom0Interrupts,
   checkPlanErrors,
   checkReservedMemory,
   checkKernelReserves,
