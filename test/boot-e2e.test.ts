@@ -232,8 +232,19 @@ describe('the card image and its release', () => {
     expect(onCard).toBe(rig.read('build/seed/deploy/boot/uEnv.txt'));
     execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: deploy });
     execFileSync('bmaptool', ['copy', join(deploy, 'seed.img.zst'), join(rig.dir, 'copy.img')], { stdio: 'ignore' });
-    const manifest = JSON.parse(rig.read('build/seed/deploy/manifest.json')) as { board: string; artifacts: { path: string }[]; tools: { name: string }[]; memoryMap: { plan: unknown } };
+    const manifest = JSON.parse(rig.read('build/seed/deploy/manifest.json')) as {
+      board: string;
+      components: unknown[];
+      artifacts: { path: string }[];
+      tools: { name: string }[];
+      memoryMap: { plan: unknown };
+    };
     expect(manifest.board).toBe('seed');
+    // Every component and its recipe, those without a source too.
+    expect(manifest.components).toEqual([
+      { component: 'xen', recipe: 'fake-xen' },
+      { component: 'linux', recipe: 'fake-linux' },
+    ]);
     expect(manifest.artifacts.map((a) => a.path)).toEqual(expect.arrayContaining(['seed.img', 'seed.img.bmap', 'seed.img.zst', 'boot/uEnv.txt', 'boot/dra7-evm.dtb']));
     expect(manifest.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['dtc', 'mkimage']));
     expect(manifest.memoryMap.plan).toBeDefined();

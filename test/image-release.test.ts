@@ -12,7 +12,9 @@ const run = (argv: string[], cwd?: string) => execFileSync(argv[0]!, argv.slice(
 
 const MANIFEST: Omit<ReleaseManifest, 'artifacts'> = {
   board: 'dra7-evm',
+  profile: 'glsdk7',
   xenbuildVersion: '0.1.0',
+  components: [{ component: 'toolchain', recipe: 'debian-armhf', description: "Debian 12's cross toolchain" }, { component: 'xen', recipe: 'xen', version: '4.5.1-rc1' }],
   sources: [
     { component: 'xen', kind: 'git', url: 'git://xenbits.xen.org/xen.git', ref: '4.5.1-rc1', commit: '0c4e0ef608c98abef6220b0b027d9ce8ec65fd5f' },
     { component: 'rootfs', kind: 'debian', url: 'http://deb.debian.org/debian', version: '1:1.35.0-4', sha256: 'ab'.repeat(32) },
@@ -64,7 +66,7 @@ describe('release', () => {
     expect(manifest).toEqual({ ...MANIFEST, artifacts: r.artifacts });
     expect(r.artifacts.map((a) => a.path)).toEqual(['sdcard.img', 'sdcard.img.bmap', 'sdcard.img.zst', 'MLO', 'xen-uImage']);
     expect(r.artifacts[0]).toEqual({ path: 'sdcard.img', size: built.size, sha256: await sha256File(built.path) });
-    expect(Object.keys(JSON.parse(readFileSync(r.manifest, 'utf8')))).toEqual(['artifacts', 'board', 'memoryMap', 'patches', 'sources', 'tools', 'xenbuildVersion']);
+    expect(Object.keys(JSON.parse(readFileSync(r.manifest, 'utf8')))).toEqual(['artifacts', 'board', 'components', 'memoryMap', 'patches', 'profile', 'sources', 'tools', 'xenbuildVersion']);
 
     // The compressed copy is the image.
     run(['zstd', '-d', '-q', '--long=27', '-o', path.join(base, 'unpacked.img'), r.compressed]);

@@ -45,7 +45,7 @@ export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<
       outDir,
       compress: a.compress,
       level: a.level,
-      manifest: { board: a.board, xenbuildVersion: xenbuildVersion(), sources: a.sources, patches, tools: toolVersions, memoryMap },
+      manifest: { board: a.board, ...(a.profile ? { profile: a.profile } : {}), xenbuildVersion: xenbuildVersion(), components: a.components, sources: a.sources, patches, tools: toolVersions, memoryMap },
       artifacts: a.artifacts.map((f) => relative(outDir, f.path)),
       signal: ctx.signal,
       onLine: ctx.log,

@@ -1,5 +1,5 @@
 import type { FatFile, ImageLayout, Partition } from '../image/layout.js';
-import type { ManifestSource } from '../image/release.js';
+import type { ManifestComponent, ManifestSource } from '../image/release.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
 import type { Board } from '../model/schema.js';
 import { boardTask, deployFile, exportedArtifacts, sizeReader } from './board-common.js';
@@ -20,7 +20,13 @@ export const IMAGE = 'image';
  * the board's image section. Files are named by artifact: a boot file
  * xenbuild made (deploy/boot/) wins over a component's export of that name.
  */
-export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): TaskNode[] {
+export function imageTasks(
+  board: Loaded<Board>,
+  boardDir: string,
+  tasks: readonly TaskNode[],
+  error: ErrorFn,
+  release: { profile?: string; components: ManifestComponent[] } = { components: [] },
+): TaskNode[] {
   const image = board.value.image;
   if (!image) return [];
   const file = board.file;
@@ -112,6 +118,8 @@ export function imageTasks(board: Loaded<Board>, boardDir: string, tasks: readon
       {
         kind: 'release',
         board: name,
+        ...(release.profile ? { profile: release.profile } : {}),
+        components: release.components,
         image: img,
         compress,
         level,

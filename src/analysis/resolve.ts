@@ -109,7 +109,15 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   // The image names boot files: after an error in the boot sections, its errors would only echo it.
   if (diagnostics.some((d) => d.severity === 'error')) return done();
   if (byName.has(IMAGE)) error(board.file, ['components', IMAGE], `component name "${IMAGE}" is reserved for the board's image tasks`, 'choose another name', board.file.spanAt(['components', IMAGE], 'key'));
-  else tasks.push(...imageTasks(board, boardDir, tasks, error));
+  else {
+    const components = resolved.map((c) => ({
+      component: c.name,
+      recipe: c.recipe.value.recipe,
+      ...(c.version !== undefined ? { version: c.version } : {}),
+      ...(c.recipe.value.description ? { description: c.recipe.value.description.replace(/\s+/g, ' ').trim() } : {}),
+    }));
+    tasks.push(...imageTasks(board, boardDir, tasks, error, { ...(profileName !== undefined ? { profile: profileName } : {}), components }));
+  }
   if (diagnostics.some((d) => d.severity === 'error')) return done();
 
   // Dependencies must exist and form no cycle.

@@ -43,10 +43,25 @@ export interface ManifestArtifact {
   sha256: string;
 }
 
+export interface ManifestComponent {
+  component: string;
+  recipe: string;
+  version?: string;
+  /** The recipe's one-line description. */
+  description?: string;
+}
+
 /** manifest.json: everything that went into a release, enough to rebuild it and check it. */
 export interface ReleaseManifest {
   board: string;
+  /** The board's profile the release was built with, if it has profiles. */
+  profile?: string;
   xenbuildVersion: string;
+  /**
+   * Every component and the recipe (and version) it came from, sources or not:
+   * the toolchain choice too (debian-armhf: Debian's cross gcc; a pinned tarball would be a source).
+   */
+  components: ManifestComponent[];
   sources: ManifestSource[];
   /** Patch files applied (relative to the project), and their hashes. */
   patches: { path: string; sha256: string }[];

@@ -1,6 +1,6 @@
 import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from '../boot/types.js';
 import type { ImageLayout } from '../image/layout.js';
-import type { ManifestSource } from '../image/release.js';
+import type { ManifestComponent, ManifestSource } from '../image/release.js';
 import type { DebianBinarySpecYaml, DebianSourceSpecYaml, GitSourceSpec, TarballSourceSpec } from './schema.js';
 
 /** A file the task reads or writes: where it is, and the name it has in fingerprints and reports. */
@@ -31,6 +31,8 @@ export type ActionSpec =
       compress: 'zst' | 'xz';
       level: number;
       outputs: FileRef[];
+      profile?: string;
+      components: ManifestComponent[];
       sources: ManifestSource[];
       patches: FileRef[];
       tools: string[];
