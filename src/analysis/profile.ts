@@ -6,6 +6,9 @@
  * `debian12` boots a zImage with boot.scr where `glsdk7` boots a uImage with
  * uEnv.txt, on the same memory).
  *
+ * A profile may extend another (`extends: glsdk7`): the one it extends is laid
+ * first, its own keys over it, for components, variables and sections alike.
+ *
  * The merged board keeps pointing into the file: a diagnostic about a key the
  * profile gave is shown at the profile's line, one about a key it did not give
  * at the board's.
@@ -14,12 +17,12 @@ import { z } from 'zod';
 import { board as boardSchema, type Board } from '../model/schema.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { Loaded } from './load.js';
+import { didYouMean } from './suggest.js';
 import { validate } from './validate.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
 /** The board sections a profile may carry. */
 export const PROFILE_SECTIONS = ['memory', 'xen', 'dom0', 'dtb', 'boot', 'image', 'qemu'] as const;
-type Section = (typeof PROFILE_SECTIONS)[number];
 
 /** The same file, with every path looked up through `remap` first. */
 function remappedFile(file: YamlFile, remap: (path: readonly PathKey[]) => PathKey[]): YamlFile {
@@ -34,32 +37,63 @@ function remappedFile(file: YamlFile, remap: (path: readonly PathKey[]) => PathK
 }
 
 /**
- * The board with profile `name`'s sections laid over its own, or undefined
- * (with diagnostics) when a merged section is incomplete or wrong.
+ * The profiles `name` is made of, itself first, then what it extends, and so
+ * on; undefined (with a diagnostic at the `extends` key) for a profile it
+ * extends that does not exist, or a loop.
  */
-export function withProfile(board: Loaded<Board>, name: string, diagnostics: Diagnostic[]): Loaded<Board> | undefined {
-  const profile = board.value.profiles?.[name];
-  if (!profile || !PROFILE_SECTIONS.some((s) => profile[s] !== undefined)) return board;
-  const fromProfile = (section: string, key: PathKey | undefined): boolean => {
-    const given = profile[section as Section] as Record<string, unknown> | undefined;
-    if (!given) return false;
-    return key === undefined ? (board.value as Record<string, unknown>)[section] === undefined : Object.hasOwn(given, String(key));
+export function profileChain(board: Loaded<Board>, name: string, diagnostics: Diagnostic[]): string[] | undefined {
+  const profiles = board.value.profiles ?? {};
+  const chain = [name];
+  for (let parent = profiles[name]?.extends; parent !== undefined; parent = profiles[parent]?.extends) {
+    const child = chain[chain.length - 1]!;
+    const at = board.file.spanAt(['profiles', child, 'extends']);
+    if (!profiles[parent]) {
+      diagnostics.push({ severity: 'error', file: board.file.path, span: at, message: `profile ${child} extends unknown profile "${parent}"${didYouMean(parent, Object.keys(profiles))}`, hint: `profiles of ${board.value.board}: ${Object.keys(profiles).join(', ')}` });
+      return undefined;
+    }
+    if (chain.includes(parent)) {
+      diagnostics.push({ severity: 'error', file: board.file.path, span: at, message: `profiles extend each other in a loop: ${[...chain, parent].join(' → ')}`, hint: 'a profile extends one that does not extend it back' });
+      return undefined;
+    }
+    chain.push(parent);
+  }
+  return chain;
+}
+
+/**
+ * The board with the sections of the profiles in `chain` (profileChain: the
+ * chosen one first) laid over its own, the chosen profile's keys last, or
+ * undefined (with diagnostics) when a merged section is incomplete or wrong.
+ */
+export function withProfile(board: Loaded<Board>, chain: readonly string[], diagnostics: Diagnostic[]): Loaded<Board> | undefined {
+  const profiles = chain.map((name) => ({ name, profile: board.value.profiles?.[name] ?? {} }));
+  if (!profiles.some(({ profile }) => PROFILE_SECTIONS.some((s) => (profile as Record<string, unknown>)[s] !== undefined))) return board;
+  /** The profile that gives `key` of `section` (or, for the whole section, the first that has it when the board has not). */
+  const owner = (section: string, key: PathKey | undefined): string | undefined => {
+    for (const { name, profile } of profiles) {
+      const given = (profile as Record<string, unknown>)[section] as Record<string, unknown> | undefined;
+      if (!given) continue;
+      if (key === undefined ? (board.value as Record<string, unknown>)[section] === undefined : Object.hasOwn(given, String(key))) return name;
+    }
+    return undefined;
   };
-  const remap = (path: readonly PathKey[]): PathKey[] =>
-    path.length > 0 && fromProfile(String(path[0]), path[1]) ? ['profiles', name, ...path] : [...path];
+  const remap = (path: readonly PathKey[]): PathKey[] => {
+    const name = path.length > 0 ? owner(String(path[0]), path[1]) : undefined;
+    return name === undefined ? [...path] : ['profiles', name, ...path];
+  };
   const file = remappedFile(board.file, remap);
 
   const value: Board = { ...board.value };
   let ok = true;
   for (const section of PROFILE_SECTIONS) {
-    const given = profile[section];
-    if (given === undefined) continue;
-    const merged = { ...(board.value[section] as object | undefined), ...given };
+    const layers = [...profiles].reverse().map(({ profile }) => (profile as Record<string, unknown>)[section] as object | undefined);
+    if (layers.every((l) => l === undefined)) continue;
+    const merged = Object.assign({}, board.value[section] as object | undefined, ...layers.filter((l) => l !== undefined));
     // Validated as `{ section: merged }`, so that messages and positions name the section.
     const schema = z.strictObject({ [section]: boardSchema.shape[section].unwrap() }) as z.ZodType<Record<string, unknown>>;
     const checked = validate(schema, file, { [section]: merged });
     if (checked.value === undefined) {
-      diagnostics.push(...checked.diagnostics.map((d) => ({ ...d, message: `${d.message} (board ${board.value.board} with profile ${name})` })));
+      diagnostics.push(...checked.diagnostics.map((d) => ({ ...d, message: `${d.message} (board ${board.value.board} with profile ${chain[0]})` })));
       ok = false;
       continue;
     }

@@ -6,7 +6,7 @@ import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, 
 import type { Diagnostic } from './diagnostics.js';
 import { findCycles, topologicalOrder } from './graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
-import { withProfile } from './profile.js';
+import { profileChain, withProfile } from './profile.js';
 import { didYouMean } from './suggest.js';
 import { BOOT, bootTasks } from './board-tasks.js';
 import { IMAGE, imageTasks } from './image-tasks.js';
@@ -51,8 +51,9 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
 
   // Profile: a named set of components, variables and section keys laid over the board's own.
   const profileName = profileOverride ?? loaded.value['default-profile'];
-  const board = profileName !== undefined && loaded.value.profiles?.[profileName] ? withProfile(loaded, profileName, diagnostics) : loaded;
-  if (!board) return done();
+  const chain = profileName !== undefined && loaded.value.profiles?.[profileName] ? profileChain(loaded, profileName, diagnostics) : [];
+  const board = chain && chain.length > 0 ? withProfile(loaded, chain, diagnostics) : loaded;
+  if (!chain || !board) return done();
   const b = board.value;
   let components: Record<string, { ref: Board['components'][string]; path: PathKey[] }> = {};
   for (const [name, ref] of Object.entries(b.components)) components[name] = { ref, path: ['components', name] };
@@ -68,8 +69,12 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       return done();
     }
     components = { ...components };
-    for (const [name, ref] of Object.entries(profile.components ?? {})) components[name] = { ref, path: ['profiles', profileName, 'components', name] };
-    boardVars = { ...boardVars, ...profile.variables };
+    // What a profile extends first, its own entries over them.
+    for (const layer of [...chain].reverse()) {
+      const p = b.profiles![layer]!;
+      for (const [name, ref] of Object.entries(p.components ?? {})) components[name] = { ref, path: ['profiles', layer, 'components', name] };
+      boardVars = { ...boardVars, ...p.variables };
+    }
   }
 
   const boardDir = join(settings.workdir, boardName);

@@ -271,6 +271,7 @@ export const qemuSection = z.strictObject({
 
 export const profile = z.strictObject({
   description: z.string().optional(),
+  extends: name.optional().describe('Another profile of the board, laid first: this one says only what differs from it'),
   components: components.optional(),
   variables: variables.optional(),
   memory: memorySection.partial().optional().describe("Keys laid over the board's memory section"),
