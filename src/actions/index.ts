@@ -192,7 +192,8 @@ export function describeAction(task: TaskNode, ctx: Pick<ActionContext, 'cacheDi
     case 'boot-dtb':
       return [`dtc -I dtb -O dtb -p 4096 ${q(action.input.path)} && fdtput …   # /chosen, modules and ${action.edits.length} fixups → ${action.output.name}`];
     case 'boot-script':
-      return [`write ${action.cmd.name}${action.boot.firmware === 'u-boot' ? ` && mkimage -T script -d ${q(action.cmd.path)} ${q(action.output.path)}` : ` as ${action.output.name}`}${action.env ? ` && mkenvimage → ${action.env.name}` : ''}`];
+      // boot.scr is boot.cmd wrapped by mkimage; uEnv.txt is written as it is (there is no boot.cmd then).
+      return [`write ${action.boot.firmware === 'u-boot' ? `${action.cmd.name} && mkimage -T script -d ${q(action.cmd.path)} ${q(action.output.path)}` : action.output.name}${action.env ? ` && mkenvimage → ${action.env.name}` : ''}`];
     case 'boot-check':
       return [`check the plan${action.dtb ? ', the device tree' : ''}${action.config ? ', the kernel config' : ''} → ${action.report.name}`];
     default:
