@@ -1,7 +1,8 @@
 /** Boot rules: how secondary cores reach HYP mode, and dom0's console. */
 import { argValues } from './bootargs.js';
 import { cpuCount } from './dt-rules.js';
-import type { CheckInput, Finding } from './types.js';
+import { lineBefore } from './console.js';
+import type { CheckInput, CheckRule, Finding } from './types.js';
 
 /** SoCs whose secondary CPUs Xen wakes itself in non-secure SVC mode (xen/arch/arm/platforms/omap5.c). */
 const OMAP5_FAMILY = ['ti,omap5', 'ti,dra7'];
@@ -56,3 +57,46 @@ export function checkDom0Console(input: CheckInput): Finding[] {
     },
   ];
 }
+
+export const HYP_ENTRY: CheckRule = {
+  id: 'XB-HYP-001',
+  title: 'every CPU enters Xen in HYP mode',
+  checks: [checkHyp],
+  console: [
+    {
+      match: /Xen must be entered in NS Hyp mode/,
+      explain: (_m, log, i) => {
+        const cpu = lineBefore(log, i, /CPU 0*(\d+) booting/)?.[1] ?? 'a secondary CPU';
+        return {
+          message: `CPU${cpu === 'a secondary CPU' ? ' ?' : cpu} was started outside HYP mode and stopped ("Xen must be entered in NS Hyp mode"): the boot loader entered only CPU0 in HYP`,
+          fix: "enter every CPU in HYP: on OMAP5/DRA7 apply Xen's secondary-CPU patch (patches/xen/4.5.1-rc1/ or patches/xen-debian/4.17/0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch, xen.hyp: xen-fallback); elsewhere a boot loader that switches every core; as a stopgap, boot Xen with maxcpus=1",
+          boardKey: 'xen.hyp',
+        };
+      },
+    },
+  ],
+};
+
+export const DOM0_CONSOLE: CheckRule = { id: 'XB-BOOT-001', title: "dom0's console is hvc0", checks: [checkDom0Console] };
+
+/**
+ * XB-BOOT-002: Xen starts dom0 from the kernel module in /chosen. boot:dtb
+ * (or the boot script's fdt commands) writes it from the plan, so there is
+ * nothing to check before flashing; on the console, its absence is Xen's panic
+ * "Missing kernel boot module?" (a hand-edited script or DTB).
+ */
+export const DOM0_MODULE: CheckRule = {
+  id: 'XB-BOOT-002',
+  title: "dom0's kernel is a boot module",
+  checks: [],
+  console: [
+    {
+      match: /Missing kernel boot module\?/,
+      explain: () => ({
+        message: 'Xen found no dom0 kernel module in /chosen ("Missing kernel boot module?") and could not set up dom0',
+        fix: "the boot script or DTB must give Xen a /chosen/module node for dom0's kernel (compatible \"xen,linux-zimage\" or \"multiboot,kernel\") at the address the kernel was loaded to: rebuild boot:dtb and boot:script, and do not edit them by hand",
+        boardKey: 'dom0.kernel',
+      }),
+    },
+  ],
+};

@@ -5,7 +5,8 @@
  */
 import type { DtNode, DtTree } from '../dt/model.js';
 import { argValue, cpuNodes, xenUsesDtuart } from './bootargs.js';
-import type { CheckInput, Finding } from './types.js';
+import { lineBefore, type ConsoleExplanation, type ConsoleLog } from './console.js';
+import type { CheckInput, CheckRule, Finding } from './types.js';
 
 const PSCI = ['arm,psci', 'arm,psci-0.2', 'arm,psci-1.0'];
 const TIMERS = ['arm,armv7-timer', 'arm,armv8-timer'];
@@ -261,3 +262,58 @@ export function checkDom0Interrupts(input: CheckInput): Finding[] {
     },
   ];
 }
+
+// ---------------------------------------------------------------- the rules, with their console signatures
+
+export const PSCI_METHOD: CheckRule = {
+  id: 'XB-DT-001',
+  title: 'PSCI as Xen, the host, calls it',
+  checks: [checkPsci],
+  console: [
+    {
+      match: /\/psci method must be smc, but is: "([^"]*)"/,
+      explain: (m) => ({
+        message: `the host DTB's /psci has method "${m[1]}": Xen, the host, calls PSCI by SMC and ignores the node, so it cannot start CPUs through it (dom0 gets a /psci of Xen's own)`,
+        fix: 'dtb fixup: delete /psci (Xen writes dom0\'s), or set its method to "smc" if the secure firmware implements PSCI',
+        boardKey: 'dtb.fixups',
+      }),
+    },
+  ],
+};
+
+export const TIMER_FREQUENCY: CheckRule = {
+  id: 'XB-DT-002',
+  title: 'the arch timer has a frequency',
+  checks: [checkTimer],
+  console: [
+    {
+      match: /Using generic timer at 0 KHz/,
+      explain: () => ({
+        message: 'Xen read the arch timer\'s frequency as 0 ("Using generic timer at 0 KHz"): the firmware did not program CNTFRQ and the timer node has no clock-frequency, so Xen\'s time stands still',
+        fix: 'dtb fixups: set /timer clock-frequency = <6144000> on DRA7 (the SoC\'s 6.144 MHz; the frequency of the SoC elsewhere) and enable /timer',
+        boardKey: 'dtb.fixups',
+      }),
+    },
+  ],
+};
+
+const noConsole = (alias: string | undefined, what: string): ConsoleExplanation => ({
+  message: `Xen has no console: ${alias ? `dtuart=${alias}` : 'its dtuart'} ${what}; nothing more from Xen reaches this serial line`,
+  fix: 'point dtuart= at an alias of an enabled UART whose interrupt is wired to the GIC (the thread\'s fix: dtuart=serial0), or wire it with dtb fixups as dra7-evm\'s debian12 profile does',
+  boardKey: 'xen.bootargs',
+});
+const consoleAlias = (log: ConsoleLog, i: number) => lineBefore(log, i, /Looking for UART console (\S+)/)?.[1];
+
+export const XEN_CONSOLE: CheckRule = {
+  id: 'XB-DT-003',
+  title: "Xen's console UART",
+  checks: [checkDtuart],
+  console: [
+    { match: /omap-uart: Unable to retrieve the IRQ/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'names a UART without an interrupt Xen can use ("omap-uart: Unable to retrieve the IRQ")') },
+    { match: /Unable to initialize dtuart/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'names a UART none of Xen\'s drivers takes, or one it cannot set up ("Unable to initialize dtuart")') },
+    { match: /Bad console= option 'dtuart'/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), "could not be set up (\"Bad console= option 'dtuart'\")") },
+  ],
+};
+
+export const GIC_SETUP: CheckRule = { id: 'XB-DT-004', title: 'the GIC as Xen drives it', checks: [checkGic] };
+export const DOM0_INTERRUPTS: CheckRule = { id: 'XB-DT-005', title: "dom0's devices' interrupts reach the GIC", checks: [checkDom0Interrupts] };

@@ -3,7 +3,7 @@
  * checked in the built .config rather than in the fragments that asked for them.
  */
 import { cpuCount } from './dt-rules.js';
-import type { CheckInput, Finding } from './types.js';
+import type { CheckInput, CheckRule, Finding } from './types.js';
 
 /** A .config as option → value ("y", "m", "\"…\"", or null for "# CONFIG_X is not set"). */
 export function parseKconfig(text: string): Map<string, string | null> {
@@ -63,3 +63,5 @@ export function checkKernelConfig(input: CheckInput): Finding[] {
   }
   return out;
 }
+
+export const KERNEL_CONFIG: CheckRule = { id: 'XB-KCONF-001', title: "dom0's kernel configuration", checks: [checkKernelConfig] };

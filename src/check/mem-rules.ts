@@ -3,7 +3,8 @@ import { fixedReservedMemory } from '../dt/reserved.js';
 import { insideAny, regionText, spanText } from '../dt/units.js';
 import { parseKconfig } from './kconfig.js';
 import { kernelReserves } from './kernel-reserves.js';
-import type { CheckInput, Finding } from './types.js';
+import { allMatches, type ConsoleExplanation, type ConsoleLog } from './console.js';
+import type { CheckInput, CheckRule, Finding } from './types.js';
 
 /** XB-MEM-001: each error of the memory planner (overlaps, modules outside RAM…), with the board key to change. */
 export function checkPlanErrors(input: CheckInput): Finding[] {
@@ -83,3 +84,34 @@ export function checkKernelReserves(input: CheckInput): Finding[] {
       where: r.option,
     }));
 }
+
+export const PLAN: CheckRule = { id: 'XB-MEM-001', title: 'load addresses', checks: [checkPlanErrors] };
+
+const MiB = 1024 * 1024;
+
+/**
+ * dom0's kernel logs each CMA pool it reserves, Xen each bank of dom0's
+ * memory: a pool outside every bank is the thread's reserve_bootmem panic.
+ */
+function cmaOutsideDom0(log: ConsoleLog): ConsoleExplanation | undefined {
+  const banks = allMatches(log, /BANK\[\d+\] 0x([0-9a-f]+)-0x([0-9a-f]+)/i).map(({ m }) => ({ start: parseInt(m[1]!, 16), size: parseInt(m[2]!, 16) - parseInt(m[1]!, 16) }));
+  if (banks.length === 0) return undefined;
+  const pools = allMatches(log, /CMA: reserved (\d+) MiB at (?:0x)?([0-9a-f]+)/i).map(({ m, index }) => ({ start: parseInt(m[2]!, 16), size: Number(m[1]) * MiB, index }));
+  const outside = pools.filter((p) => !insideAny(p, banks));
+  if (outside.length === 0) return undefined;
+  const panic = log.lines.findIndex((l) => /reserve_bootmem/.test(l.text));
+  const panicked = panic >= 0;
+  return {
+    message: `dom0's kernel reserves ${outside.length} CMA pool${outside.length === 1 ? '' : 's'} outside its memory ${spanText(banks)} (Xen's BANK lines): ${outside.map(regionText).join(', ')}${panicked ? '; it panicked in reserve_bootmem' : ''}`,
+    fix: "turn the carve-outs off in the dom0 kernel's config (\"# CONFIG_OMAP_REMOTEPROC is not set\" where board code reserves them, as TI's 3.14 does), or prune them from /reserved-memory (dtb fixup prune-reserved-memory), or give dom0 memory that covers them",
+    boardKey: 'dom0.config',
+    evidence: [...outside.map((p) => p.index), ...(panicked ? [panic] : [])],
+  };
+}
+
+export const RESERVED_MEMORY: CheckRule = {
+  id: 'XB-MEM-004',
+  title: "reserved memory inside dom0's",
+  checks: [checkReservedMemory, checkKernelReserves],
+  console: [{ match: /CMA: reserved \d+ MiB at/i, explain: (_m, log) => cmaOutsideDom0(log) }],
+};

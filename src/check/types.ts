@@ -5,6 +5,7 @@
  */
 import type { DtEdit, MemoryPlan, PlanError, Range } from '../boot/types.js';
 import type { DtTree } from '../dt/model.js';
+import type { ConsoleSignature } from './console.js';
 
 /** How secondary cores reach HYP mode, which Xen needs on every core. */
 export type HypEntry = 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
@@ -53,3 +54,17 @@ export interface Finding {
 
 /** A rule: input → findings (none when it does not apply). */
 export type Rule = (input: CheckInput) => Finding[];
+
+/**
+ * One rule of the rule book, in one place: its id, the pre-flight checks that
+ * catch its failure in the board's files before flashing, and the console
+ * lines by which the same failure shows on a real board (read-log.ts).
+ */
+export interface CheckRule {
+  /** The stable id its findings carry (checks may also report a sibling, such as XB-MEM-005). */
+  id: string;
+  /** What the rule is about, in a few words. */
+  title: string;
+  checks: Rule[];
+  console?: ConsoleSignature[];
+}
