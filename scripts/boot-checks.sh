@@ -4,6 +4,7 @@
 #   - a wrong Xen address in the boot script: U-Boot runs, Xen never starts;
 #   - the dom0 module missing from /chosen: Xen starts, dom0 never does.
 # Usage: scripts/boot-checks.sh [WORKDIR]   (after `xenbuild all --board qemu-arm32`)
+# With BOOT_CHECKS_LOGS=DIR, each broken boot's console is kept as DIR/NAME.txt.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 workdir=$(realpath "${1:-build}")
@@ -31,6 +32,7 @@ expect() {
   if (cd "$root" && xenbuild boot --board qemu-arm32 --image "$work/$name.img" --timeout 40) > "$work/$name.out" 2>&1; then
     cat "$work/$name.out"; echo "boot-checks: $name: booted, but it should not have" >&2; exit 1
   fi
+  [ -z "${BOOT_CHECKS_LOGS:-}" ] || { mkdir -p "$BOOT_CHECKS_LOGS"; cp "$workdir/qemu-arm32/logs/boot.log" "$BOOT_CHECKS_LOGS/$name.txt"; }
   for line in "$@"; do
     grep -qF -- "$line" "$work/$name.out" || { cat "$work/$name.out"; echo "boot-checks: $name: missing \"$line\"" >&2; exit 1; }
   done

@@ -67,9 +67,18 @@ program
 
 program
   .command('check')
-  .description("pre-flight: the memory map, device tree and kernel config against what Xen needs (the seed's failure modes)")
-  .addHelpText('after', '\nExample:\n  xenbuild check --board dra7-evm')
-  .action((_opts, cmd: Command) => run(async () => (await import('./commands/check.js')).checkCommand(globals(cmd))));
+  .description("pre-flight: the memory map, device tree and kernel config against what Xen needs (the seed's failure modes); or, with --log, a board's serial console read against the same rules")
+  .option('--log <file>', "read this serial console log (- for standard input): milestones reached, where it stops, each failure as the rule that catches it and its fix")
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild check --board dra7-evm\n  xenbuild check --log minicom.cap\n  picocom -b 115200 /dev/ttyUSB0 | tee console.txt; xenbuild check --log console.txt --board dra7-evm',
+  )
+  .action((opts: { log?: string }, cmd: Command) =>
+    run(async () => {
+      const check = await import('./commands/check.js');
+      return opts.log === undefined ? check.checkCommand(globals(cmd)) : check.checkLogCommand(opts.log, globals(cmd));
+    }),
+  );
 
 program
   .command('boot')

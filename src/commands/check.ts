@@ -39,3 +39,38 @@ export async function checkCommand(opts: GlobalOptions): Promise<number> {
   }
   return findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
 }
+
+/**
+ * `xenbuild check --log FILE`: a real board's serial console read against the
+ * rule book (check/read-log.ts). `--board` makes each fix name the board file
+ * and key, and takes the board's milestones when it has an emulator's.
+ * Exit 0 when the log reached its last milestone, 1 when it names a failure or
+ * stops short, 2 when the log cannot be read.
+ */
+export async function checkLogCommand(file: string, opts: GlobalOptions): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const { DEFAULT_MILESTONES, formatReading, readConsoleLog } = await import('../check/read-log.js');
+  let bytes: Buffer;
+  try {
+    bytes = file === '-' ? await readStdin() : await readFile(file);
+  } catch (err) {
+    throw new CommandError(`xenbuild: error: cannot read the console log ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, EXIT.usage);
+  }
+  if (bytes.includes(0)) throw new CommandError(`xenbuild: error: ${file} holds NUL bytes: it is not a console log (a capture saved as text is)`, EXIT.usage);
+  let milestones = DEFAULT_MILESTONES;
+  let boardFile: string | undefined;
+  if (opts.board) {
+    const { graph } = await analysedBoard(opts);
+    boardFile = `configs/boards/${graph.board}.yaml`;
+    if (graph.qemu) milestones = graph.qemu.milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) }));
+  }
+  const reading = readConsoleLog(bytes, milestones);
+  process.stdout.write(formatReading(reading, { name: file === '-' ? 'standard input' : file, ...(boardFile ? { boardFile } : {}) }));
+  return reading.ok ? EXIT.ok : EXIT.failed;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
