@@ -11,10 +11,13 @@ import { Rig } from './util/rig.js';
 const EMULATOR = `import sys, time
 mode = sys.argv[1]
 lines = ["U-Boot 2023.01+dfsg-2 (xenbuild stand-in)", "xenbuild: loading xen: xen from virtio 0:1", "(XEN) Xen version 4.17.5", "Booting Linux on physical CPU 0x0", "xenbuild: dom0 userspace reached"]
-stop = {"ok": 5, "no-xen": 2, "dom0-hangs": 4, "dies": 3}[mode]
+stop = {"ok": 5, "no-xen": 2, "dom0-hangs": 4, "dies": 3, "cpu1-not-hyp": 3}[mode]
 for line in lines[:stop]:
     print(line, flush=True)
     time.sleep(0.05)
+if mode == "cpu1-not-hyp":
+    for line in ["(XEN) Bringing up CPU1", "- CPU 00000001 booting -", "- Xen must be entered in NS Hyp mode -", "- Boot failed -"]:
+        print(line, flush=True)
 if mode == "dies":
     print("qemu: fatal: trying to execute code outside RAM", flush=True)
     sys.exit(1)
@@ -75,6 +78,19 @@ describe('xenbuild boot', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('FAILED: dom0 userspace reached not reached within 2.0s; last milestone reached: dom0 kernel started');
+    // The same reader as xenbuild check --log: a console that stops without a word is XB-LOG-001's.
+    expect(r.stdout).toContain('explained by XB-LOG-001: the log stops after "Booting Linux on physical CPU 0x0" (line 4) with no error, before dom0 userspace reached');
+  });
+
+  it('names the rule that explains where the console stopped, or says that none does', () => {
+    board(rig, 'cpu1-not-hyp', 2);
+    let r = rig.xenbuild(['boot', '--board', 'emu']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('explained by XB-HYP-001: CPU1 was started outside HYP mode and stopped ("Xen must be entered in NS Hyp mode")');
+    expect(r.stdout).toContain('  line 6: - Xen must be entered in NS Hyp mode -');
+    board(rig, 'no-xen', 2);
+    r = rig.xenbuild(['boot', '--board', 'emu']);
+    expect(r.stdout).toContain('no rule of xenbuild check explains where the console stopped');
   });
 
   it('reports an emulator that dies, with its last words', () => {
