@@ -5,6 +5,7 @@ import { DEBIAN_PACKAGES, isCCompiler } from '../engine/host-tools.js';
 import type { BuildGraph } from '../model/graph.js';
 import { openState } from '../engine/runner.js';
 import { ToolVersions, which } from '../engine/tools.js';
+import { realLocation, staysInside } from '../util/inside.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { analysedBoard, settingsFor, withLock, type GlobalOptions } from './context.js';
@@ -30,7 +31,13 @@ export async function cleanCommand(selectors: string[], opts: GlobalOptions): Pr
     for (const id of expandSelectors(graph, selectors)) {
       const task = graph.tasks.find((t) => t.id === id)!;
       await state.stamps.invalidate(id);
-      for (const out of task.outputs) await rm(out.path, { force: true });
+      for (const out of task.outputs) {
+        if (!staysInside(out.path, graph.boardDir)) {
+          process.stderr.write(`xenbuild: warning: ${out.name} resolves to ${realLocation(out.path)}, outside ${graph.boardDir}: left alone\n`);
+          continue;
+        }
+        await rm(out.path, { force: true });
+      }
       if (task.action.kind.startsWith('fetch-')) await rm(task.srcDir, { recursive: true, force: true });
       process.stdout.write(`cleaned ${id}${task.action.kind.startsWith('fetch-') ? ` (removed ${relative(cwd, task.srcDir)})` : ''}\n`);
     }

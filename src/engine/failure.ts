@@ -23,6 +23,8 @@ export type Failure =
   | { reason: 'checksum-mismatch'; file: string; expected: string; actual: string }
   /** An archive entry would land outside the extraction directory. */
   | { reason: 'unsafe-archive-entry'; archive: string; entry: string; why: string }
+  /** A declared output resolves (through a symlink) outside the board's build directory: never emptied, removed or written. */
+  | { reason: 'output-escapes'; path: string; resolved: string }
   /** The task succeeded but a declared output does not exist. */
   | { reason: 'missing-output'; path: string }
   /** The boot modules do not fit the board's memory as declared. */
@@ -67,6 +69,8 @@ export function describeFailure(f: Failure): string {
       return `${f.file} has sha256 ${f.actual}, the recipe pins ${f.expected}`;
     case 'unsafe-archive-entry':
       return `${f.archive}: entry ${f.entry} ${f.why}; refusing to extract`;
+    case 'output-escapes':
+      return `the declared output ${f.path} resolves to ${f.resolved}, outside the board's build directory (a symlink in the way): xenbuild neither empties nor writes it; remove the symlink or declare another output`;
     case 'missing-output':
       return `the task succeeded but its declared output ${f.path} does not exist`;
     case 'memory-plan':

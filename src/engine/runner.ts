@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { realLocation, staysInside } from '../util/inside.js';
 import { join, relative } from 'node:path';
 import { describeAction, runAction, type JobGrant } from '../actions/index.js';
 import type { ActionContext } from '../actions/context.js';
@@ -229,6 +230,10 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     };
     line(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${jobs} jobs (jobserver)` : `${jobs} job${jobs === 1 ? '' : 's'}`}`);
     try {
+      // An output reached through a symlink that leaves the board's directory is never touched (nor anything there deleted).
+      for (const out of task.outputs) {
+        if (!staysInside(out.path, graph.boardDir)) throw new TaskFailure({ reason: 'output-escapes', path: out.name, resolved: realLocation(out.path) });
+      }
       // A directory output is made anew, so that nothing of an earlier run (a file since removed) stays in it.
       for (const out of task.outputs) if (statSync(out.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(out.path, { recursive: true, force: true });
       const result = await runAction(task, ctx, grant);
