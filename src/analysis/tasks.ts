@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import type { Settings } from '../config.js';
 import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
@@ -134,6 +134,11 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       const name = relative(ctx.boardDir, abs);
       if (name.startsWith('..') || isAbsolute(name)) {
         ctx.error(file, at, `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+        return undefined;
+      }
+      const reserved = reservedOutput(name, ctx);
+      if (reserved) {
+        ctx.error(file, at, `output "${out}" is ${reserved}: a task's output is emptied before it runs`, 'declare a file or directory inside it, such as ${builddir}/out');
         return undefined;
       }
       const ref = { path: abs, name };
@@ -354,4 +359,19 @@ function fetchTools(action: ActionSpec): string[] {
     default:
       return [];
   }
+}
+
+/**
+ * Why an output (relative to the board directory) may not be one, or undefined:
+ * the directories xenbuild keeps for itself, and the source trees whole.
+ */
+function reservedOutput(name: string, ctx: TaskContext): string | undefined {
+  const first = name.split(sep)[0]!;
+  if (name === '') return "the board's build directory itself";
+  if (first === 'state' || first === 'logs') return `in ${first}/, which xenbuild keeps for itself`;
+  if (name === 'deploy' || name === 'src' || name === 'build') return `${name}/, which holds every component's`;
+  for (const other of ctx.byName.values()) {
+    if (relative(ctx.boardDir, other.srcDir) === name) return `the source tree of ${other.name}`;
+  }
+  return undefined;
 }
