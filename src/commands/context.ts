@@ -5,6 +5,7 @@ import { ConfigError, INSTALL_ROOT, loadSettings, type CliOptions, type Settings
 import { acquireLock } from '../engine/lock.js';
 import { boardPaths } from '../engine/runner.js';
 import type { BuildGraph } from '../model/graph.js';
+import { NAME_PATTERN } from '../model/names.js';
 
 /** Options every command accepts (see cli.ts). */
 export interface GlobalOptions extends CliOptions {
@@ -43,6 +44,10 @@ export async function analysedBoard(opts: GlobalOptions): Promise<{ settings: Se
   const settings = await settingsFor(opts);
   if (!settings.board) {
     throw new CommandError('no board chosen: pass --board NAME (or set "board" in xenbuild.config.json)');
+  }
+  // Before the analysis cache is looked up under <workdir>/<board>: a name is never a path.
+  if (!NAME_PATTERN.test(settings.board) || settings.board.includes('..')) {
+    throw new CommandError(`xenbuild: error: "${settings.board}" is not a board name\n  hint: a board is named by its file configs/boards/<name>.yaml: lower-case letters, digits, ".", "_" or "-", never a path`, EXIT.usage, true);
   }
   const cached = readAnalysisCache(settings, settings.board, settings.profile, xenbuildVersion());
   if (cached) return { settings, graph: cached };

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { NAME_PATTERN } from './names.js';
+
+export { NAME_PATTERN };
 
 /**
  * The recipe and board formats. This file is the single source of truth: the
@@ -10,9 +13,8 @@ import { z } from 'zod';
  * diagnostics use it to report the errors of the option the user meant.
  */
 
-const name = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+const name = z.string().regex(NAME_PATTERN, 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 export const scalar = z.union([z.string(), z.number(), z.boolean()]);
 export const variables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'is not a valid variable name'), scalar);
