@@ -12,6 +12,9 @@ export interface Diagnostic {
   hint?: string;
 }
 
+/** The most of a source line a diagnostic shows. */
+const MAX_SHOWN = 160;
+
 /** Texts of the files diagnostics point into, so they can show the offending line. */
 export type SourceTexts = ReadonlyMap<string, string>;
 
@@ -45,14 +48,18 @@ export function renderDiagnostic(d: Diagnostic, texts: SourceTexts, cwd: string)
   const { line, column, lineStart } = lineAndColumn(text, start);
   let lineEnd = text.indexOf('\n', lineStart);
   if (lineEnd === -1) lineEnd = text.length;
-  const source = text.slice(lineStart, lineEnd).replace(/\r$/, '');
-  const width = Math.max(1, Math.min(end, lineStart + source.length) - start);
+  const full = text.slice(lineStart, lineEnd).replace(/\r$/, '');
+  const width = Math.max(1, Math.min(end, lineStart + full.length) - start);
+  // A long line is shown as a window around the span: a 6 MB line is not printed twice.
+  const from = full.length <= MAX_SHOWN ? 0 : Math.max(0, Math.min(column - 1 - 40, full.length - MAX_SHOWN));
+  const to = Math.min(full.length, from + MAX_SHOWN);
+  const source = `${from > 0 ? '…' : ''}${full.slice(from, to)}${to < full.length ? '…' : ''}`;
   const gutter = String(line).length;
-  const pad = source.slice(0, column - 1).replace(/[^\t]/g, ' ');
+  const pad = `${from > 0 ? ' ' : ''}${full.slice(from, column - 1).replace(/[^\t]/g, ' ')}`;
   const out = [
     `${shown}:${line}:${column}: ${d.severity}: ${d.message}`,
     `  ${String(line).padStart(gutter)} | ${source}`,
-    `  ${' '.repeat(gutter)} | ${pad}${'~'.repeat(width)}`,
+    `  ${' '.repeat(gutter)} | ${pad}${'~'.repeat(Math.max(1, Math.min(width, to - (column - 1))))}`,
   ];
   if (d.hint) out.push(`  hint: ${d.hint}`);
   return out.join('\n');

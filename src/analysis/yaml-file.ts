@@ -18,6 +18,8 @@ export class YamlFile {
   }
 
   static parse(path: string, text: string): { file: YamlFile; diagnostics: Diagnostic[] } {
+    const bound = outOfBounds(text);
+    if (bound) return { file: new YamlFile(path, text, parseDocument('')), diagnostics: [{ severity: 'error', file: path, ...bound }] };
     const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
     // The parser often reports one mistake several times from the same place: keep the first, over the widest range.
     const byStart = new Map<number, { code: string; message: string; pos: [number, number] }>();
@@ -195,4 +197,44 @@ function unclosedBracket(text: string, end: number, open: string, close: string)
 function yamlMessage(message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   return `YAML syntax error: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+}
+
+/** A recipe or board line is short, and its nesting shallow: beyond these the file is not one (or it is an attack on the parser). */
+const MAX_LINE = 64 * 1024;
+const MAX_DEPTH = 64;
+
+/**
+ * The first place `text` goes beyond what a recipe or board file can be: a
+ * line over 64 KiB, or flow collections nested deeper than 64 levels (which
+ * would exhaust the parser's stack). Checked before parsing.
+ */
+function outOfBounds(text: string): { span: [number, number]; message: string; hint: string } | undefined {
+  let lineStart = 0;
+  let line = 1;
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === '\n' || i === text.length) {
+      if (i - lineStart > MAX_LINE) {
+        return { span: [lineStart, lineStart + 1], message: `line ${line} is ${Math.round((i - lineStart) / 1024)} KiB long; a recipe or board line is never longer than ${MAX_LINE / 1024} KiB`, hint: 'is this the right file? split long values (lists go one entry per line)' };
+      }
+      lineStart = i + 1;
+      line++;
+      quote = undefined;
+      continue;
+    }
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const eol = text.indexOf('\n', i);
+      i = (eol === -1 ? text.length : eol) - 1;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_DEPTH) return { span: [i, i + 1], message: `the collections here are nested more than ${MAX_DEPTH} levels deep`, hint: 'a recipe or board is a few levels deep; is this the right file?' };
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
