@@ -1,4 +1,4 @@
-import type { FatFile, ImageLayout, Partition } from '../image/layout.js';
+import { layoutProblems, type FatFile, type ImageLayout, type Partition } from '../image/layout.js';
 import type { ManifestComponent, ManifestSource } from '../image/release.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
 import type { Board } from '../model/schema.js';
@@ -78,6 +78,14 @@ export function imageTasks(
   });
   if (!ok || sizes.failed()) return [];
   const layout: ImageLayout = { table: image.table ?? 'mbr', partitions };
+  // The whole layout, decided here rather than after the build: overlaps, sizes a type cannot have, unsafe names.
+  const problems = layoutProblems(layout);
+  for (const problem of problems) {
+    const m = /^image\.partitions\[(\d+)\](?:\.(\w+))?/.exec(problem);
+    const at: PathKey[] = m ? ['image', 'partitions', Number(m[1]), ...(m[2] && (board.value.image?.partitions[Number(m[1])] as Record<string, unknown> | undefined)?.[m[2]] !== undefined ? [m[2]] : [])] : ['image'];
+    error(file, at, problem, undefined, m ? undefined : file.spanAt(['image'], 'key'));
+  }
+  if (problems.length) return [];
   // The card is made only after the pre-flight check says it would boot.
   const check = tasks.find((t) => t.action.kind === 'boot-check');
   if (check) deps.add(check.id);
