@@ -19,8 +19,26 @@ const name = z.string().regex(NAME_PATTERN, 'must be lower-case letters, digits,
 export const scalar = z.union([z.string(), z.number(), z.boolean()]);
 export const variables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'is not a valid variable name'), scalar);
 
+/**
+ * A git URL xenbuild may hand to git: a transport it knows (https, http, git,
+ * ssh, file), scp-like host:path, or a path. Never an option ("--upload-pack=…"),
+ * a remote helper ("ext::sh -c …", "fd::"), or an ssh host that is an option
+ * ("ssh://-oProxyCommand=…"): git would run them.
+ */
+const gitUrl = z
+  .string()
+  .min(1)
+  .refine((url) => !url.startsWith('-'), 'must not start with "-": git would read it as an option')
+  .refine((url) => !/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url), 'must not name a git remote helper ("ext::", "fd::"…): use https://, git://, ssh://, file:// or a path')
+  .refine((url) => {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+    return scheme === undefined || ['https', 'http', 'git', 'ssh', 'git+ssh', 'ssh+git', 'file'].includes(scheme);
+  }, 'uses a transport xenbuild does not fetch with: use https://, git://, ssh://, file:// or a path')
+  .refine((url) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?-/.test(url) && !/^[^@/:]*@-[^/:]*:/.test(url), 'names a host that starts with "-": ssh would read it as an option')
+  .refine((url) => !/[\0\r\n]/.test(url), 'must be one line');
+
 export const gitSource = z.strictObject({
-  git: z.string().min(1).describe('Repository URL (git://, https://, file:// or a path)'),
+  git: gitUrl.describe('Repository URL (https://, git://, ssh://, file://, host:path or a path)'),
   ref: z.string().min(1).optional().describe('Tag or branch that must still resolve to `commit`'),
   commit: z
     .string()
