@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, normalize, relative, resolve as resolvePath } from 'node:path';
 import type { FileRef } from '../model/graph.js';
+import { staysInside } from '../util/inside.js';
 import type { Component, TaskContext } from './tasks.js';
 import type { PathKey } from './yaml-file.js';
 
@@ -13,6 +14,10 @@ export function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
   c.patchEntries.entries.forEach((entry, i) => {
     const at = [...c.patchEntries.path, i];
     const abs = resolvePath(c.recipe.root, entry);
+    if (existsSync(abs) && !staysInside(abs, c.recipe.root)) {
+      ctx.error(c.recipe.file, at, `patch "${entry}" lies outside the project`, 'patches are project files: copy it into patches/');
+      return;
+    }
     if (!existsSync(abs)) {
       ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
@@ -34,6 +39,10 @@ export function resolveInputs(entries: string[], path: PathKey[], c: Component, 
   const refs: FileRef[] = [];
   entries.forEach((entry, i) => {
     const abs = resolvePath(c.recipe.root, entry);
+    if (existsSync(abs) && !staysInside(abs, c.recipe.root)) {
+      ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" lies outside the project`, 'inputs are project files: copy it into the project, or make a recipe that fetches it');
+      return;
+    }
     if (!existsSync(abs)) {
       ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
       return;
