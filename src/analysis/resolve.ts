@@ -110,8 +110,9 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const byName = new Map(resolved.map((c) => [c.name, c]));
   const tasks: TaskNode[] = [];
   const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>();
+  const outputs = new Map<string, string>();
   for (const component of resolved) {
-    tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions }));
+    tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions, outputs }));
   }
   if (byName.has(BOOT)) error(board.file, ['components', BOOT], `component name "${BOOT}" is reserved for the board's boot tasks`, 'choose another name', board.file.spanAt(['components', BOOT], 'key'));
   else tasks.push(...bootTasks(board, boardDir, tasks, error));

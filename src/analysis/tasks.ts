@@ -46,6 +46,8 @@ export interface TaskContext {
   error: ErrorFn;
   files: string[];
   definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>;
+  /** Every declared output of the board so far (absolute path → task id): one file, one writer. */
+  outputs: Map<string, string>;
 }
 
 export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
@@ -141,6 +143,12 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         ctx.error(file, at, `output "${out}" is ${reserved}: a task's output is emptied before it runs`, 'declare a file or directory inside it, such as ${builddir}/out');
         return undefined;
       }
+      const owner = ctx.outputs.get(abs);
+      if (owner !== undefined && owner !== id) {
+        ctx.error(file, at, `output "${out}" is also an output of ${owner}: two tasks writing one file race, and the last writer wins`, 'give each task its own output (${builddir} is per component)');
+        return undefined;
+      }
+      ctx.outputs.set(abs, id);
       const ref = { path: abs, name };
       outputs.push(ref);
       declaredOutputs.set(abs, id);
@@ -194,8 +202,14 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         ctx.error(file, at, `artifact name "${artifact}" must be a plain file name`, undefined, file.spanAt(at, 'key'));
         continue;
       }
-      deps.add(producer);
       const to = join(ctx.boardDir, 'deploy', artifact);
+      const owner = ctx.outputs.get(to);
+      if (owner !== undefined) {
+        ctx.error(file, at, `artifact "${artifact}" is also exported by ${owner.replace(/:deploy$/, '')}: both would be deploy/${artifact}, and the last writer wins`, 'rename one of the exports', file.spanAt(at, 'key'));
+        continue;
+      }
+      ctx.outputs.set(to, `${c.name}:deploy`);
+      deps.add(producer);
       files.push({ from: { path: abs, name: relative(ctx.boardDir, abs) }, to: { path: to, name: relative(ctx.boardDir, to) } });
     }
     tasks.push(
