@@ -67,4 +67,11 @@ describe('bounded YAML', () => {
     expect(source).toContain('"../../../../escape"');
     expect(source!.indexOf('"../../../../escape"')).toBe(marks!.indexOf('~'));
   });
+
+  it('a UTF-16 file is told to be saved as UTF-8', () => {
+    const { dir, settings } = project('');
+    writeFileSync(path.join(dir, 'recipes', 'hello.yaml'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('recipe: hello\n', 'utf16le')]));
+    const a = analyse(settings, 'fx');
+    expect(renderDiagnostics(a.diagnostics, a.texts, dir)).toBe('recipes/hello.yaml: error: the file is UTF-16: save it as UTF-8\n1 error\n');
+  });
 });

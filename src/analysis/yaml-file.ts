@@ -14,7 +14,10 @@ export class YamlFile {
 
   /** Parses a file; syntax errors come back as diagnostics, never thrown. */
   static read(path: string): { file: YamlFile; diagnostics: Diagnostic[] } {
-    return YamlFile.parse(path, readFileSync(path, 'utf8'));
+    const bytes = readFileSync(path);
+    const encoding = notUtf8(bytes);
+    if (encoding) return { file: new YamlFile(path, '', parseDocument('')), diagnostics: [{ severity: 'error', file: path, message: encoding }] };
+    return YamlFile.parse(path, bytes.toString('utf8'));
   }
 
   static parse(path: string, text: string): { file: YamlFile; diagnostics: Diagnostic[] } {
@@ -237,4 +240,28 @@ function outOfBounds(text: string): { span: [number, number]; message: string; h
     } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
   }
   return undefined;
+}
+
+/** Why `bytes` are not a UTF-8 text (a UTF-16 file, a byte that is not UTF-8), or undefined. */
+function notUtf8(bytes: Buffer): string | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return 'the file is UTF-16: save it as UTF-8';
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return undefined;
+  } catch {
+    const at = firstBadByte(bytes);
+    return `byte ${at + 1} (0x${bytes[at]!.toString(16).padStart(2, '0')}, line ${bytes.subarray(0, at).toString('latin1').split('\n').length}) is not UTF-8: save the file as UTF-8`;
+  }
+}
+
+/** Where the first byte that starts no valid UTF-8 sequence is (a linear scan; 0 when only the decoder can tell). */
+function firstBadByte(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return 0;
 }

@@ -89,13 +89,20 @@ const taskCommon = {
   description: z.string().optional(),
   after: z.array(z.string().min(1)).optional().describe('Tasks that must finish first: "configure" (same recipe) or "toolchain:fetch"'),
   cwd: z.string().optional().describe('Working directory, relative to the source tree'),
-  env: z.record(z.string(), scalar).optional().describe('Environment variables laid over a clean environment'),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an environment variable name (letters, digits and "_", not starting with a digit; never "=")'), scalar)
+    .optional()
+    .describe('Environment variables laid over a clean environment'),
   inputs: z.array(z.string().min(1)).optional().describe('Project files the task reads (config fragments, scripts), hashed for freshness'),
   outputs: z.array(z.string().min(1)).optional().describe('Files the task produces, relative to the source tree'),
 };
 
 export const runTask = z.strictObject({
-  run: z.array(scalar).min(1).describe('argv: program and arguments; never run through a shell'),
+  run: z
+    .array(scalar)
+    .min(1)
+    .refine((argv) => String(argv[0]).trim() !== '', 'must start with the program to run, not an empty string')
+    .describe('argv: program and arguments; never run through a shell'),
   ...taskCommon,
   jobs: z.enum(['one', 'shared']).optional().describe('"shared": the task takes a share of --jobs, as ${jobs}'),
 });
