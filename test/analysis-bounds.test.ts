@@ -75,3 +75,16 @@ describe('bounded YAML', () => {
     expect(renderDiagnostics(a.diagnostics, a.texts, dir)).toBe('recipes/hello.yaml: error: the file is UTF-16: save it as UTF-8\n1 error\n');
   });
 });
+
+describe('variables that refer to others', () => {
+  it('expand on use, their paths staying symbolic in the fingerprint, and $${ stays literal', () => {
+    const { settings } = project(
+      'recipe: hello\nvariables:\n  arch: arm\n  prefix: "${arch}-linux-gnueabihf-"\n  out: "${builddir}/${arch}"\n  lit: "$${HOME}"\ntasks:\n  build:\n    run: [echo, "${prefix}gcc", "${out}", "${lit}"]\n',
+    );
+    const a = analyse(settings, 'fx');
+    expect(a.diagnostics).toEqual([]);
+    const build = a.graph!.tasks.find((t) => t.id === 'hello:build')!;
+    expect(build.action.kind === 'run' && build.action.argv).toEqual(['echo', 'arm-linux-gnueabihf-gcc', path.join(settings.workdir, 'fx', 'build', 'hello', 'arm'), '${HOME}']);
+    expect(JSON.stringify(build.basis)).toContain('${builddir}/arm');
+  });
+});
