@@ -87,6 +87,25 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       }),
     ),
   };
+  // A fixed address is checked now against RAM and the 32-bit bus, without waiting for the files' sizes.
+  const inRam = (addr: number) => bootMemory.ram.some((r) => addr >= r.start && addr < r.start + r.size);
+  const ramText = bootMemory.ram.map((r) => `0x${r.start.toString(16)}-0x${(r.start + r.size - 1).toString(16)}`).join(', ');
+  const fixedAddresses: [PathKey[], number | string | undefined][] = [
+    [['xen', 'load'], xen.load],
+    [['dom0', 'load'], dom0.load],
+    [['dom0', 'initrd-load'], dom0['initrd-load']],
+  ];
+  for (const [at, raw] of fixedAddresses) {
+    if (raw === undefined || sizes.failed()) continue;
+    const addr = num(raw, at);
+    if (addr > 0xffffffff && boot.command !== 'booti') {
+      ok = false;
+      error(file, at, `${at.join('.')} 0x${addr.toString(16)} is beyond 32 bits: U-Boot on a 32-bit ARM (bootm, bootz) cannot load there`, `an address inside RAM (${ramText})`);
+    } else if (!inRam(addr)) {
+      ok = false;
+      error(file, at, `${at.join('.')} 0x${addr.toString(16)} is not in RAM (${ramText})`, 'an address inside a RAM bank of memory.ram, or leave it out to have it planned');
+    }
+  }
   if (!ok || sizes.failed() || !xenArtifact || !kernel) return [];
 
   const out: TaskNode[] = [];
