@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Settings } from '../config.js';
 import type { BuildGraph } from '../model/graph.js';
-import { canonicalJson, writeFileAtomic } from '../util/fs.js';
+import { canonicalJson, isRecord, readJsonState, writeFileAtomic } from '../util/fs.js';
 
 /**
  * The analysed graph of a board, kept beside its build until any file the
@@ -46,12 +46,11 @@ function stamp(path: string): [string, number, number] {
 
 /** The cached graph, if nothing it was made from has changed. */
 export function readAnalysisCache(settings: Settings, board: string, profile: string | undefined, version: string): BuildGraph | undefined {
-  let entry: CacheEntry;
-  try {
-    entry = JSON.parse(readFileSync(analysisCachePath(settings, board), 'utf8')) as CacheEntry;
-  } catch {
-    return undefined;
-  }
+  const entry = readJsonState(
+    analysisCachePath(settings, board),
+    (v): v is CacheEntry => isRecord(v) && typeof v.key === 'string' && Array.isArray(v.files) && v.files.every((f) => Array.isArray(f) && f.length === 3) && isRecord(v.graph) && Array.isArray(v.graph.tasks),
+  );
+  if (!entry) return undefined;
   if (entry.key !== keyOf(settings, board, profile, version)) return undefined;
   for (const [path, mtimeMs, size] of entry.files) {
     const [, m, s] = stamp(path);

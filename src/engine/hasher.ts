@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { readJsonState, recordsOf, writeFileAtomic } from '../util/fs.js';
 
 interface Entry {
   size: number;
@@ -25,11 +25,7 @@ export class FileHasher {
   private dirty = false;
 
   constructor(private readonly cachePath: string) {
-    try {
-      this.entries = JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, Entry>;
-    } catch {
-      this.entries = {};
-    }
+    this.entries = recordsOf<Entry>(readJsonState(cachePath, (v): v is unknown => true));
   }
 
   /**

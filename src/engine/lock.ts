@@ -1,4 +1,5 @@
-import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isRecord, readJsonState } from '../util/fs.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -53,11 +54,7 @@ export function acquireLock(path: string, command: string): LockResult {
 }
 
 function readHolder(path: string): LockHolder | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
-  } catch {
-    return undefined;
-  }
+  return readJsonState(path, (v): v is LockHolder => isRecord(v) && typeof v.pid === 'number');
 }
 
 function isAlive(pid: number): boolean {

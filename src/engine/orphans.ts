@@ -31,7 +31,13 @@ export class ProcessGroups {
     const reaped: string[] = [];
     for (const entry of entries) {
       const file = join(this.dir, entry);
-      const [pgidText, started] = readFileSync(file, 'utf8').trim().split(' ');
+      let record: string;
+      try {
+        record = readFileSync(file, 'utf8');
+      } catch {
+        continue; // not a record of ours (a directory, unreadable): left alone
+      }
+      const [pgidText, started] = record.trim().split(' ');
       const pgid = Number(pgidText);
       // Only the same process (same start time) — a reused pid is someone else's.
       if (Number.isInteger(pgid) && pgid > 1 && started && startTime(pgid) === started) {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { isRecord, readJsonState, writeFileAtomic } from '../util/fs.js';
 
 /** What a successful run of a task leaves behind; its absence means "never ran, or did not finish". */
 export interface Stamp {
@@ -26,12 +25,9 @@ export class StampStore {
     return join(this.dir, `${id}.json`);
   }
 
+  /** The stamp, or undefined when there is none or it is not one (cut short, edited, of another version). */
   read(id: string): Stamp | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(id), 'utf8')) as Stamp;
-    } catch {
-      return undefined;
-    }
+    return readJsonState(this.path(id), isStamp);
   }
 
   /** Called before a task runs: a killed run must never look fresh. */
@@ -42,4 +38,17 @@ export class StampStore {
   async write(stamp: Stamp): Promise<void> {
     await writeFileAtomic(this.path(stamp.id), JSON.stringify(stamp, null, 1) + '\n');
   }
+}
+
+function isStamp(v: unknown): v is Stamp {
+  return (
+    isRecord(v) &&
+    typeof v.id === 'string' &&
+    typeof v.fingerprint === 'string' &&
+    typeof v.outputDigest === 'string' &&
+    isRecord(v.basis) &&
+    (v.head === undefined || typeof v.head === 'string') &&
+    Array.isArray(v.outputs) &&
+    v.outputs.every((o) => isRecord(o) && typeof o.name === 'string' && typeof o.size === 'number' && typeof o.mtimeMs === 'number' && typeof o.sha256 === 'string')
+  );
 }

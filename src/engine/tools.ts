@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { sha256File } from './hasher.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readJsonState, recordsOf, writeFileAtomic } from '../util/fs.js';
 
 interface Entry {
   path: string;
@@ -35,11 +35,7 @@ export class ToolVersions {
   private readonly pending = new Map<string, Promise<string>>();
 
   constructor(private readonly cachePath: string) {
-    try {
-      this.entries = JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, Entry>;
-    } catch {
-      this.entries = {};
-    }
+    this.entries = recordsOf<Entry>(readJsonState(cachePath, (v): v is unknown => true));
   }
 
   /** "missing" when the tool is not installed. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -56,4 +56,30 @@ export async function replaceTree(root: string, dest: string, aside: string): Pr
     if (existsSync(aside)) await rename(aside, dest);
     throw err;
   }
+}
+
+/**
+ * A JSON state file xenbuild wrote, or undefined when it is missing, cut
+ * short, or not of the shape `isShape` accepts: state that cannot be trusted
+ * counts as absent (the task is stale), never as a crash.
+ */
+export function readJsonState<T>(path: string, isShape: (value: unknown) => value is T): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return isShape(value) ? value : undefined;
+}
+
+/** A plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON object of objects, with the entries that are not objects left out (a per-file cache). */
+export function recordsOf<T>(value: unknown): Record<string, T> {
+  if (!isRecord(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => isRecord(v))) as Record<string, T>;
 }
