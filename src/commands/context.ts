@@ -56,7 +56,7 @@ export async function analysedBoard(opts: GlobalOptions): Promise<{ settings: Se
     throw new CommandError(analysis.rendered.trimEnd(), EXIT.usage, true);
   }
   if (analysis.rendered) process.stderr.write(analysis.rendered);
-  else await writeAnalysisCache(settings, settings.board, settings.profile, xenbuildVersion(), analysis.graph, analysis.files);
+  else if (!opts.dryRun) await writeAnalysisCache(settings, settings.board, settings.profile, xenbuildVersion(), analysis.graph, analysis.files);
   return { settings, graph: analysis.graph };
 }
 

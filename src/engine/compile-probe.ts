@@ -72,10 +72,11 @@ interface Run {
 
 function run(argv: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { cwd, timeout: 60_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+    const child = execFile(argv[0]!, argv.slice(1), { cwd, timeout: 60_000, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ status, output: `${stdout}${stderr}` });
     });
+    child.stdin?.end();
   });
 }
 

@@ -96,8 +96,11 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const state = openState(graph);
-  mkdirSync(state.paths.logs, { recursive: true });
-  mkdirSync(state.paths.state, { recursive: true });
+  // A dry run writes nothing at all: no directories, no caches, no report.
+  if (!opts.dryRun) {
+    mkdirSync(state.paths.logs, { recursive: true });
+    mkdirSync(state.paths.state, { recursive: true });
+  }
   const selected = selectTasks(graph, opts.targets, opts.only ?? false);
   const selectedIds = new Set(selected.map((t) => t.id));
   const forced = new Set(opts.force ?? []);
@@ -285,7 +288,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   } finally {
     opts.signal.removeEventListener('abort', onOuterAbort);
     if (jobserver) (await jobserver).close();
-    await state.save();
+    if (!opts.dryRun) await state.save();
   }
   const tasks = selected.map((t) => reports.get(t.id)!).filter(Boolean);
   const report: RunReport = {

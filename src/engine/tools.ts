@@ -71,10 +71,12 @@ async function askVersion(path: string): Promise<string | undefined> {
   const { execFile } = await import('node:child_process');
   for (const flag of ['--version', '-V']) {
     const out = await new Promise<string | undefined>((resolve) => {
-      execFile(path, [flag], { timeout: 5000, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } }, (err, stdout, stderr) => {
+      const child = execFile(path, [flag], { timeout: 5000, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } }, (err, stdout, stderr) => {
         const text = `${stdout}\n${stderr}`.split('\n').find((l) => /\d+\.\d+/.test(l));
         resolve(err && !text ? undefined : text?.trim());
       });
+      // A probe never waits for input: standard input is closed at once.
+      child.stdin?.end();
     });
     if (out) return out;
   }
