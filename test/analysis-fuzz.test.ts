@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderDiagnostics } from '../src/analysis/diagnostics.js';
 import { analyse } from '../src/analysis/resolve.js';
 import type { Settings } from '../src/config.js';
+import { prng } from '../src/util/prng.js';
 import { XENBUILD } from './util/rig.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
 
@@ -18,18 +19,6 @@ afterAll(removeTempDirs);
 const ROOT = path.resolve(path.dirname(XENBUILD), '..');
 const RUNS = 3000;
 const SEED = Number(process.env.XENBUILD_FUZZ_SEED ?? Date.now() % 1_000_000);
-
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = ['${', '}', '$${', '${board.x}', '${nope}', '[', ']', '{', '}', ':', ': ', '- ', '&a ', '*a', '<<: *a', '..', '../', '/', '\t', '"', "'", '#', '0x', '0xffffffffff', '-1', '1e999', 'null', '~', 'true', '@', '\u00e9', '\u0000', '\ufeff', '=', '|', '>', '!!binary ', 'x'.repeat(300)];
 
@@ -88,7 +77,7 @@ describe(`analysis of mutated boards and recipes (seed ${SEED}; XENBUILD_FUZZ_SE
       recipeDirs: [{ dir: path.join(project, 'recipes'), root: project }],
       boardDirs: [{ dir: path.join(project, 'configs', 'boards'), root: project }],
     };
-    const next = rng(SEED);
+    const next = prng(SEED);
     let graphs = 0;
     for (let run = 0; run < RUNS; run++) {
       const file = files[Math.floor(next() * files.length)]!;

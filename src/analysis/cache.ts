@@ -20,7 +20,7 @@ interface CacheEntry {
 const FORMAT = 2;
 
 /** The code that makes the graph: a new xenbuild (even at the same version) invalidates the cache. */
-const ANALYSIS_CODE = ['resolve.js', 'profile.js', 'tasks.js', 'task-files.js', 'board-tasks.js', 'board-common.js', 'image-tasks.js', 'load.js', 'vars.js', '../model/schema.js', '../model/names.js', '../boot/sizes.js', '../engine/host-tools.js', '../image/layout.js', '../util/inside.js'].map((f) =>
+const ANALYSIS_CODE = ['resolve.js', 'profile.js', 'tasks.js', 'scope.js', 'task-files.js', 'board-tasks.js', 'board-common.js', 'image-tasks.js', 'load.js', 'vars.js', '../model/schema.js', '../model/names.js', '../boot/sizes.js', '../engine/host-tools.js', '../image/layout.js', '../util/inside.js'].map((f) =>
   join(dirname(fileURLToPath(import.meta.url)), f),
 );
 

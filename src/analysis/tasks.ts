@@ -6,7 +6,8 @@ import type { Recipe, Scalar, Task } from '../model/schema.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
 import { resolveInputs, resolvePatches } from './task-files.js';
-import { JOBS_PLACEHOLDER, interpolate, type VarScope, type VarValue } from './vars.js';
+import { makeScope } from './scope.js';
+import { JOBS_PLACEHOLDER, interpolate, type VarScope } from './vars.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
 /**
@@ -18,7 +19,6 @@ import type { PathKey, YamlFile } from './yaml-file.js';
 /** Task names xenbuild makes itself. */
 const BUILTIN_TASKS = ['fetch', 'patch', 'deploy'] as const;
 /** Variables that depend on the machine or the run: symbolic in fingerprints. */
-const PATH_VARIABLES = ['srcdir', 'builddir', 'deploydir', 'boarddir', 'root', 'cachedir'] as const;
 
 /** A board's component: a recipe at a chosen version, with its variables merged. */
 export interface Component {
@@ -293,7 +293,7 @@ function resolveString(
   template: string,
   at: PathKey[],
   file: YamlFile,
-  scope: ReturnType<typeof makeScope>,
+  scope: VarScope,
   error: ErrorFn,
 ): { value: string; symbolic: string } {
   const result = interpolate(template, scope);
@@ -305,82 +305,13 @@ function resolveString(
   return { value: template, symbolic: template };
 }
 
-function scopeHint(name: string, scope: ReturnType<typeof makeScope>): string {
+function scopeHint(name: string, scope: VarScope): string {
   const prefix = name.includes('.') ? name.slice(0, name.indexOf('.') + 1) : '';
   const siblings = scope.names().filter((n) => (prefix ? n.startsWith(prefix) : !n.includes('.')));
   return `known here: ${siblings.slice(0, 12).join(', ')}${siblings.length > 12 ? ', …' : ''}`;
 }
 
 /** The variables a component's strings may use. */
-function makeScope(c: Component, ctx: TaskContext) {
-  const entries: Record<string, VarValue> = {};
-  const put = (name: string, value: string, symbolic?: string) => {
-    entries[name] = symbolic === undefined ? { value } : { value, symbolic };
-  };
-  const paths: Record<(typeof PATH_VARIABLES)[number], string> = {
-    srcdir: c.srcDir,
-    builddir: join(ctx.boardDir, 'build', c.name),
-    deploydir: join(ctx.boardDir, 'deploy'),
-    boarddir: ctx.boardDir,
-    root: c.recipe.root,
-    cachedir: ctx.settings.cacheDir,
-  };
-  for (const key of PATH_VARIABLES) put(key, paths[key], `\${${key}}`);
-  put('jobs', JOBS_PLACEHOLDER, '${jobs}');
-  put('board', ctx.boardName);
-  put('component', c.name);
-  put('recipe', c.recipe.value.recipe);
-  if (c.version !== undefined) put('version', c.version);
-  for (const [other, comp] of ctx.byName) {
-    // Another component's trees, e.g. ${busybox.srcdir}; the task must run after that component's tasks.
-    put(`${other}.srcdir`, comp.srcDir, `\${${other}.srcdir}`);
-    put(`${other}.builddir`, join(ctx.boardDir, 'build', other), `\${${other}.builddir}`);
-  }
-  // The variables of the board and of the recipes may refer to others ("${prefix}gcc"): expanded on use, cycles refused.
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ctx.boardVars)) raw[`board.${k}`] = String(v);
-  for (const [other, comp] of ctx.byName) for (const [k, v] of Object.entries(comp.variables)) raw[`${other}.${k}`] = String(v);
-  for (const [k, v] of Object.entries(c.variables)) raw[k] = String(v);
-  /** Where a variable is defined, for its errors: the board entry, the recipe's version, the recipe, or the board's variables. */
-  const site = (name: string): [YamlFile, PathKey[]] => {
-    if (name.startsWith('board.')) return [c.ref.file, ['variables', name.slice('board.'.length)]];
-    const [comp, key] = name.includes('.') ? [ctx.byName.get(name.slice(0, name.indexOf('.')))!, name.slice(name.indexOf('.') + 1)] : [c, name];
-    const refVars = [...comp.ref.path, 'variables', key];
-    if (comp.ref.file.nodeAt(refVars)) return [comp.ref.file, refVars];
-    const versionVars = [...comp.versionPath, 'variables', key];
-    if (comp.versionPath.length && comp.recipe.file.nodeAt(versionVars)) return [comp.recipe.file, versionVars];
-    return [comp.recipe.file, ['variables', key]];
-  };
-  const expanding: string[] = [];
-  const scope: VarScope = {
-    lookup: (name: string) => {
-      if (Object.hasOwn(entries, name)) return entries[name];
-      if (!Object.hasOwn(raw, name)) return undefined;
-      // Inside another component's variable, its bare names are its own: ${linux.kver} may say "${base}-armmp".
-      const owner = name.includes('.') && !name.startsWith('board.') ? name.slice(0, name.indexOf('.') + 1) : '';
-      const inner: VarScope = owner ? { lookup: (n) => scope.lookup(!n.includes('.') && Object.hasOwn(raw, owner + n) ? owner + n : n), names: scope.names } : scope;
-      if (expanding.includes(name)) {
-        const chain = [...expanding.slice(expanding.indexOf(name)), name].join(' → ');
-        ctx.error(...site(name), `variables refer to each other in a loop: ${chain}`, 'a variable may use others, but not itself through them');
-        return { value: '' };
-      }
-      expanding.push(name);
-      const r = interpolate(raw[name]!, inner);
-      expanding.pop();
-      if (!r.ok) {
-        entries[name] = { value: raw[name]! };
-        ctx.error(...site(name), `variable "${name}" = "${raw[name]}" refers to ${r.malformed ? 'an unterminated ${' : `unknown ${r.unknown.map((u) => `\${${u}}`).join(', ')}`}`, 'define it, or write $${ for a literal "${"');
-        return { value: raw[name]! };
-      }
-      const found = r.result.symbolic === r.result.value ? { value: r.result.value } : { value: r.result.value, symbolic: r.result.symbolic };
-      entries[name] = found;
-      return found;
-    },
-    names: () => [...Object.keys(entries), ...Object.keys(raw)],
-  };
-  return scope;
-}
-
 /** The fetch action for a source. */
 function fetchAction(source: NonNullable<Recipe['source']>): ActionSpec {
   if ('git' in source) return { kind: 'fetch-git', source };
