@@ -85,7 +85,21 @@ export function checkKernelReserves(input: CheckInput): Finding[] {
     }));
 }
 
-export const PLAN: CheckRule = { id: 'XB-MEM-001', title: 'load addresses', checks: [checkPlanErrors] };
+export const PLAN: CheckRule = {
+  id: 'XB-MEM-001',
+  title: 'load addresses',
+  checks: [checkPlanErrors],
+  console: [
+    {
+      match: /zimage: Bad magic!|Bad Linux ARM zImage magic|Wrong Image Format for bootm command|Bad Magic Number/,
+      explain: (m) => ({
+        message: `U-Boot found no Xen image at the address it was told to boot ("${m[0]}"): the boot command and the load addresses disagree`,
+        fix: 'let xenbuild plan the addresses and write the boot script from the same plan (boot:plan, boot:script); do not edit boot.scr or uEnv.txt by hand',
+        boardKey: 'xen.load',
+      }),
+    },
+  ],
+};
 
 const MiB = 1024 * 1024;
 

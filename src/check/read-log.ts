@@ -46,6 +46,8 @@ export interface LogReading {
   missing: string[];
   /** The last line of the log, where it stops. */
   last?: ConsoleLine;
+  /** The Xen version its banner names ("Xen version 4.5.1-rc1 (…)"). */
+  xenVersion?: string;
   findings: LogFinding[];
   /** The last milestone was reached and no failure shows. */
   ok: boolean;
@@ -129,13 +131,15 @@ export function readConsoleLog(input: Uint8Array | string, milestones: readonly 
       boardKey: 'xen.bootargs',
     });
   }
-  return { lines: log.lines.length, reached, missing, ...(last ? { last } : {}), findings: sorted, ok: complete && sorted.length === 0 };
+  const xenVersion = log.lines.map((l) => /^Xen version (\S+)/.exec(l.text)?.[1]).find((v) => v !== undefined);
+  return { lines: log.lines.length, reached, missing, ...(last ? { last } : {}), ...(xenVersion ? { xenVersion } : {}), findings: sorted, ok: complete && sorted.length === 0 };
 }
 
 /** The reading as text: how far the boot got, where the log stops, each failure with its line and fix. */
 export function formatReading(r: LogReading, opts: { name: string; boardFile?: string }): string {
   const out: string[] = [`console log ${opts.name}: ${r.lines} line${r.lines === 1 ? '' : 's'}`];
-  out.push(r.reached.length ? `reached:   ${r.reached.map((m) => `${m.name} (line ${m.line.no})`).join(', ')}` : 'reached:   no milestone');
+  const version = (name: string) => (name === 'Xen banner' && r.xenVersion ? `, Xen ${r.xenVersion}` : '');
+  out.push(r.reached.length ? `reached:   ${r.reached.map((m) => `${m.name} (line ${m.line.no}${version(m.name)})`).join(', ')}` : 'reached:   no milestone');
   if (r.missing.length) out.push(`not seen:  ${r.missing.join(', ')}`);
   if (r.last) out.push(`stops at line ${r.last.no}: ${r.last.raw.trim()}`);
   out.push('');
