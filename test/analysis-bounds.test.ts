@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderDiagnostics } from '../src/analysis/diagnostics.js';
 import { analyse } from '../src/analysis/resolve.js';
 import type { Settings } from '../src/config.js';
+import { projectSettings } from './util/settings.js';
 import { makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
 
 afterAll(removeTempDirs);
@@ -17,18 +18,7 @@ function project(recipe: string): { dir: string; settings: Settings } {
   const dir = makeTempDir();
   writeFiles(dir, { 'configs/boards/fx.yaml': 'board: fx\ncomponents:\n  hello: hello\n', 'recipes/.keep': '' });
   writeFileSync(path.join(dir, 'recipes', 'hello.yaml'), recipe);
-  return {
-    dir,
-    settings: {
-      root: dir,
-      workdir: path.join(dir, 'build'),
-      cacheDir: path.join(dir, 'cache'),
-      mirrors: [],
-      jobs: 1,
-      recipeDirs: [{ dir: path.join(dir, 'recipes'), root: dir }],
-      boardDirs: [{ dir: path.join(dir, 'configs', 'boards'), root: dir }],
-    },
-  };
+  return { dir, settings: projectSettings(dir, dir, 1) };
 }
 
 function rendered(recipe: string): string {

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderDiagnostics } from '../src/analysis/diagnostics.js';
 import { analyse } from '../src/analysis/resolve.js';
-import type { Settings } from '../src/config.js';
 import { prng } from '../src/util/prng.js';
 import { XENBUILD } from './util/rig.js';
+import { projectSettings } from './util/settings.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);
@@ -68,15 +68,7 @@ describe(`analysis of mutated boards and recipes (seed ${SEED}; XENBUILD_FUZZ_SE
     const originals = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
     const boards = readdirSync(path.join(project, 'configs', 'boards')).map((f) => f.replace(/\.yaml$/, ''));
     const scratch = makeTempDir('xenbuild-fuzz-build-');
-    const settings: Settings = {
-      root: project,
-      workdir: path.join(scratch, 'build'),
-      cacheDir: path.join(scratch, 'cache'),
-      mirrors: [],
-      jobs: 2,
-      recipeDirs: [{ dir: path.join(project, 'recipes'), root: project }],
-      boardDirs: [{ dir: path.join(project, 'configs', 'boards'), root: project }],
-    };
+    const settings = projectSettings(project, scratch);
     const next = prng(SEED);
     let graphs = 0;
     for (let run = 0; run < RUNS; run++) {

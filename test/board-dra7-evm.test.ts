@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/analysis/resolve.js';
-import type { Settings } from '../src/config.js';
+import { projectSettings } from './util/settings.js';
 import { XENBUILD } from './util/rig.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
 
@@ -77,15 +77,7 @@ describe('dra7-evm, profile debian12', () => {
 });
 
 describe('dra7-evm\'s debug profiles extend the others', () => {
-  const settings: Settings = {
-    root: ROOT,
-    workdir,
-    cacheDir,
-    mirrors: [],
-    jobs: 2,
-    recipeDirs: [{ dir: path.join(ROOT, 'recipes'), root: ROOT }],
-    boardDirs: [{ dir: path.join(ROOT, 'configs', 'boards'), root: ROOT }],
-  };
+  const settings = projectSettings(ROOT, makeTempDir());
   const bootArgs = (profile: string) => {
     const a = analyse(settings, 'dra7-evm', profile);
     expect(a.diagnostics).toEqual([]);
