@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/analysis/resolve.js';
+import { checkCodeDigest } from '../src/check/code.js';
 import { projectSettings } from './util/settings.js';
 import { XENBUILD } from './util/rig.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
@@ -93,5 +94,11 @@ describe('dra7-evm\'s debug profiles extend the others', () => {
     expect(debug.cmdlines).toEqual({ ...base.cmdlines, xen: 'sync_console console=dtuart dtuart=serial0 dom0_mem=128M' });
     expect(bootArgs('debian12-debug').cmdlines!.xen).toBe('sync_console console=dtuart dtuart=serial0 dom0_mem=256M');
     expect(bootArgs('debian12-debug').tasks).toEqual(bootArgs('debian12').tasks);
+  });
+
+  it('the check task carries a digest of the rule book, so new rules check a built board again', () => {
+    const check = analyse(settings, 'dra7-evm', 'debian12').graph!.tasks.find((t) => t.id === 'boot:check')!;
+    expect(check.action.kind === 'boot-check' && check.action.rules).toBe(checkCodeDigest());
+    expect(JSON.stringify(check.basis)).toContain(checkCodeDigest());
   });
 });

@@ -1,4 +1,5 @@
 import { parseDom0Mem } from '../boot/sizes.js';
+import { checkCodeDigest } from '../check/code.js';
 import { boardTask, deployFile as deployFileIn, exportedArtifacts, sizeReader } from './board-common.js';
 import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../boot/types.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
@@ -209,6 +210,7 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       {
         kind: 'boot-check',
         plan: planJson,
+        rules: checkCodeDigest(),
         ...(xenArtifact ? { xen: xenArtifact.file } : {}),
         ...(bakedDtb ? { dtb: bakedDtb } : {}),
         ...(config ? { config: config.file } : {}),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCodeFiles } from '../check/code.js';
 import type { Settings } from '../config.js';
 import type { BuildGraph } from '../model/graph.js';
 import { canonicalJson, isRecord, readJsonState, writeFileAtomic } from '../util/fs.js';
@@ -67,7 +68,7 @@ export async function writeAnalysisCache(
   graph: BuildGraph,
   files: readonly string[],
 ): Promise<void> {
-  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...ANALYSIS_CODE]);
+  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...ANALYSIS_CODE, ...checkCodeFiles()]);
   const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
   await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));
 }

@@ -70,6 +70,8 @@ export type ActionSpec =
       plan: FileRef;
       /** Xen as built (before any mkimage wrapping), for what its bytes show (XB-HYP-001). */
       xen?: FileRef;
+      /** A digest of the rule book's code (check/code.ts): new rules check again. */
+      rules?: string;
       dtb?: FileRef;
       config?: FileRef;
       cmdlines: XenCommandLines;
