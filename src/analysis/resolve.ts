@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Settings } from '../config.js';
 import { debianPackageFor, isCCompiler, type CompileKind } from '../engine/host-tools.js';
 import type { BuildGraph, TaskNode } from '../model/graph.js';
-import { board as boardSchema, NAME_PATTERN, recipe as recipeSchema, type Board, type Recipe, type Scalar } from '../model/schema.js';
+import { boardNameProblem } from '../model/names.js';
+import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, type Scalar } from '../model/schema.js';
 import type { Diagnostic } from './diagnostics.js';
 import { findCycles, topologicalOrder } from './graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
@@ -33,8 +34,9 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const files: string[] = [];
   const done = (graph?: BuildGraph): Analysis => (graph && !diagnostics.some((d) => d.severity === 'error') ? { graph, diagnostics, texts, files } : { diagnostics, texts, files });
 
-  if (!NAME_PATTERN.test(boardName) || boardName.includes('..')) {
-    diagnostics.push({ severity: 'error', message: `"${boardName}" is not a board name`, hint: 'a board is named by its file configs/boards/<name>.yaml: lower-case letters, digits, ".", "_" or "-", never a path' });
+  const badName = boardNameProblem(boardName);
+  if (badName) {
+    diagnostics.push({ severity: 'error', ...badName });
     return done();
   }
   const found = findInLayers(settings.boardDirs, boardName);

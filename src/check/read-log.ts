@@ -29,6 +29,11 @@ export const DEFAULT_MILESTONES: readonly LogMilestone[] = [
   { name: 'dom0 userspace reached', match: /xenbuild: dom0 userspace reached|Run \/\S*init as init process|Freeing unused kernel memory|login:/, xen: true },
 ];
 
+/** A board's emulator milestones (the qemu section) as log milestones: those after U-Boot and its script are Xen's or later. */
+export function boardMilestones(milestones: readonly { name: string; match: string }[]): LogMilestone[] {
+  return milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) }));
+}
+
 export interface LogFinding extends Finding {
   /** The line that shows it. */
   line: ConsoleLine;

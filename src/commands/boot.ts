@@ -2,7 +2,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { MilestoneTracker } from '../boot/milestones.js';
-import { readConsoleLog } from '../check/read-log.js';
+import { boardMilestones, readConsoleLog } from '../check/read-log.js';
 import { TaskFailure } from '../engine/failure.js';
 import { exec } from '../engine/process.js';
 import { runGraph } from '../engine/runner.js';
@@ -122,7 +122,7 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
       `--- last ${tail.length} lines of ${shown} ---\n${tail.join('\n')}\n--- end of boot.log ---\n`,
   );
   // The same reader as `xenbuild check --log`: the rule that explains where the console stopped, when one does.
-  const reading = readConsoleLog(await readFile(logPath), graph.qemu.milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) })));
+  const reading = readConsoleLog(await readFile(logPath), boardMilestones(graph.qemu.milestones));
   for (const f of reading.findings) process.stdout.write(`explained by ${f.id}: ${f.message}\n  line ${f.line.no}: ${f.line.raw.trim()}\n  fix: ${f.fix}\n`);
   if (reading.findings.length === 0) process.stdout.write('no rule of xenbuild check explains where the console stopped\n');
   return EXIT.failed;

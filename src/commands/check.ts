@@ -49,7 +49,7 @@ export async function checkCommand(opts: GlobalOptions): Promise<number> {
  */
 export async function checkLogCommand(file: string, opts: GlobalOptions): Promise<number> {
   const { readFile } = await import('node:fs/promises');
-  const { DEFAULT_MILESTONES, formatReading, readConsoleLog } = await import('../check/read-log.js');
+  const { boardMilestones, DEFAULT_MILESTONES, formatReading, readConsoleLog } = await import('../check/read-log.js');
   let bytes: Buffer;
   try {
     bytes = file === '-' ? await readStdin() : await readFile(file);
@@ -62,7 +62,7 @@ export async function checkLogCommand(file: string, opts: GlobalOptions): Promis
   if (opts.board) {
     const { graph } = await analysedBoard(opts);
     boardFile = `configs/boards/${graph.board}.yaml`;
-    if (graph.qemu) milestones = graph.qemu.milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) }));
+    if (graph.qemu) milestones = boardMilestones(graph.qemu.milestones);
   }
   const reading = readConsoleLog(bytes, milestones);
   process.stdout.write(formatReading(reading, { name: file === '-' ? 'standard input' : file, ...(boardFile ? { boardFile } : {}) }));

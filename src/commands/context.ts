@@ -5,7 +5,7 @@ import { ConfigError, INSTALL_ROOT, loadSettings, type CliOptions, type Settings
 import { acquireLock } from '../engine/lock.js';
 import { boardPaths } from '../engine/runner.js';
 import type { BuildGraph } from '../model/graph.js';
-import { NAME_PATTERN } from '../model/names.js';
+import { boardNameProblem } from '../model/names.js';
 
 /** Options every command accepts (see cli.ts). */
 export interface GlobalOptions extends CliOptions {
@@ -46,9 +46,8 @@ export async function analysedBoard(opts: GlobalOptions): Promise<{ settings: Se
     throw new CommandError('no board chosen: pass --board NAME (or set "board" in xenbuild.config.json)');
   }
   // Before the analysis cache is looked up under <workdir>/<board>: a name is never a path.
-  if (!NAME_PATTERN.test(settings.board) || settings.board.includes('..')) {
-    throw new CommandError(`xenbuild: error: "${settings.board}" is not a board name\n  hint: a board is named by its file configs/boards/<name>.yaml: lower-case letters, digits, ".", "_" or "-", never a path`, EXIT.usage, true);
-  }
+  const badName = boardNameProblem(settings.board);
+  if (badName) throw new CommandError(`xenbuild: error: ${badName.message}\n  hint: ${badName.hint}`, EXIT.usage, true);
   const cached = readAnalysisCache(settings, settings.board, settings.profile, xenbuildVersion());
   if (cached) return { settings, graph: cached };
   const analysis = await analyseFresh(settings, settings.board);
