@@ -197,7 +197,14 @@ async function resolveRef(ctx: ActionContext, repo: string, ref: string): Promis
 
 /** Tracked files with local modifications (`git status --porcelain --untracked-files=no`). */
 export async function modifiedFiles(ctx: ActionContext, dir: string): Promise<string[]> {
-  const out = await runGit(ctx, ['status', '--porcelain', '-z', '--untracked-files=no'], { cwd: dir, capture: true, quiet: true });
+  return porcelainPaths(await runGit(ctx, STATUS_ARGS, { cwd: dir, capture: true, quiet: true }));
+}
+
+/** Tracked files only: build products are untracked (or ignored), and do not count as edits. */
+const STATUS_ARGS = ['status', '--porcelain', '-z', '--untracked-files=no'];
+
+/** The paths in `git status --porcelain -z` output. */
+function porcelainPaths(out: string): string[] {
   const fields = out.split('\0');
   const files: string[] = [];
   for (let i = 0; i < fields.length; i++) {
@@ -207,6 +214,22 @@ export async function modifiedFiles(ctx: ActionContext, dir: string): Promise<st
     if (entry[0] === 'R' || entry[0] === 'C') i++; // the next field is the rename's source
   }
   return files;
+}
+
+/**
+ * The tracked files of `dir` that differ from its HEAD (hand edits), outside
+ * any task: for freshness. Takes no lock and writes nothing (git's optional
+ * index refresh is off), so `status` and `--dry-run` stay read-only. Empty when
+ * `dir` is not a git tree.
+ */
+export async function trackedEdits(dir: string): Promise<string[]> {
+  if (!existsSync(path.join(dir, '.git'))) return [];
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile('git', ['--no-optional-locks', ...STATUS_ARGS], { cwd: dir, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout) =>
+      resolve(err ? [] : porcelainPaths(stdout).sort()),
+    ).stdin?.end();
+  });
 }
 
 /** Reject a 40-hex id that is not one (a bug upstream: recipes are validated). */

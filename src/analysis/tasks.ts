@@ -165,6 +165,7 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       node(taskName, {
         title: t.description ?? action.title,
         deps: [...new Set(deps)],
+        ...(sourceTask ? { readsTree: true } : {}),
         action: action.spec,
         cwd: cwd.value,
         env,

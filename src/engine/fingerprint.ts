@@ -15,7 +15,7 @@ export function explainChange(was: Record<string, unknown>, now: Record<string, 
   const before = flatten(was);
   const after = flatten(now);
   const keys = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
-  const rank = (k: string) => ['deps.', 'inputs.', 'definition', 'action', 'env', 'cwd', 'outputs', 'tools.'].findIndex((p) => k.startsWith(p));
+  const rank = (k: string) => ['deps.', 'inputs.', 'tree.', 'definition', 'action', 'env', 'cwd', 'outputs', 'tools.'].findIndex((p) => k.startsWith(p));
   keys.sort((a, b) => (rank(a) === -1 ? 99 : rank(a)) - (rank(b) === -1 ? 99 : rank(b)) || a.localeCompare(b));
   const key = keys[0];
   if (key === undefined) return { reason: 'changed', what: 'xenbuild\'s task format' };
@@ -25,6 +25,7 @@ export function explainChange(was: Record<string, unknown>, now: Record<string, 
   const pair = { ...(was_ !== undefined ? { was: was_ } : {}), ...(now_ !== undefined ? { now: now_ } : {}) };
   if (key.startsWith('deps.')) return { reason: 'dependency', id: key.slice('deps.'.length) };
   if (key.startsWith('inputs.')) return { reason: 'changed', what: key.slice('inputs.'.length), ...pair };
+  if (key.startsWith('tree.')) return { reason: 'changed', what: `the source tree: ${key.slice('tree.'.length)}`, ...pair };
   if (key.startsWith('tools.')) return { reason: 'changed', what: `tool ${key.slice('tools.'.length)}`, ...pair };
   if (key === 'definition') return { reason: 'changed', what: `its definition in ${definedIn}` };
   if (key.startsWith('action')) {

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { readBaseRef } from '../actions/index.js';
-import { readHead } from '../actions/git.js';
+import { readHead, trackedEdits } from '../actions/git.js';
 import type { TaskNode } from '../model/graph.js';
 import type { StaleReason } from './events.js';
 import { explainChange, fingerprintOf } from './fingerprint.js';
@@ -36,7 +37,13 @@ export class Freshness {
     await Promise.all(task.tools.map(async (tool) => (tools[tool] = await this.tools.version(tool))));
     const deps: Record<string, string> = {};
     for (const dep of task.deps) deps[dep] = depDigests.get(dep) ?? 'unknown';
-    return { ...task.basis, inputs, tools, deps };
+    // Hand edits in the source tree, by content, asked as the task is checked (an earlier task may have made some).
+    // Absent when there are none, so a clean tree's fingerprint is the basis alone.
+    const tree: Record<string, string> = {};
+    if (task.readsTree) {
+      for (const file of await trackedEdits(task.srcDir)) tree[file] = (await this.hasher.hash(join(task.srcDir, file)))?.sha256 ?? 'deleted';
+    }
+    return { ...task.basis, inputs, tools, deps, ...(Object.keys(tree).length ? { tree } : {}) };
   }
 
   async check(task: TaskNode, depDigests: ReadonlyMap<string, string>, forced: boolean): Promise<Verdict> {

@@ -114,6 +114,11 @@ export interface TaskNode {
   env: Record<string, string>;
   /** The component's source tree. */
   srcDir: string;
+  /**
+   * The task works on the source tree as it is: edits to files git tracks there
+   * (a fix tried by hand) count in its fingerprint. Tasks of a recipe with a source.
+   */
+  readsTree?: boolean;
   inputs: FileRef[];
   outputs: FileRef[];
   /** Host programs the task runs (for tool versions in the fingerprint and for doctor). */
