@@ -1,14 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { INSTALL_ROOT } from './config.js';
+import { xenbuildVersion } from './util/install.js';
 import type { GlobalOptions } from './commands/context.js';
 
 /**
  * The xenbuild command line. Each command's module is imported only when that
  * command runs, so `--help` and no-op runs start fast.
  */
-const version = (JSON.parse(readFileSync(join(INSTALL_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const version = xenbuildVersion();
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -45,13 +43,13 @@ const run = (load: Loader) => {
       process.exitCode = code;
     },
     async (err: unknown) => {
-      const { CommandError } = await import('./commands/context.js');
+      const [{ CommandError }, { EXIT }] = await Promise.all([import('./commands/context.js'), import('./commands/exit.js')]);
       if (err instanceof CommandError) {
         process.stderr.write(err.rendered ? `${err.message}\n` : `xenbuild: error: ${err.message}\n`);
         process.exitCode = err.exitCode;
       } else {
         process.stderr.write(`xenbuild: internal error: ${(err as Error).stack ?? String(err)}\n`);
-        process.exitCode = 70;
+        process.exitCode = EXIT.internal;
       }
     },
   );

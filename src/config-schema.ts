@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './config.js';
 
 /** The options of xenbuild.config.* or package.json#xenbuild. */
-export const projectConfigSchema = z.strictObject({
+const projectConfigSchema = z.strictObject({
   workdir: z.string().optional().describe('Where builds go (default ./build)'),
   cacheDir: z.string().optional().describe('Shared download and git cache (default ~/.cache/xenbuild)'),
   mirror: z.union([z.string(), z.array(z.string())]).optional().describe('Directories searched for sources before the network'),

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { INSTALL_ROOT } from './util/install.js';
 
 /** Where xenbuild itself is installed: its recipes/, configs/ and patches/ are the built-in layer. */
-export const INSTALL_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+;
 
 /** The options of xenbuild.config.* (validated by config-schema.ts, which is loaded only when needed). */
-export interface ProjectConfigFile {
+interface ProjectConfigFile {
   workdir?: string;
   cacheDir?: string;
   mirror?: string | string[];

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeFetchGit, fetchGit, gitCacheKey, mirrorCandidates, readHead } from '../src/actions/git.js';
+import { describeFetchGit, fetchGit, gitCacheKey, mirrorCandidates } from '../src/actions/git.js';
+import { readHead } from '../src/host/git-refs.js';
 import { commit, failureOf, git, makeContext, makeRepo, makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);

@@ -3,7 +3,7 @@ import { prng } from '../src/util/prng.js';
 import { PLAN_KEYS, bankHolding, freeRuns, planMemory, rangeEnd, rangesOverlap, xenRelocationArea } from '../src/boot/memmap.js';
 import { CONFLICT_FILL, renderMemoryMapSvg, renderMemoryMapTable } from '../src/boot/memmap-render.js';
 import { MIB2, alignDown, alignUp, formatSize, hex, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
-import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Range } from '../src/boot/types.js';
+import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Range } from '../src/model/boot.js';
 
 const M = 1024 * 1024;
 // The seed (dra7 EVM, Xen 4.5.1-rc1): RAM 0x80000000–0xdfffffff, Xen's uImage loads at 0x80200000.

@@ -13,7 +13,7 @@ import {
 } from '../src/boot/mkimage.js';
 import { crc32, envImageArgv, envLine, envText, makeEnvImage, readEnvImage } from '../src/boot/uboot-env.js';
 import { bootScript, uEnvTxt } from '../src/boot/uboot-script.js';
-import type { BootConfig, BootFile, XenCommandLines } from '../src/boot/types.js';
+import type { BootConfig, BootFile, XenCommandLines } from '../src/model/boot.js';
 import { failureOf, makeTempDir, removeTempDirs } from './util/tmp.js';
 
 afterAll(removeTempDirs);

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Placement } from '../src/boot/types.js';
+import type { Placement } from '../src/model/boot.js';
 import { bakeEdits, chosenOps, resolveEdits, ubootFdtCommands, type DtOp } from '../src/dt/edits.js';
 import { readDtb } from '../src/dt/read.js';
-import { TaskFailure } from '../src/engine/failure.js';
+import { TaskFailure } from '../src/host/failure.js';
 import { compileFixture } from './fixtures/dts/compile.js';
 import { makeTempDir, removeTempDirs } from './util/tmp.js';
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ACTIONS } from '../src/actions/registry.js';
 import { analyse } from '../src/analysis/resolve.js';
 import type { RunEvent } from '../src/engine/events.js';
 import { runGraph } from '../src/engine/runner.js';
@@ -35,7 +36,7 @@ describe('freshness: each change makes exactly the right tasks stale', () => {
   /** Runs the whole board; returns each task's status and, for those that ran, why. */
   const run = async (opts: { force?: string[] } = {}) => {
     const events: RunEvent[] = [];
-    const report = await runGraph(graph(), { jobs: 2, signal: new AbortController().signal, emit: (e) => events.push(e), ...opts });
+    const report = await runGraph(graph(), { actions: ACTIONS, jobs: 2, signal: new AbortController().signal, emit: (e) => events.push(e), ...opts });
     expect(report.ok).toBe(true);
     const status = Object.fromEntries(report.tasks.map((t) => [t.id, t.status]));
     const why = Object.fromEntries(events.flatMap((e) => (e.type === 'task-start' ? [[e.id, e.why]] : [])));
@@ -315,7 +316,7 @@ describe('stamps: a run that did not finish never looks fresh', () => {
     rig.write('configs/boards/one.yaml', 'board: one\ncomponents:\n  one: one\n');
     const go = async () => {
       const a = analyse(projectSettings(rig.project, rig.dir), 'one');
-      const report = await runGraph(a.graph!, { jobs: 1, signal: new AbortController().signal, emit: () => {} });
+      const report = await runGraph(a.graph!, { actions: ACTIONS, jobs: 1, signal: new AbortController().signal, emit: () => {} });
       return Object.fromEntries(report.tasks.map((t) => [t.id, t.status]));
     };
     expect(await go()).toEqual({ 'one:fetch': 'ran', 'one:build': 'ran' });

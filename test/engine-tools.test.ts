@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ToolVersions, which } from '../src/engine/tools.js';
+import { ToolVersions, which } from '../src/host/tools.js';
 import { Rig } from './util/rig.js';
 
 /** Tool-version probes: never read standard input, one probe per installed program, remembered across runs. */

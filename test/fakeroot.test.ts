@@ -1,7 +1,7 @@
 import { chownSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec } from '../src/engine/process.js';
+import { exec } from '../src/host/process.js';
 import { withFakeroot } from '../src/image/fakeroot.js';
 import { failureOf, makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
 

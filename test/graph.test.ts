@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dependencyClosure, dependentClosure, findCycles, topologicalOrder } from '../src/analysis/graph.js';
+import { dependencyClosure, dependentClosure, findCycles, topologicalOrder } from '../src/model/dep-graph.js';
 
 const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stableId32, stableUuid } from '../src/image/genimage-config.js';
-import { genimageConfig, imageSize, layoutProblems, placePartitions, validateLayout, LayoutError, type ImageLayout } from '../src/image/layout.js';
+import { genimageConfig } from '../src/image/genimage-config.js';
+import { imageSize, layoutProblems, placePartitions, validateLayout, LayoutError, type ImageLayout } from '../src/image/layout.js';
 
 const MiB = 1024 * 1024;
 const BOOT_FILES = ['MLO', 'u-boot.img', 'uEnv.txt', 'xen-uImage', 'zImage', 'dra7-evm.dtb'];

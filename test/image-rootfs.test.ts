@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256File } from '../src/engine/hasher.js';
+import { sha256File } from '../src/host/hasher.js';
 import { Rig } from './util/rig.js';
 import { debugStat, run } from './util/rootfs.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Jobserver } from '../src/engine/jobserver.js';
+import { Jobserver } from '../src/host/jobserver.js';
 import { Rig } from './util/rig.js';
 
 describe('jobserver', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock } from '../src/engine/lock.js';
+import { acquireLock } from '../src/host/lock.js';
 
 describe('build directory lock', () => {
   const dir = mkdtempSync(join(tmpdir(), 'xenbuild-lock-'));

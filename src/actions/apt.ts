@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { acquireLock } from '../engine/lock.js';
-import { TaskFailure } from '../engine/failure.js';
+import { acquireLock } from '../host/lock.js';
+import { TaskFailure } from '../host/failure.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import type { ActionContext } from './context.js';
+import type { ActionContext } from '../engine/action.js';
 
 /**
  * A private apt configuration per architecture under `${cacheDir}/apt/<arch>/`:
@@ -64,7 +64,7 @@ export function parseControl(text: string): Paragraph[] {
 }
 
 /** The whitespace-separated words of a field ("" when absent). */
-export const words = (p: Paragraph, field: string): string[] => (p.get(field) ?? '').split(/\s+/).filter((w) => w !== '');
+const words = (p: Paragraph, field: string): string[] => (p.get(field) ?? '').split(/\s+/).filter((w) => w !== '');
 
 /** A Checksums-Sha256 field as { name, sha256, size } entries. */
 export function checksumList(p: Paragraph, field = 'checksums-sha256'): { name: string; sha256: string; size: number }[] {
@@ -252,7 +252,7 @@ export function aptPaths(cacheDir: string, arch: string): AptPaths {
 }
 
 /** The -o options that point apt at the private configuration (host apt.conf.d is still read, e.g. for proxies). */
-export function aptOptions(paths: AptPaths, arch: string): string[] {
+function aptOptions(paths: AptPaths, arch: string): string[] {
   const settings = [
     `Dir::Etc=${paths.etc}`,
     `Dir::State=${paths.state}`,

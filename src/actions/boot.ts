@@ -4,17 +4,17 @@ import { dirname } from 'node:path';
 import { planMemory } from '../boot/memmap.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from '../boot/memmap-render.js';
 import { makeLegacyKernelImage, makeScriptImage } from '../boot/mkimage.js';
-import type { BootFile, MemoryPlan, ModuleRequest, PlanError, Placement, ReservedRange } from '../boot/types.js';
+import type { BootFile, MemoryPlan, ModuleRequest, PlanError, Placement, ReservedRange } from '../model/boot.js';
 import { envText, makeEnvImage } from '../boot/uboot-env.js';
 import { bootScript, uEnvTxt } from '../boot/uboot-script.js';
 import { checkBoard, formatFindings, type Finding } from '../check/rules.js';
 import { romHypCalls } from '../check/xen-binary.js';
 import { bakeEdits, chosenOps, resolveEdits, ubootFdtCommands } from '../dt/edits.js';
 import { readDtb } from '../dt/read.js';
-import { TaskFailure } from '../engine/failure.js';
+import { TaskFailure } from '../host/failure.js';
 import type { ActionSpec } from '../model/graph.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { ActionContext } from './context.js';
+import type { ActionContext } from '../engine/action.js';
 
 /** What boot:plan writes to memory-map.json, and the tasks after it read. */
 export interface PlanFile {

@@ -1,8 +1,8 @@
 import { chmod, copyFile, lutimes, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
+import { TaskFailure } from '../host/failure.js';
 import type { ActionSpec } from '../model/graph.js';
-import type { ActionContext } from './context.js';
+import type { ActionContext } from '../engine/action.js';
 
 type BusyboxRoot = Extract<ActionSpec, { kind: 'busybox-root' }>;
 

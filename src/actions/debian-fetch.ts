@@ -2,17 +2,17 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import { sha256File } from '../engine/hasher.js';
-import type { ActionContext } from './context.js';
+import { TaskFailure } from '../host/failure.js';
+import { sha256File } from '../host/hasher.js';
+import type { ActionContext } from '../engine/action.js';
 import { replaceTree } from '../util/fs.js';
 import { DEFAULT_DEBIAN_ARCH, describeSources, privateApt, proxyEnv, type PrivateApt, type PrivateAptOptions } from './apt.js';
 
-export const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+$/;
+const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+$/;
 
-export const DEBIAN_VERSION_PATTERN = /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
+const DEBIAN_VERSION_PATTERN = /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
 
-export const DEBIAN_ARCH_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const DEBIAN_ARCH_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 export const STAMP = '.xenbuild.json';
 
@@ -37,7 +37,7 @@ export async function availableVersions(ctx: ActionContext, pkg: string, kind: '
   });
 }
 
-export async function versionsIn(ctx: ActionContext, apt: PrivateApt, pkg: string, kind: 'source' | 'binary'): Promise<string[]> {
+async function versionsIn(ctx: ActionContext, apt: PrivateApt, pkg: string, kind: 'source' | 'binary'): Promise<string[]> {
   const out = (await query(ctx, apt, apt.argv('apt-cache', 'madison', pkg))) ?? '';
   const versions: string[] = [];
   for (const line of out.split('\n')) {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import type { ActionContext } from './context.js';
+import { TaskFailure } from '../host/failure.js';
+import type { ActionContext } from '../engine/action.js';
 import {
   DebianFetchOptions,
   STAMP,
@@ -19,7 +19,7 @@ import {
   safeName,
   verifyFile,
 } from './debian-fetch.js';
-export { availableVersions, DEBIAN_ARCH_PATTERN, DEBIAN_PACKAGE_PATTERN, DEBIAN_VERSION_PATTERN, type DebianFetchOptions } from './debian-fetch.js';
+export { availableVersions,    type DebianFetchOptions } from './debian-fetch.js';
 import {
   aptArgv,
   aptPaths,
@@ -65,7 +65,7 @@ export interface DebianBinarySpec {
 /** The paths the describe functions need (a subset of ActionContext). */
 export type DebianPaths = Pick<ActionContext, 'cacheDir' | 'srcDir' | 'mirrorDirs'>;
 
-export interface FileSum {
+interface FileSum {
   name: string;
   sha256: string;
   size: number;

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import type { ActionContext } from './context.js';
+import { TaskFailure } from '../host/failure.js';
+import type { ActionContext } from '../engine/action.js';
+import { porcelainPaths, STATUS_ARGS } from '../host/git-refs.js';
 
 /** A source pinned to one commit of a git repository. */
 /**
@@ -200,37 +201,6 @@ export async function modifiedFiles(ctx: ActionContext, dir: string): Promise<st
   return porcelainPaths(await runGit(ctx, STATUS_ARGS, { cwd: dir, capture: true, quiet: true }));
 }
 
-/** Tracked files only: build products are untracked (or ignored), and do not count as edits. */
-const STATUS_ARGS = ['status', '--porcelain', '-z', '--untracked-files=no'];
-
-/** The paths in `git status --porcelain -z` output. */
-function porcelainPaths(out: string): string[] {
-  const fields = out.split('\0');
-  const files: string[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const entry = fields[i]!;
-    if (entry.length < 4) continue;
-    files.push(entry.slice(3));
-    if (entry[0] === 'R' || entry[0] === 'C') i++; // the next field is the rename's source
-  }
-  return files;
-}
-
-/**
- * The tracked files of `dir` that differ from its HEAD (hand edits), outside
- * any task: for freshness. Takes no lock and writes nothing (git's optional
- * index refresh is off), so `status` and `--dry-run` stay read-only. Empty when
- * `dir` is not a git tree.
- */
-export async function trackedEdits(dir: string): Promise<string[]> {
-  if (!existsSync(path.join(dir, '.git'))) return [];
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile('git', ['--no-optional-locks', ...STATUS_ARGS], { cwd: dir, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout) =>
-      resolve(err ? [] : porcelainPaths(stdout).sort()),
-    ).stdin?.end();
-  });
-}
 
 /** Reject a 40-hex id that is not one (a bug upstream: recipes are validated). */
 export function checkCommitId(commit: string): string {
@@ -349,57 +319,4 @@ export function describeFetchGit(src: GitSource, paths: GitPaths): string[] {
     lines.push(cmd('mv', partial, paths.srcDir));
   }
   return lines;
-}
-
-// ---------------------------------------------------------------- readHead
-
-/**
- * The commit checked out in `srcDir`, read from .git/HEAD (detached id, or a
- * symbolic ref followed through loose ref files and packed-refs) without
- * spawning git. Undefined when it cannot tell (no repository, unborn branch,
- * reftable storage…); callers then treat the tree as not up to date.
- */
-export function readHead(srcDir: string): string | undefined {
-  try {
-    const dotGit = path.join(srcDir, '.git');
-    let gitDir = dotGit;
-    if (statSync(dotGit).isFile()) {
-      const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
-      if (!m) return undefined;
-      gitDir = path.resolve(srcDir, m[1]!.trim());
-    }
-    const commonFile = path.join(gitDir, 'commondir');
-    const common = existsSync(commonFile) ? path.resolve(gitDir, readFileSync(commonFile, 'utf8').trim()) : gitDir;
-    let content = readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
-    for (let depth = 0; depth < 10; depth++) {
-      if (/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(content)) return content;
-      const m = /^ref: (refs\/\S+)$/.exec(content);
-      if (!m || m[1]!.split('/').includes('..')) return undefined;
-      const next = readRef([gitDir, common], m[1]!);
-      if (next === undefined) return undefined;
-      content = next;
-    }
-  } catch {
-    /* unreadable: unknown */
-  }
-  return undefined;
-}
-
-function readOptional(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** A ref's value: a loose file in one of `dirs`, else packed-refs of the last (common) one. */
-function readRef(dirs: readonly string[], ref: string): string | undefined {
-  for (const dir of dirs) {
-    const loose = readOptional(path.join(dir, ref));
-    if (loose !== undefined) return loose.trim();
-  }
-  const packed = (readOptional(path.join(dirs.at(-1)!, 'packed-refs')) ?? '').split('\n');
-  const line = packed.find((l) => !l.startsWith('#') && !l.startsWith('^') && l.slice(l.indexOf(' ') + 1).trim() === ref);
-  return line?.slice(0, line.indexOf(' '));
 }

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { ImageError } from '../image/error.js';
 import { buildImage } from '../image/build.js';
 import { LayoutError, validateLayout } from '../image/layout.js';
 import { release, sha256File } from '../image/release.js';
-import { TaskFailure } from '../engine/failure.js';
-import { ToolVersions } from '../engine/tools.js';
+import { TaskFailure } from '../host/failure.js';
+import { ToolVersions } from '../host/tools.js';
+import { layoutAt } from '../model/board-layout.js';
 import type { ActionSpec } from '../model/graph.js';
-import { xenbuildVersion } from '../commands/context.js';
-import type { ActionContext } from './context.js';
+import { xenbuildVersion } from '../util/install.js';
+import type { ActionContext } from '../engine/action.js';
 
 type Of<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
 
@@ -26,7 +27,7 @@ async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
 export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void> {
   const layout = await imageStep(a.output.name, async () => validateLayout(a.layout));
   const built = await imageStep(a.output.name, () =>
-    buildImage({ layout, name: a.name, workDir: join(ctx.boardDir, 'tmp'), outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log, onGroup: ctx.onGroup }),
+    buildImage({ layout, name: a.name, workDir: layoutAt(ctx.boardDir).tmp, outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log, onGroup: ctx.onGroup }),
   );
   for (const p of built.partitions) ctx.log(`partition ${p.name}: offset ${p.offset}, ${p.size} bytes`);
 }
@@ -34,7 +35,7 @@ export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void
 /** What a release is made of: the bmap, a compressed copy, manifest.json and SHA256SUMS. */
 export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<void> {
   const outDir = dirname(a.image.path);
-  const tools = new ToolVersions(join(ctx.boardDir, 'state', 'tools.json'));
+  const tools = new ToolVersions(layoutAt(ctx.boardDir).tools);
   const toolVersions = await Promise.all(a.tools.map(async (name) => ({ name, version: await tools.version(name) })));
   await tools.save();
   const patches = await Promise.all(a.patches.map(async (p) => ({ path: p.name, sha256: await sha256File(p.path) })));

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TaskFailure, type Failure } from '../engine/failure.js';
-import type { ActionContext } from './context.js';
+import { TaskFailure, type Failure } from '../host/failure.js';
+import type { ActionContext } from '../engine/action.js';
 import { checkCommitId, GIT_IDENTITY, modifiedFiles, runGit, tryGit } from './git.js';
 
 /** One patch of a series. */

@@ -1,15 +1,16 @@
 import { constants, createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { list, x as extract } from 'tar';
-import { TaskFailure } from '../engine/failure.js';
-import type { ActionContext } from './context.js';
-import { sha256File } from '../engine/hasher.js';
+import { TaskFailure } from '../host/failure.js';
+import type { ActionContext } from '../engine/action.js';
+import { sha256File } from '../host/hasher.js';
 import { replaceTree } from '../util/fs.js';
+import { findUnsafeEntry, readableTar, type TarEntry } from '../host/tar.js';
 
 /** A source pinned to one release archive. */
 export interface TarballSource {
@@ -130,44 +131,6 @@ async function download(ctx: ActionContext, url: string, dest: string): Promise<
 
 // ---------------------------------------------------------------- unpacking
 
-type Compression = 'gzip-or-none' | 'xz' | 'zstd' | 'bzip2';
-
-async function sniff(file: string): Promise<Compression> {
-  const handle = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
-    const magic = buffer.subarray(0, bytesRead).toString('hex');
-    if (magic.startsWith('fd377a585a00')) return 'xz';
-    if (magic.startsWith('28b52ffd')) return 'zstd';
-    if (magic.startsWith('425a68')) return 'bzip2';
-    return 'gzip-or-none';
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A tar (possibly gzipped, which the tar package reads itself) for `archive`, decompressing in `workDir` if needed. */
-async function readableTar(ctx: ActionContext, archive: string, workDir: string): Promise<string> {
-  const kind = await sniff(archive);
-  if (kind === 'gzip-or-none') return archive;
-  const out = path.join(workDir, 'archive.tar');
-  if (kind === 'zstd') {
-    await ctx.exec(['zstd', '--decompress', '--quiet', '--force', '-o', out, archive], { cwd: workDir });
-  } else {
-    // xz and bzip2 cannot name their output: decompress a link next to where it should go.
-    const link = `${out}.${kind === 'xz' ? 'xz' : 'bz2'}`;
-    await symlink(path.resolve(archive), link);
-    await ctx.exec([kind, '--decompress', '--keep', '--force', '--quiet', link], { cwd: workDir });
-  }
-  return out;
-}
-
-interface EntryInfo {
-  path: string;
-  type: string;
-  linkpath?: string;
-}
-
 /**
  * Makes a new source tree next to srcDir with `fill(root, work)` (work: scratch
  * space beside it) and renames it into place, replacing the old tree, only
@@ -199,8 +162,8 @@ function placeArchive(ctx: ActionContext, archive: string, name: string): Promis
 function extractArchive(ctx: ActionContext, archive: string, name: string, strip: number): Promise<void> {
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
   return replaceSrcDir(ctx, async (root, work) => {
-    const tarFile = await readableTar(ctx, archive, work);
-    const entries: EntryInfo[] = [];
+    const tarFile = await readableTar(archive, work, 'archive.tar', (argv) => ctx.exec(argv, { cwd: work }));
+    const entries: TarEntry[] = [];
     try {
       await list({
         file: tarFile,
@@ -223,87 +186,4 @@ function extractArchive(ctx: ActionContext, archive: string, name: string, strip
       throw unsafe(e.path ?? '(archive)', `could not be extracted (${e.message})`);
     }
   });
-}
-
-const isAbsolute = (p: string) => p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
-const hasDotDot = (p: string) => p.split(/[\\/]/).includes('..');
-
-/**
- * The first entry that could write outside the extraction root, as tar would
- * extract it with `strip`: absolute paths, ".." segments, device nodes, paths
- * under a symlink of the archive, and symlinks or hard links whose target
- * (followed through the archive's own symlinks) leaves the root.
- *
- * `rootfs`: the archive is a root file system, whose symlinks are resolved on
- * the target, inside its own root (`/bin/sh -> /bin/busybox`, `lib -> usr/lib`):
- * their targets are not checked, as nothing here ever follows them; writing
- * through one and hard links leaving the root are still refused. Its device
- * nodes and FIFOs are allowed (the image step makes them: stage.ts).
- */
-export function findUnsafeEntry(entries: readonly EntryInfo[], strip: number, opts: { rootfs?: boolean } = {}): { entry: string; why: string } | undefined {
-  const symlinks = new Map<string, string>(); // stripped path → raw target
-  const hardlinks: { entry: string; path: string; target: string }[] = [];
-  const kept: { entry: string; path: string }[] = [];
-  for (const e of entries) {
-    if (isAbsolute(e.path)) return { entry: e.path, why: 'has an absolute path' };
-    if (hasDotDot(e.path)) return { entry: e.path, why: 'has a ".." path component' };
-    if (!opts.rootfs && ['CharacterDevice', 'BlockDevice', 'FIFO'].includes(e.type)) return { entry: e.path, why: 'is a device node or FIFO' };
-    const parts = e.path.split('/');
-    if (parts.length <= strip) continue; // tar skips entries stripped to nothing
-    const stripped = path.posix.normalize(parts.slice(strip).join('/')).replace(/\/+$/, '');
-    kept.push({ entry: e.path, path: stripped });
-    const target = e.linkpath ?? '';
-    if (e.type === 'SymbolicLink') {
-      if (opts.rootfs) {
-        symlinks.set(stripped, target);
-        continue;
-      }
-      if (isAbsolute(target)) return { entry: e.path, why: `is a symlink to the absolute path ${target}` };
-      symlinks.set(stripped, target);
-    } else if (e.type === 'Link') {
-      if (isAbsolute(target) || hasDotDot(target)) return { entry: e.path, why: `is a hard link to ${target}, outside the archive` };
-      const linkParts = target.split('/');
-      if (linkParts.length >= strip) hardlinks.push({ entry: e.path, path: stripped, target: linkParts.slice(strip).join('/') });
-    }
-  }
-  for (const k of kept) {
-    const parts = k.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
-      if (symlinks.has(prefix)) return { entry: k.entry, why: `would be written through the symlink ${prefix}` };
-    }
-  }
-  for (const k of opts.rootfs ? [] : kept) {
-    const target = symlinks.get(k.path);
-    if (target !== undefined && escapes(path.posix.dirname(k.path), target, symlinks)) {
-      return { entry: k.entry, why: `is a symlink to ${target}, outside the extraction directory` };
-    }
-  }
-  for (const h of hardlinks) {
-    if (escapes('.', h.target, symlinks)) return { entry: h.entry, why: `is a hard link to ${h.target}, outside the extraction directory` };
-  }
-  return undefined;
-}
-
-/** Whether `target`, relative to directory `from`, leaves the root once the archive's symlinks are followed. */
-function escapes(from: string, target: string, symlinks: ReadonlyMap<string, string>): boolean {
-  const resolved = from.split('/').filter((p) => p !== '' && p !== '.');
-  const pending = target.split('/');
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (resolved.length === 0) return true;
-      resolved.pop();
-      continue;
-    }
-    resolved.push(part);
-    const link = symlinks.get(resolved.join('/'));
-    if (link === undefined) continue;
-    if (++hops > 40 || isAbsolute(link)) return true; // a loop or an absolute hop: treat as escaping
-    resolved.pop();
-    pending.unshift(...link.split('/'));
-  }
-  return false;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseSize } from '../boot/sizes.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
-import type { ErrorFn } from './tasks.js';
+import type { ErrorFn } from './context.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
 /** What the board-level task builders (boot, image) share. */
@@ -12,7 +12,7 @@ export function deployFile(boardDir: string, name: string): FileRef {
 }
 
 /** The action with the board directory written symbolically, for machine-independent fingerprints. */
-export function symbolic(action: TaskNode['action'], boardDir: string): unknown {
+function symbolic(action: TaskNode['action'], boardDir: string): unknown {
   return JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value)));
 }
 

@@ -1,12 +1,12 @@
 import { parseDom0Mem } from '../boot/sizes.js';
 import { checkCodeDigest } from '../check/code.js';
 import { boardTask, deployFile as deployFileIn, exportedArtifacts, sizeReader } from './board-common.js';
-import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../boot/types.js';
+import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../model/boot.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
 import type { Board, DtFixupSpec } from '../model/schema.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
-import type { ErrorFn } from './tasks.js';
+import type { ErrorFn } from './context.js';
 import type { PathKey } from './yaml-file.js';
 
 /** The component name of the tasks a board's boot sections make. */

@@ -4,8 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCodeFiles } from '../check/code.js';
 import type { Settings } from '../config.js';
+import { boardLayout } from '../model/board-layout.js';
 import type { BuildGraph } from '../model/graph.js';
 import { canonicalJson, isRecord, readJsonState, writeFileAtomic } from '../util/fs.js';
+import { moduleClosure } from '../util/module-files.js';
 
 /**
  * The analysed graph of a board, kept beside its build until any file the
@@ -20,13 +22,17 @@ interface CacheEntry {
 
 const FORMAT = 2;
 
-/** The code that makes the graph: a new xenbuild (even at the same version) invalidates the cache. */
-const ANALYSIS_CODE = ['resolve.js', 'profile.js', 'tasks.js', 'scope.js', 'task-files.js', 'board-tasks.js', 'board-common.js', 'image-tasks.js', 'load.js', 'vars.js', '../model/schema.js', '../model/names.js', '../boot/sizes.js', '../engine/host-tools.js', '../image/layout.js', '../util/inside.js'].map((f) =>
-  join(dirname(fileURLToPath(import.meta.url)), f),
-);
+/**
+ * The code that makes the graph: resolve.js and everything it imports, found
+ * by reading the imports (so a new module is never forgotten). A new xenbuild,
+ * even at the same version, invalidates the cache.
+ */
+function analysisCode(): string[] {
+  return moduleClosure(join(dirname(fileURLToPath(import.meta.url)), 'resolve.js'));
+}
 
-export function analysisCachePath(settings: Settings, board: string): string {
-  return join(settings.workdir, board, 'state', 'analysis.json');
+function analysisCachePath(settings: Settings, board: string): string {
+  return boardLayout(settings.workdir, board).analysis;
 }
 
 function keyOf(settings: Settings, board: string, profile: string | undefined, version: string): string {
@@ -68,7 +74,7 @@ export async function writeAnalysisCache(
   graph: BuildGraph,
   files: readonly string[],
 ): Promise<void> {
-  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...ANALYSIS_CODE, ...checkCodeFiles()]);
+  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...analysisCode(), ...checkCodeFiles()]);
   const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
   await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));
 }

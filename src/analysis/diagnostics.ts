@@ -18,7 +18,7 @@ const MAX_SHOWN = 160;
 /** Texts of the files diagnostics point into, so they can show the offending line. */
 export type SourceTexts = ReadonlyMap<string, string>;
 
-export function lineAndColumn(text: string, offset: number): { line: number; column: number; lineStart: number } {
+function lineAndColumn(text: string, offset: number): { line: number; column: number; lineStart: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -37,7 +37,7 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
  *        14 |     mkimg: { arch: arm }
  *           |     ~~~~~
  */
-export function renderDiagnostic(d: Diagnostic, texts: SourceTexts, cwd: string): string {
+function renderDiagnostic(d: Diagnostic, texts: SourceTexts, cwd: string): string {
   if (d.file === undefined) return `xenbuild: ${d.severity}: ${d.message}${d.hint ? `\n  hint: ${d.hint}` : ''}`;
   const shown = relative(cwd, d.file) || d.file;
   const text = texts.get(d.file);

@@ -5,7 +5,7 @@ import type { Board } from '../model/schema.js';
 import { boardTask, deployFile, exportedArtifacts, sizeReader } from './board-common.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
-import type { ErrorFn } from './tasks.js';
+import type { ErrorFn } from './context.js';
 import type { PathKey } from './yaml-file.js';
 
 /** Artifact names taken for root file system tarballs; any other `from:` is a directory. */

@@ -22,7 +22,7 @@ import { validate } from './validate.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
 /** The board sections a profile may carry. */
-export const PROFILE_SECTIONS = ['memory', 'xen', 'dom0', 'dtb', 'boot', 'image', 'qemu'] as const;
+const PROFILE_SECTIONS = ['memory', 'xen', 'dom0', 'dtb', 'boot', 'image', 'qemu'] as const;
 
 /** The same file, with every path looked up through `remap` first. */
 function remappedFile(file: YamlFile, remap: (path: readonly PathKey[]) => PathKey[]): YamlFile {

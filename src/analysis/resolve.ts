@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { Settings } from '../config.js';
-import { debianPackageFor, isCCompiler, type CompileKind } from '../engine/host-tools.js';
+import { debianPackageFor, isCCompiler, type CompileKind } from '../host/host-tools.js';
 import type { BuildGraph, TaskNode } from '../model/graph.js';
 import { boardNameProblem } from '../model/names.js';
 import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, type Scalar } from '../model/schema.js';
 import type { Diagnostic } from './diagnostics.js';
-import { findCycles, topologicalOrder } from './graph.js';
+import { findCycles, topologicalOrder } from '../model/dep-graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
 import { profileChain, withProfile } from './profile.js';
 import { didYouMean } from './suggest.js';

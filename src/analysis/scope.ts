@@ -6,7 +6,7 @@
  * at the variable's definition.
  */
 import { join } from 'node:path';
-import type { Component, TaskContext } from './tasks.js';
+import type { Component, TaskContext } from './context.js';
 import { interpolate, JOBS_PLACEHOLDER, type VarScope, type VarValue } from './vars.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, normalize, relative, resolve as resolvePath } from 'node:path';
 import type { FileRef } from '../model/graph.js';
 import { staysInside } from '../util/inside.js';
-import type { Component, TaskContext } from './tasks.js';
+import type { Component, TaskContext } from './context.js';
 import type { PathKey } from './yaml-file.js';
 
 /** The project files a component's tasks read: its patch series and declared inputs (files or whole directories). */

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
-import type { Settings } from '../config.js';
+import { OWN_DIRS, SHARED_DIRS } from '../model/board-layout.js';
 import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
-import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
 import { resolveInputs, resolvePatches } from './task-files.js';
 import { makeScope } from './scope.js';
 import { JOBS_PLACEHOLDER, interpolate, type VarScope } from './vars.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
+import type { Component, ErrorFn, TaskContext } from './context.js';
+
+export type { Component, ErrorFn, TaskContext } from './context.js';
 
 /**
  * Turns one component (a recipe at a version, with the board's settings)
@@ -19,36 +21,6 @@ import type { PathKey, YamlFile } from './yaml-file.js';
 /** Task names xenbuild makes itself. */
 const BUILTIN_TASKS = ['fetch', 'patch', 'deploy'] as const;
 /** Variables that depend on the machine or the run: symbolic in fingerprints. */
-
-/** A board's component: a recipe at a chosen version, with its variables merged. */
-export interface Component {
-  name: string;
-  recipe: Loaded<Recipe>;
-  version?: string;
-  /** Path of the version's entry in the recipe, for diagnostics: ["versions", "1.0"] or []. */
-  versionPath: PathKey[];
-  source?: Recipe['source'];
-  patchEntries: { entries: string[]; path: PathKey[] };
-  variables: Record<string, Scalar>;
-  srcDir: string;
-  /** Where the board refers to it, for diagnostics. */
-  ref: { file: YamlFile; path: PathKey[] };
-}
-
-export type ErrorFn = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) => void;
-
-export interface TaskContext {
-  settings: Settings;
-  boardName: string;
-  boardDir: string;
-  boardVars: Record<string, Scalar>;
-  byName: Map<string, Component>;
-  error: ErrorFn;
-  files: string[];
-  definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>;
-  /** Every declared output of the board so far (absolute path → task id): one file, one writer. */
-  outputs: Map<string, string>;
-}
 
 export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   const { file, root } = c.recipe;
@@ -75,6 +47,7 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   if (c.source) {
     const action = fetchAction(c.source);
     const what = describeSource(c.source);
+    const patches = resolvePatches(c, ctx);
     tasks.push(
       node('fetch', {
         title: `fetch ${what}`,
@@ -86,10 +59,11 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         outputs: [],
         tools: fetchTools(action),
         basis: { action: { kind: action.kind, source: c.source } },
+        // The last task that sets the tree holds it at its commit (a patch task, when there are patches).
+        ...(patches.length ? {} : { keepsHead: true }),
       }),
     );
     sourceTask = `${c.name}:fetch`;
-    const patches = resolvePatches(c, ctx);
     if (patches.length) {
       tasks.push(
         node('patch', {
@@ -101,6 +75,7 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
           inputs: patches,
           outputs: [],
           tools: ['git'],
+          keepsHead: true,
           basis: { action: { kind: 'patch', patches: patches.map((p) => p.name) } },
         }),
       );
@@ -350,8 +325,8 @@ function fetchTools(action: ActionSpec): string[] {
 function reservedOutput(name: string, ctx: TaskContext): string | undefined {
   const first = name.split(sep)[0]!;
   if (name === '') return "the board's build directory itself";
-  if (first === 'state' || first === 'logs') return `in ${first}/, which xenbuild keeps for itself`;
-  if (name === 'deploy' || name === 'src' || name === 'build') return `${name}/, which holds every component's`;
+  if (OWN_DIRS.includes(first)) return `in ${first}/, which xenbuild keeps for itself`;
+  if (SHARED_DIRS.includes(name)) return `${name}/, which holds every component's`;
   for (const other of ctx.byName.values()) {
     if (relative(ctx.boardDir, other.srcDir) === name) return `the source tree of ${other.name}`;
   }

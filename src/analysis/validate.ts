@@ -103,7 +103,7 @@ function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown
 }
 
 /** `tasks.build.run[0]` */
-export function describePath(path: readonly PathKey[]): string {
+function describePath(path: readonly PathKey[]): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${key}` : key;
   return out;

@@ -5,8 +5,9 @@
  * a fingerprint means the same on every machine.
  */
 
-/** Stands for the task's job share until the task starts. */
-export const JOBS_PLACEHOLDER = '\u{F8FF}jobs\u{F8FF}';
+import { JOBS_PLACEHOLDER } from '../model/graph.js';
+
+export { JOBS_PLACEHOLDER };
 
 export interface VarValue {
   /** What the running task sees. */
@@ -21,7 +22,7 @@ export interface VarScope {
   names(): string[];
 }
 
-export interface Interpolated {
+interface Interpolated {
   value: string;
   symbolic: string;
 }

@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { exec } from '../engine/process.js';
+import { exec } from '../host/process.js';
 import { flash } from '../flash/flash.js';
 import { buildImage } from '../image/build.js';
 import { buildEnvironment, genimageConfig } from '../image/genimage-config.js';

@@ -5,7 +5,7 @@
  */
 import { bankHolding, byText, rangeEnd, rangesOverlap } from './memmap.js';
 import { formatSize, hex } from './sizes.js';
-import type { MemoryPlan, PlanError, Range } from './types.js';
+import type { MemoryPlan, PlanError, Range } from '../model/boot.js';
 
 /** The fill of a region that conflicts with another (or lies outside RAM). */
 export const CONFLICT_FILL = '#d62728';

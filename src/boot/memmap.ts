@@ -5,7 +5,7 @@
  * each naming both regions (hex, size) and the board key to change.
  */
 import { MIB2, alignDown, alignUp, formatSize, hex } from './sizes.js';
-import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Placement, PlanError, PlanResult, Range } from './types.js';
+import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Placement, PlanError, PlanResult, Range } from '../model/boot.js';
 
 /** Options of {@link planMemory}. */
 export interface PlanOptions {

@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { exec } from '../engine/process.js';
+import { exec } from '../host/process.js';
 
-export type ImageArch = 'arm' | 'arm64';
+type ImageArch = 'arm' | 'arm64';
 
 /** How the wrappers run their tool. */
 export interface ToolOptions {
@@ -68,7 +68,7 @@ export class ImageFormatError extends Error {
 }
 
 /** `0x80200000`: eight hex digits, as the legacy header holds a 32-bit address. */
-export function hex32(value: number, what: string): string {
+function hex32(value: number, what: string): string {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new RangeError(`${what} ${value} does not fit the 32-bit field of a legacy U-Boot image`);
   }
@@ -107,7 +107,7 @@ export function scriptImageArgv(spec: ScriptImageSpec, output: string = spec.out
 }
 
 /** `dumpimage -l path`. */
-export function listImageArgv(path: string): string[] {
+function listImageArgv(path: string): string[] {
   return ['dumpimage', '-l', operand(path)];
 }
 
@@ -146,7 +146,7 @@ export async function readImageHeader(path: string, opts: Pick<ToolOptions, 'sig
 }
 
 /** Parse the listing `dumpimage -l` prints for a legacy image. */
-export function parseImageHeader(text: string, path = '(dumpimage output)'): ImageHeader {
+function parseImageHeader(text: string, path = '(dumpimage output)'): ImageHeader {
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   const field = (label: string): string => {
     const line = lines.find((l) => l.startsWith(`${label}:`));

@@ -8,7 +8,6 @@
 export const MIB2 = 2 * 1024 * 1024;
 
 const UNIT_SHIFT: Record<string, bigint> = { '': 0n, b: 0n, k: 10n, m: 20n, g: 30n, t: 40n };
-const UNIT_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
 /**
  * Parses a size or an address: a whole number of bytes (4096), a decimal with a
@@ -39,33 +38,6 @@ export function parseSize(value: string | number): number {
   if (bytes === undefined) throw new RangeError(`size "${value}" is not a size: write bytes (4096), hex (0x20000) or K/M/G (64K, 1536M, 2G)`);
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`size "${value}" is too large`);
   return Number(bytes);
-}
-
-/**
- * Formats a byte count for people: the largest 1024-based unit that keeps the
- * number at least 1; whole numbers print bare ("128 MiB", "17 B"), exact
- * values with up to two decimals ("1.5 GiB", "1.25 MiB"), anything else with
- * one rounded decimal ("672.9 KiB", "4.7 MiB"), so a bare number is always exact.
- */
-export function formatSize(bytes: number): string {
-  if (bytes < 0) return `-${formatSize(-bytes)}`;
-  let u = 0;
-  while (u < UNIT_NAMES.length - 1 && bytes >= 1024 ** (u + 1)) u++;
-  if (u === 0) return `${bytes} B`;
-  let v = bytes / 1024 ** u;
-  if (Number.isInteger(v)) return `${v} ${UNIT_NAMES[u]}`;
-  if (Number.isInteger(v * 100)) return `${Number(v.toFixed(2))} ${UNIT_NAMES[u]}`;
-  if (Math.round(v * 10) >= 10240 && u < UNIT_NAMES.length - 1) {
-    u++;
-    v = bytes / 1024 ** u;
-  }
-  return `${v.toFixed(1)} ${UNIT_NAMES[u]}`;
-}
-
-/** An address in lower-case hex with at least 8 digits: hex(0x80200000) is "0x80200000", hex(0x1000) is "0x00001000". */
-export function hex(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`hex: ${n} is not a non-negative safe integer`);
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 function checkAlign(a: number): void {
@@ -120,3 +92,5 @@ export function parseDom0Mem(xenBootargs: string): number | undefined {
   const chosen = plain ?? items.find((i) => i.startsWith('max:'))?.slice('max:'.length);
   return chosen === undefined || chosen === '' ? undefined : xenSize(chosen);
 }
+
+export { formatSize, hex } from '../util/units.js';

@@ -53,7 +53,7 @@ export function envText(vars: Readonly<Record<string, string>>): string {
 }
 
 /** Bytes before the data area: the CRC, and the flags byte of the redundant form. */
-export function envHeaderSize(redundant: boolean): number {
+function envHeaderSize(redundant: boolean): number {
   return redundant ? 5 : 4;
 }
 
@@ -90,7 +90,7 @@ export async function readEnvImage(path: string, size: number, redundant: boolea
 }
 
 /** Decode an environment image as U-Boot imports it, verifying its length and CRC. */
-export function parseEnvImage(bytes: Uint8Array, size: number, redundant: boolean, path = '(environment)'): EnvImage {
+function parseEnvImage(bytes: Uint8Array, size: number, redundant: boolean, path = '(environment)'): EnvImage {
   if (bytes.length !== size) throw new ImageFormatError(path, `is ${bytes.length} bytes, the environment is ${size}`);
   const data = bytes.subarray(envHeaderSize(redundant));
   const stored = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;

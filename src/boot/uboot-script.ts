@@ -18,11 +18,11 @@
  *   re-parses the value with `;`, `&` and `|` as plain characters: harmless as
  *   long as uenvcmd holds no `#` or `'` and its double quotes pair up.
  */
-import type { BootConfig, BootFile, ModuleKind, XenCommandLines } from './types.js';
+import type { BootConfig, BootFile, ModuleKind, XenCommandLines } from '../model/boot.js';
 import { envLine } from './uboot-env.js';
 
 /** Where the firmware's device tree is in runtime mode: an address, or U-Boot's own variable. */
-export type FdtAddr = number | '${fdt_addr}';
+type FdtAddr = number | '${fdt_addr}';
 
 export interface BootScriptOptions {
   /** The board's name, for the header. */

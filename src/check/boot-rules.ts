@@ -16,7 +16,7 @@ const OMAP5_FAMILY = ['ti,omap5', 'ti,dra7'];
  * AuxCoreBoot1, outside HYP. There the evidence is the Xen binary itself: it
  * must call the ROM's HYP-entry service (xen-binary.ts), whatever the board says.
  */
-export function checkHyp(input: CheckInput): Finding[] {
+function checkHyp(input: CheckInput): Finding[] {
   const cpus = cpuCount(input);
   if (cpus <= 1 || argValues(input.xenBootargs, 'maxcpus').includes('1')) return [];
   if (input.dtb?.root.isCompatible(...OMAP5_FAMILY) && input.xenRomHypCalls !== undefined) {
@@ -45,7 +45,7 @@ export function checkHyp(input: CheckInput): Finding[] {
 }
 
 /** XB-BOOT-001: dom0 writes to Xen's console only through hvc0. */
-export function checkDom0Console(input: CheckInput): Finding[] {
+function checkDom0Console(input: CheckInput): Finding[] {
   if (argValues(input.dom0Bootargs, 'console').some((c) => /^hvc0(,|$)/.test(c))) return [];
   return [
     {

@@ -54,7 +54,7 @@ export function parseConsoleLog(bytes: Uint8Array | string): ConsoleLog {
   return { lines };
 }
 
-export function cleanLine(raw: string): string {
+function cleanLine(raw: string): string {
   return raw
     .replace(ANSI, '')
     .replace(MOJIBAKE, ' ')

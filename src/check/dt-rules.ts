@@ -10,7 +10,7 @@ import type { CheckInput, CheckRule, Finding } from './types.js';
 
 const PSCI = ['arm,psci', 'arm,psci-0.2', 'arm,psci-1.0'];
 const TIMERS = ['arm,armv7-timer', 'arm,armv8-timer'];
-export const GICV2 = ['arm,cortex-a15-gic', 'arm,gic-400', 'arm,cortex-a7-gic'];
+const GICV2 = ['arm,cortex-a15-gic', 'arm,gic-400', 'arm,cortex-a7-gic'];
 
 /** SoCs whose secondary CPUs Xen starts with platform code (xen/arch/arm/platforms/*: cpu_up), no PSCI needed. */
 const XEN_PLATFORM_SMP = ['ti,dra7', 'ti,omap5', 'samsung,exynos5250', 'arm,vexpress', 'brcm,bcm7445d0'];
@@ -25,7 +25,7 @@ function isDra7(tree: DtTree): boolean {
 }
 
 /** XB-DT-001: a host /psci node must use SMC; without one, something else must start secondary CPUs. */
-export function checkPsci(input: CheckInput): Finding[] {
+function checkPsci(input: CheckInput): Finding[] {
   const tree = input.dtb;
   if (!tree) return [];
   const nodes = tree.compatible(...PSCI);
@@ -64,7 +64,7 @@ export function checkPsci(input: CheckInput): Finding[] {
  * firmware programs CNTFRQ: an error when nothing does, a warning when it
  * depends on how U-Boot was built, nothing when PSCI firmware boots the cores.
  */
-export function checkTimer(input: CheckInput): Finding[] {
+function checkTimer(input: CheckInput): Finding[] {
   const tree = input.dtb;
   if (!tree) return [];
   const timer = tree.compatible(...TIMERS)[0];
@@ -109,7 +109,7 @@ export function checkTimer(input: CheckInput): Finding[] {
 }
 
 /** The GICv2 Xen drives: the first enabled GICv2 interrupt controller. */
-export function primaryGic(tree: DtTree): DtNode | undefined {
+function primaryGic(tree: DtTree): DtNode | undefined {
   return tree.compatible(...GICV2).find((n) => n.has('interrupt-controller') && n.isEnabled());
 }
 
@@ -139,7 +139,7 @@ function interruptTarget(tree: DtTree, node: DtNode): DtNode | undefined {
 }
 
 /** XB-DT-003: dtuart= (or /chosen/stdout-path) must name an enabled UART whose interrupts reach the GIC. */
-export function checkDtuart(input: CheckInput): Finding[] {
+function checkDtuart(input: CheckInput): Finding[] {
   const tree = input.dtb;
   if (!tree || !xenUsesDtuart(input.xenBootargs)) return [];
   const error = (message: string, fix: string, where?: string, fixup?: Finding['fixup']): Finding[] => [
@@ -195,7 +195,7 @@ export function checkDtuart(input: CheckInput): Finding[] {
 const GIC_REGIONS = ['distributor (GICD)', 'CPU interface (GICC)', 'hypervisor interface (GICH)', 'virtual CPU interface (GICV)'];
 
 /** XB-DT-004: Xen needs all four GICv2 regions and the maintenance PPI. */
-export function checkGic(input: CheckInput): Finding[] {
+function checkGic(input: CheckInput): Finding[] {
   const tree = input.dtb;
   if (!tree) return [];
   const gic = primaryGic(tree);
@@ -235,7 +235,7 @@ export function checkGic(input: CheckInput): Finding[] {
  * an MMC root never appears, a network never answers. Xen's own console UART
  * is XB-DT-003's, and is not dom0's.
  */
-export function checkDom0Interrupts(input: CheckInput): Finding[] {
+function checkDom0Interrupts(input: CheckInput): Finding[] {
   const tree = input.dtb;
   const gic = tree ? primaryGic(tree) : undefined;
   if (!tree || !gic) return [];

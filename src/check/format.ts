@@ -13,7 +13,7 @@ function count(n: number, word: string): string {
 }
 
 /** The summary line: "2 errors, 1 warning", or "no problems found". */
-export function summaryLine(findings: readonly Finding[]): string {
+function summaryLine(findings: readonly Finding[]): string {
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
   return findings.length === 0 ? 'no problems found' : `${count(errors, 'error')}, ${count(warnings, 'warning')}`;

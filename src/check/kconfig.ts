@@ -43,7 +43,7 @@ const REQUIREMENTS: Requirement[] = [
 ];
 
 /** XB-KCONF-001…005: each required option that the built .config does not set to y. */
-export function checkKernelConfig(input: CheckInput): Finding[] {
+function checkKernelConfig(input: CheckInput): Finding[] {
   if (input.kernelConfig === undefined) return [];
   const config = parseKconfig(input.kernelConfig);
   const out: Finding[] = [];

@@ -9,7 +9,7 @@
  * "CMA: reserved 56 MiB at 0x95800000" while dom0 owned 0xa8000000-0xb0000000.
  * Mainline kernels have none of these options, so nothing here applies to them.
  */
-import type { Range } from '../boot/types.js';
+import type { Range } from '../model/boot.js';
 
 export interface KernelReserve {
   /** The option that makes the kernel reserve it. */

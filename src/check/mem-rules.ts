@@ -7,7 +7,7 @@ import { allMatches, type ConsoleExplanation, type ConsoleLog } from './console.
 import type { CheckInput, CheckRule, Finding } from './types.js';
 
 /** XB-MEM-001: each error of the memory planner (overlaps, modules outside RAM…), with the board key to change. */
-export function checkPlanErrors(input: CheckInput): Finding[] {
+function checkPlanErrors(input: CheckInput): Finding[] {
   return (input.planErrors ?? []).map((e) => ({
     id: 'XB-MEM-001',
     severity: 'error' as const,
@@ -23,7 +23,7 @@ export function checkPlanErrors(input: CheckInput): Finding[] {
  * makes dom0's kernel panic in reserve_bootmem.
  * XB-MEM-005: fixed regions exist but dom0's memory is not known, so they cannot be checked.
  */
-export function checkReservedMemory(input: CheckInput): Finding[] {
+function checkReservedMemory(input: CheckInput): Finding[] {
   if (!input.dtb) return [];
   const fixed = fixedReservedMemory(input.dtb);
   if (fixed.length === 0) return [];
@@ -57,7 +57,7 @@ export function checkReservedMemory(input: CheckInput): Finding[] {
  * just as a /reserved-memory node does, and only the kernel's config can fix it.
  * XB-MEM-005 when dom0's memory is not known.
  */
-export function checkKernelReserves(input: CheckInput): Finding[] {
+function checkKernelReserves(input: CheckInput): Finding[] {
   if (input.kernelConfig === undefined) return [];
   const reserves = kernelReserves(parseKconfig(input.kernelConfig));
   if (reserves.length === 0) return [];

@@ -9,7 +9,7 @@
  * got into Xen and then stops with no error (the thread's "After this nothing
  * happens on the console"): a hang, or output that went nowhere.
  */
-import { parseConsoleLog, type ConsoleLine, type ConsoleLog } from './console.js';
+import { parseConsoleLog, type ConsoleLine } from './console.js';
 import { RULE_BOOK } from './rules.js';
 import type { Finding } from './types.js';
 
@@ -34,7 +34,7 @@ export function boardMilestones(milestones: readonly { name: string; match: stri
   return milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) }));
 }
 
-export interface LogFinding extends Finding {
+interface LogFinding extends Finding {
   /** The line that shows it. */
   line: ConsoleLine;
   /** Further lines of the same failure. */
@@ -164,4 +164,4 @@ export function formatReading(r: LogReading, opts: { name: string; boardFile?: s
   return out.join('\n') + '\n';
 }
 
-export type { ConsoleLog };
+;

@@ -10,7 +10,7 @@ import { KERNEL_CONFIG } from './kconfig.js';
 import { PLAN, RESERVED_MEMORY } from './mem-rules.js';
 import type { CheckInput, CheckRule, Finding, Rule } from './types.js';
 
-export type { CheckInput, CheckRule, Finding, HypEntry, Rule, Severity } from './types.js';
+export type { CheckInput, CheckRule, Finding,    } from './types.js';
 export { formatFindings } from './format.js';
 
 /** The rule book, in report order. */
@@ -29,7 +29,7 @@ export const RULE_BOOK: readonly CheckRule[] = [
 ];
 
 /** Every pre-flight check, in report order. */
-export const RULES: readonly Rule[] = RULE_BOOK.flatMap((r) => r.checks);
+const RULES: readonly Rule[] = RULE_BOOK.flatMap((r) => r.checks);
 
 /** All findings for a board, errors first, otherwise in rule order. */
 export function checkBoard(input: CheckInput): Finding[] {

@@ -3,12 +3,12 @@
  * function from CheckInput to findings; the rule ids (XB-HYP-001, XB-DT-003…)
  * are stable so users can look them up and tests can assert them.
  */
-import type { DtEdit, MemoryPlan, PlanError, Range } from '../boot/types.js';
+import type { DtEdit, MemoryPlan, PlanError, Range } from '../model/boot.js';
 import type { DtTree } from '../dt/model.js';
 import type { ConsoleSignature } from './console.js';
 
 /** How secondary cores reach HYP mode, which Xen needs on every core. */
-export type HypEntry = 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
+type HypEntry = 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
 
 export interface CheckInput {
   /** The DTB as it will be booted: after baking, or the firmware's for runtime boards. */
@@ -36,7 +36,7 @@ export interface CheckInput {
   platformSmp?: boolean;
 }
 
-export type Severity = 'error' | 'warning';
+type Severity = 'error' | 'warning';
 
 export interface Finding {
   /** Stable rule id: "XB-MEM-004". */

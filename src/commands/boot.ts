@@ -1,14 +1,14 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { MilestoneTracker } from '../boot/milestones.js';
 import { boardMilestones, readConsoleLog } from '../check/read-log.js';
-import { TaskFailure } from '../engine/failure.js';
-import { exec } from '../engine/process.js';
-import { runGraph } from '../engine/runner.js';
-import { createReporter, defaultReporterName } from '../report/index.js';
+import { TaskFailure } from '../host/failure.js';
+import { exec } from '../host/process.js';
+import { layoutOf } from '../model/board-layout.js';
 import { formatDuration } from '../report/format.js';
-import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
+import { buildTasks } from './build-tasks.js';
+import { analysedBoard, CommandError, EXIT, withInterrupts, type GlobalOptions } from './context.js';
 
 export interface BootOptions extends GlobalOptions {
   /** Boot this image file as it is (a release, or one broken on purpose) instead of building the board's. */
@@ -30,27 +30,21 @@ const TAIL = 40;
 export async function bootCommand(opts: BootOptions): Promise<number> {
   const { settings, graph } = await analysedBoard(opts);
   if (!graph.qemu) throw new CommandError(`board ${graph.board} has no qemu section, so it cannot be booted here; flash it with xenbuild flash`);
-  const imageName = `deploy/${graph.board}.img`;
-  const imageTask = graph.tasks.find((t) => t.outputs.some((o) => o.name === imageName));
-  if (!imageTask) throw new CommandError(`board ${graph.board} makes no ${imageName} to boot (it has no image section)`);
-  const image = opts.image ? resolve(opts.image) : join(graph.boardDir, imageName);
+  const layout = layoutOf(graph);
+  const imageTask = graph.tasks.find((t) => t.outputs.some((o) => o.path === layout.image));
+  if (!imageTask) throw new CommandError(`board ${graph.board} makes no ${relative(graph.boardDir, layout.image)} to boot (it has no image section)`);
+  const image = opts.image ? resolve(opts.image) : layout.image;
   if (opts.image && !existsSync(image)) throw new CommandError(`--image ${opts.image} does not exist`);
 
   // The image (unless one is given), and whatever else of deploy/ the emulator's command line names (the firmware).
   const named = graph.qemu.command.flatMap((arg) => [...arg.matchAll(/\$\{deploydir\}\/([^,\s]+)/g)].map((m) => `deploy/${m[1]}`));
   const targets = [...(opts.image ? [] : [imageTask.id]), ...graph.tasks.filter((t) => t.outputs.some((o) => named.includes(o.name))).map((t) => t.id)];
-  const reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
-  let built;
-  try {
-    built = await withLock(graph, opts, 'xenbuild boot', () => withInterrupts((signal) => runGraph(graph, { targets, jobs: settings.jobs, signal, emit: (e) => reporter.event(e) })));
-  } finally {
-    await reporter.close();
-  }
+  const built = await buildTasks(graph, settings, opts, 'xenbuild boot', { targets });
   if (built.cancelled) return EXIT.interrupted;
   if (!built.ok || !existsSync(image)) return EXIT.failed;
 
   const smp = opts.smp ?? graph.qemu.smp;
-  const vars: Record<string, string> = { image, deploydir: join(graph.boardDir, 'deploy'), smp: String(smp) };
+  const vars: Record<string, string> = { image, deploydir: layout.deploy, smp: String(smp) };
   const argv = graph.qemu.command.map((arg) =>
     arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
       const value = vars[name];
@@ -65,7 +59,7 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
     return r.exitCode ?? EXIT.failed;
   }
 
-  const logPath = join(graph.boardDir, 'logs', 'boot.log');
+  const logPath = layout.log('boot');
   const log = createWriteStream(logPath);
   const tail: string[] = [];
   const tracker = new MilestoneTracker(graph.qemu.milestones);

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { evaluateCheck } from '../actions/boot.js';
-import { runGraph } from '../engine/runner.js';
-import { createReporter, defaultReporterName } from '../report/index.js';
-import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
+import { buildTasks } from './build-tasks.js';
+import { analysedBoard, CommandError, EXIT, type GlobalOptions } from './context.js';
 
 /**
  * `xenbuild check`: builds what the check needs (as far as it can), then
@@ -17,15 +16,7 @@ export async function checkCommand(opts: GlobalOptions): Promise<number> {
     throw new CommandError(`board ${graph.board} has no boot sections (memory, xen, dom0, boot), so there is nothing to check`);
   }
   const action = task.action;
-  const reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
-  let report;
-  try {
-    report = await withLock(graph, opts, 'xenbuild check', () =>
-      withInterrupts((signal) => runGraph(graph, { targets: [task.id], keepGoing: true, jobs: settings.jobs, signal, emit: (e) => reporter.event(e) })),
-    );
-  } finally {
-    await reporter.close();
-  }
+  const report = await buildTasks(graph, settings, opts, 'xenbuild check', { targets: [task.id], keepGoing: true });
   if (report.cancelled) return EXIT.interrupted;
   const { report: text, findings } = await evaluateCheck(action);
   const status = report.tasks.find((t) => t.id === task.id)?.status;

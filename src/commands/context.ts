@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { EXIT } from './exit.js';
 import { readAnalysisCache, writeAnalysisCache } from '../analysis/cache.js';
-import { ConfigError, INSTALL_ROOT, loadSettings, type CliOptions, type Settings } from '../config.js';
-import { acquireLock } from '../engine/lock.js';
-import { boardPaths } from '../engine/runner.js';
+import { ConfigError, loadSettings, type CliOptions, type Settings } from '../config.js';
+import { acquireLock } from '../host/lock.js';
+import { layoutOf } from '../model/board-layout.js';
+import { xenbuildVersion } from '../util/install.js';
 import type { BuildGraph } from '../model/graph.js';
 import { boardNameProblem } from '../model/names.js';
 
@@ -15,8 +15,7 @@ export interface GlobalOptions extends CliOptions {
   wait?: boolean;
 }
 
-/** Exit statuses: the same for every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export { EXIT };
 
 /** An expected way for a command to stop early: a message and an exit status. */
 export class CommandError extends Error {
@@ -60,7 +59,7 @@ export async function analysedBoard(opts: GlobalOptions): Promise<{ settings: Se
 }
 
 /** Validates the configuration and analyses the board from its files (loads the YAML parser and the validator). */
-export async function analyseFresh(settings: Settings, board: string): Promise<{ graph?: BuildGraph; rendered: string; files: string[] }> {
+async function analyseFresh(settings: Settings, board: string): Promise<{ graph?: BuildGraph; rendered: string; files: string[] }> {
   if (settings.configFile) {
     const { validateProjectConfig } = await import('../config-schema.js');
     try {
@@ -77,15 +76,10 @@ export async function analyseFresh(settings: Settings, board: string): Promise<{
   return analysis.graph ? { graph: analysis.graph, rendered, files: analysis.files } : { rendered, files: analysis.files };
 }
 
-let version: string | undefined;
-export function xenbuildVersion(): string {
-  version ??= (JSON.parse(readFileSync(join(INSTALL_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  return version;
-}
 
 /** Takes the board's lock for the duration of `body`; a second xenbuild waits (--wait) or is told who holds it. */
 export async function withLock<T>(graph: BuildGraph, opts: GlobalOptions, command: string, body: () => Promise<T>): Promise<T> {
-  const path = boardPaths(graph).lock;
+  const path = layoutOf(graph).lock;
   for (;;) {
     const lock = acquireLock(path, command);
     if (lock.ok) {
@@ -124,3 +118,4 @@ export async function withInterrupts<T>(body: (signal: AbortSignal) => Promise<T
     process.off('SIGTERM', onSignal);
   }
 }
+

@@ -4,7 +4,7 @@
  * Returns the exit status (always 0: finding no disk is an answer).
  */
 import { listRemovableDisks, type DeviceEnv, type Disk } from '../flash/devices.js';
-import { humanSize } from '../image/layout.js';
+import { storageSize } from '../util/units.js';
 
 export interface DevicesCommandOptions {
   /** Where to look (tests: a fake tree); default the real /sys, /proc/self/mounts, /dev. */
@@ -32,7 +32,7 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
     print('no removable disks found: insert the SD card (a built-in reader shows up as /dev/mmcblkN)');
     return 0;
   }
-  const rows = [['DEVICE', 'SIZE', 'MODEL', 'STATE'], ...disks.map((d) => [d.path, humanSize(d.sizeBytes), [d.vendor, d.model].filter(Boolean).join(' ') || '-', state(d)])];
+  const rows = [['DEVICE', 'SIZE', 'MODEL', 'STATE'], ...disks.map((d) => [d.path, storageSize(d.sizeBytes), [d.vendor, d.model].filter(Boolean).join(' ') || '-', state(d)])];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) print(r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd());
   return 0;

@@ -8,6 +8,7 @@
  * (unsafe target, not confirmed, bad or mismatched bmap: nothing was written);
  * 130 interrupted. This file loads nothing heavy; the flash code is imported on use.
  */
+import { EXIT } from './exit.js';
 import { existsSync } from 'node:fs';
 import type { FlashOptions } from '../flash/flash.js';
 
@@ -18,11 +19,9 @@ export interface FlashCommandOptions extends Omit<FlashOptions, 'bmap' | 'print'
   print?: (line: string) => void;
 }
 
-/** Same values as EXIT in commands/context.ts. */
-const EXIT = { ok: 0, failed: 1, refused: 2, interrupted: 130 } as const;
 
 /** The bmap next to an image, as `xenbuild release` names it (and as bmaptool looks for it). */
-export function bmapFor(image: string): string {
+function bmapFor(image: string): string {
   const stem = image.replace(/\.img(\.(zst|xz|gz|bz2))?$/, '');
   const candidates = [`${stem}.img.bmap`, `${image}.bmap`, `${stem}.bmap`];
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
@@ -33,7 +32,7 @@ export async function flashCommand(opts: FlashCommandOptions): Promise<number> {
   const [{ flash, FlashVerifyError }, { FlashRefusal }, { TaskFailure }] = await Promise.all([
     import('../flash/flash.js'),
     import('../flash/target.js'),
-    import('../engine/failure.js'),
+    import('../host/failure.js'),
   ]);
   try {
     await flash({ ...opts, bmap: opts.bmap ?? bmapFor(opts.image), print });

@@ -1,5 +1,5 @@
-import { describeStale } from '../engine/events.js';
-import { openState } from '../engine/runner.js';
+import { ACTIONS } from '../actions/registry.js';
+import { runGraph } from '../engine/runner.js';
 import type { BuildGraph } from '../model/graph.js';
 import { unreachable } from '../util/unreachable.js';
 import { analysedBoard, CommandError, type GlobalOptions } from './context.js';
@@ -36,27 +36,14 @@ export interface StatusRow {
   why?: string;
 }
 
-/** The freshness of every task without running anything; a stale task makes its dependents stale. */
+/**
+ * The freshness of every task without running anything: a dry run of the
+ * scheduler itself, so `status` and `all` judge each task the same way (a
+ * stale task makes its dependents stale), as ninja's -d explain does.
+ */
 export async function explain(graph: BuildGraph): Promise<StatusRow[]> {
-  const state = openState(graph);
-  const digests = new Map<string, string>();
-  const stale = new Set<string>();
-  const rows: StatusRow[] = [];
-  for (const task of graph.tasks) {
-    const staleDep = task.deps.find((d) => stale.has(d));
-    for (const d of task.deps) if (!digests.has(d)) digests.set(d, state.stamps.read(d)?.outputDigest ?? 'never-ran');
-    const verdict = await state.freshness.check(task, digests, false);
-    if (verdict.fresh && !staleDep) {
-      digests.set(task.id, verdict.stamp.outputDigest);
-      rows.push({ id: task.id, status: 'fresh' });
-    } else {
-      stale.add(task.id);
-      const why = verdict.fresh || (staleDep && verdict.why.reason === 'dependency') ? `depends on ${staleDep}` : describeStale(verdict.why);
-      rows.push({ id: task.id, status: 'stale', why });
-    }
-  }
-  await state.save();
-  return rows;
+  const report = await runGraph(graph, { actions: ACTIONS, dryRun: true, jobs: 1, signal: new AbortController().signal, emit: () => {} });
+  return report.tasks.map((t) => (t.status === 'fresh' ? { id: t.id, status: 'fresh' } : { id: t.id, status: 'stale', why: t.why ?? t.status }));
 }
 
 /** `xenbuild graph`: the task graph as Graphviz DOT or a Mermaid flowchart. */

@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { probeCompiler, type CompileProbe } from '../engine/compile-probe.js';
-import { DEBIAN_PACKAGES, isCCompiler } from '../engine/host-tools.js';
+import { probeCompiler, type CompileProbe } from '../host/compile-probe.js';
+import { DEBIAN_PACKAGES, isCCompiler } from '../host/host-tools.js';
 import type { BuildGraph } from '../model/graph.js';
-import { openState } from '../engine/runner.js';
-import { ToolVersions, which } from '../engine/tools.js';
+import { StampStore } from '../engine/state.js';
+import { boardLayout, layoutOf } from '../model/board-layout.js';
+import { ToolVersions, which } from '../host/tools.js';
 import { realLocation, staysInside } from '../util/inside.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -27,10 +28,10 @@ export async function cleanCommand(selectors: string[], opts: GlobalOptions): Pr
       process.stdout.write(`removed ${relative(cwd, graph.boardDir) || graph.boardDir}\n`);
       return 0;
     }
-    const state = openState(graph);
+    const stamps = new StampStore(layoutOf(graph).stamps);
     for (const id of expandSelectors(graph, selectors)) {
       const task = graph.tasks.find((t) => t.id === id)!;
-      await state.stamps.invalidate(id);
+      await stamps.invalidate(id);
       for (const out of task.outputs) {
         if (!staysInside(out.path, graph.boardDir)) {
           process.stderr.write(`xenbuild: warning: ${out.name} resolves to ${realLocation(out.path)}, outside ${graph.boardDir}: left alone\n`);
@@ -60,7 +61,7 @@ export async function doctorCommand(opts: GlobalOptions): Promise<number> {
   } else {
     tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({ tool, package: pkg, usedBy: [], ...(isCCompiler(tool) ? { compiles: 'hosted' as const } : {}) }));
   }
-  const versions = new ToolVersions(join(settings.board ? join(settings.workdir, settings.board, 'state') : tmpdir(), 'tools.json'));
+  const versions = new ToolVersions(settings.board ? boardLayout(settings.workdir, settings.board).tools : join(tmpdir(), 'tools.json'));
   const width = Math.max(...tools.map((t) => t.tool.length));
   const missing: string[] = [];
   let broken = 0;

@@ -1,9 +1,8 @@
 import { didYouMean } from '../analysis/suggest.js';
-import type { Reporter } from '../engine/events.js';
-import { downstreamOf, runGraph, type RunReport } from '../engine/runner.js';
+import { downstreamOf } from '../engine/runner.js';
 import type { BuildGraph } from '../model/graph.js';
-import { createReporter, defaultReporterName } from '../report/index.js';
-import { analysedBoard, CommandError, EXIT, withInterrupts, withLock, type GlobalOptions } from './context.js';
+import { buildTasks } from './build-tasks.js';
+import { analysedBoard, CommandError, EXIT, type GlobalOptions } from './context.js';
 
 export interface RunCommandOptions extends GlobalOptions {
   force?: boolean;
@@ -19,28 +18,15 @@ export async function runCommand(selectors: string[] | undefined, opts: RunComma
   const targets = selectors?.length ? expandSelectors(graph, selectors) : undefined;
   const force = new Set<string>(opts.force ? (targets ?? graph.tasks.map((t) => t.id)) : []);
   if (opts.from !== undefined) for (const id of downstreamOf(graph, expandSelectors(graph, [opts.from]))) force.add(id);
-  const reporter: Reporter = await createReporter(opts.reporter ?? defaultReporterName(process.stdout, process.env), process.stdout, process.env);
-  const go = () =>
-    withInterrupts((signal) =>
-      runGraph(graph, {
-        ...(targets ? { targets } : {}),
-        force: [...force],
-        only: opts.only ?? false,
-        ...(opts.check === false ? { waive: graph.tasks.filter((t) => t.action.kind === 'boot-check').map((t) => t.id) } : {}),
-        keepGoing: opts.keepGoing ?? false,
-        dryRun: opts.dryRun ?? false,
-        jobs: settings.jobs,
-        signal,
-        emit: (e) => reporter.event(e),
-      }),
-    );
   if (opts.check === false) process.stderr.write('xenbuild: warning: --no-check: the pre-flight check is skipped; nothing proves this image will boot\n');
-  let report: RunReport;
-  try {
-    report = opts.dryRun ? await go() : await withLock(graph, opts, command, go);
-  } finally {
-    await reporter.close();
-  }
+  const report = await buildTasks(graph, settings, opts, command, {
+    ...(targets ? { targets } : {}),
+    force: [...force],
+    only: opts.only ?? false,
+    ...(opts.check === false ? { waive: graph.tasks.filter((t) => t.action.kind === 'boot-check').map((t) => t.id) } : {}),
+    keepGoing: opts.keepGoing ?? false,
+    dryRun: opts.dryRun ?? false,
+  });
   if (report.cancelled) return EXIT.interrupted;
   return report.ok ? EXIT.ok : EXIT.failed;
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { exec } from '../engine/process.js';
+import { exec } from '../host/process.js';
 import { assertWritable, type DtOp } from './ops.js';
 
 export interface BakeOptions {
@@ -17,7 +17,7 @@ export interface BakeOptions {
 }
 
 /** The fdtput argv for one op on `file`; `--` keeps values such as "-v" from being read as options. */
-export function fdtputArgv(file: string, op: DtOp): string[] {
+function fdtputArgv(file: string, op: DtOp): string[] {
   assertWritable(op);
   switch (op.op) {
     case 'add-node':

@@ -3,17 +3,17 @@
  * to ONE list of concrete operations (DtOp[]), which bake.ts applies with
  * fdtput and uboot.ts renders as U-Boot `fdt` commands.
  */
-import type { DtEdit, Placement, Range, XenCommandLines } from '../boot/types.js';
+import type { DtEdit, Placement, Range, XenCommandLines } from '../model/boot.js';
 import type { DtTree } from './model.js';
 import type { DtOp, PrunedRegion } from './ops.js';
 import { pruneReservedMemory } from './reserved.js';
 import { hex } from './units.js';
 
-export type { DtOp, PrunedRegion } from './ops.js';
-export { opText, valueText } from './ops.js';
-export { bakeEdits, type BakeOptions } from './bake.js';
-export { ubootFdtCommands, type UbootOptions } from './uboot.js';
-export { fixedReservedMemory, pruneReservedMemory } from './reserved.js';
+export type { DtOp,  } from './ops.js';
+;
+export { bakeEdits,  } from './bake.js';
+export { ubootFdtCommands,  } from './uboot.js';
+;
 
 export interface ResolveContext {
   /** The DTB the edits apply to; needed by prune-reserved-memory. */

@@ -4,7 +4,7 @@
  * with the parent's cells). Built by parse.ts from dtc's own dts output; it
  * never reads a DTB itself.
  */
-import type { Range } from '../boot/types.js';
+import type { Range } from '../model/boot.js';
 
 /** A device tree the user gave us is malformed or not what dtc produces. */
 export class DtError extends Error {

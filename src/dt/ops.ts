@@ -3,7 +3,7 @@
  * bake.ts applies them with fdtput at build time, uboot.ts writes them as
  * U-Boot `fdt` commands for boards whose DTB comes from firmware.
  */
-import type { DtValue, Range } from '../boot/types.js';
+import type { DtValue, Range } from '../model/boot.js';
 
 /** One concrete edit; `why` says where it came from, for logs. */
 export type DtOp =
@@ -19,28 +19,6 @@ export interface PrunedRegion {
   ranges: Range[];
   /** Enabled nodes whose `memory-region` pointed at it; they are disabled too. */
   disabled: string[];
-}
-
-/** The string of a value, for messages and tests: "okay", <0x1 0x2>, [01 02]. */
-export function valueText(value: DtValue): string {
-  if ('strings' in value) return value.strings.map((s) => JSON.stringify(s)).join(', ');
-  if ('cells' in value) return `<${value.cells.map((c) => '0x' + c.toString(16)).join(' ')}>`;
-  if ('bytes' in value) return `[${value.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')}]`;
-  return '(empty)';
-}
-
-/** One line describing an op: "set /chosen xen,xen-bootargs = \"…\"". */
-export function opText(op: DtOp): string {
-  switch (op.op) {
-    case 'set':
-      return `set ${op.path} ${op.prop} = ${valueText(op.value)}`;
-    case 'delete-prop':
-      return `delete ${op.path} ${op.prop}`;
-    case 'add-node':
-      return `add node ${op.path}`;
-    case 'delete-node':
-      return `delete node ${op.path}`;
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * It is not a dts compiler: no includes, no `&label` references, no
  * expressions — dtc resolves all of those before it writes a blob.
  */
-import type { Range } from '../boot/types.js';
+import type { Range } from '../model/boot.js';
 import { DtError, DtNode, DtProperty, DtTree, joinCells } from './model.js';
 
 type Token =

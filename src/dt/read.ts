@@ -5,11 +5,11 @@
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exec } from '../engine/process.js';
+import { exec } from '../host/process.js';
 import { DtError, type DtTree } from './model.js';
 import { parseDts } from './parse.js';
 
-export { DtError, DtNode, DtProperty, DtTree } from './model.js';
+export { DtError,   DtTree } from './model.js';
 export { parseDts } from './parse.js';
 
 const FDT_MAGIC = 0xd00dfeed;

@@ -2,7 +2,7 @@
  * Reserved memory against dom0's memory: which /reserved-memory pools have a
  * fixed address, and the operations that prune those dom0 cannot own.
  */
-import type { Range } from '../boot/types.js';
+import type { Range } from '../model/boot.js';
 import type { DtNode, DtTree } from './model.js';
 import type { DtOp, PrunedRegion } from './ops.js';
 import { insideAny, regionText, spanText } from './units.js';

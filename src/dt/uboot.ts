@@ -14,7 +14,7 @@
  *   `"[01 ff]"`: `fdt set` skips the spaces inside, and quoting keeps `<`
  *   and `>` away from any shell that would read them as redirections.
  */
-import type { DtValue } from '../boot/types.js';
+import type { DtValue } from '../model/boot.js';
 import { assertWritable, splitPath, type DtOp } from './ops.js';
 
 export interface UbootOptions {
@@ -57,7 +57,7 @@ function valueArgs(v: DtValue): string[] {
 }
 
 /** One `fdt` command for one op. */
-export function ubootFdtCommand(op: DtOp): string {
+function ubootFdtCommand(op: DtOp): string {
   assertWritable(op);
   switch (op.op) {
     case 'set':

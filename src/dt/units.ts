@@ -1,25 +1,12 @@
 /** How addresses and sizes read in messages: 0x99000000, 64 MiB, 0xa8000000–0xb0000000. */
-import type { Range } from '../boot/types.js';
+import type { Range } from '../model/boot.js';
+import { exactSize, hexShort as hex } from '../util/units.js';
 
-export function hex(n: number): string {
-  return '0x' + n.toString(16);
-}
-
-/** A size in the largest binary unit that divides it exactly, else in hex bytes. */
-export function sizeText(n: number): string {
-  for (const [unit, bytes] of [
-    ['GiB', 2 ** 30],
-    ['MiB', 2 ** 20],
-    ['KiB', 2 ** 10],
-  ] as const) {
-    if (n >= bytes && n % bytes === 0) return `${n / bytes} ${unit}`;
-  }
-  return `${hex(n)} bytes`;
-}
+export { hex };
 
 /** "0x99000000+64 MiB" */
 export function regionText(r: Range): string {
-  return `${hex(r.start)}+${sizeText(r.size)}`;
+  return `${hex(r.start)}+${exactSize(r.size)}`;
 }
 
 /** "0xa8000000–0xb0000000" (end exclusive) for each range, comma separated. */

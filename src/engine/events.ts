@@ -1,4 +1,4 @@
-import type { Failure } from './failure.js';
+import type { Failure } from '../host/failure.js';
 
 /** Why a task has to run; `status` and reporters print it. */
 export type StaleReason =

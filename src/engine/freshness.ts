@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { readBaseRef } from '../actions/index.js';
-import { readHead, trackedEdits } from '../actions/git.js';
+import { readHead, trackedEdits } from '../host/git-refs.js';
+import { kindOf, type ActionRegistry } from './action.js';
 import type { TaskNode } from '../model/graph.js';
 import type { StaleReason } from './events.js';
 import { explainChange, fingerprintOf } from './fingerprint.js';
-import type { FileHasher } from './hasher.js';
+import type { FileHasher } from '../host/hasher.js';
 import type { Stamp, StampStore } from './state.js';
-import type { ToolVersions } from './tools.js';
+import type { ToolVersions } from '../host/tools.js';
 
 export type Verdict =
   | { fresh: true; stamp: Stamp; fingerprint: string; basis: Record<string, unknown> }
@@ -20,6 +20,7 @@ export class Freshness {
     private readonly stamps: StampStore,
     private readonly hasher: FileHasher,
     private readonly tools: ToolVersions,
+    private readonly actions: ActionRegistry,
   ) {}
 
   /**
@@ -57,9 +58,8 @@ export class Freshness {
     if (stamp.head !== undefined && readHead(task.srcDir) !== stamp.head) {
       return stale({ reason: 'output-changed', path: `the source tree (HEAD is no longer ${stamp.head.slice(0, 12)})` });
     }
-    if (task.action.kind.startsWith('fetch-') && readBaseRef(task.srcDir) === undefined) {
-      return stale({ reason: 'output-missing', path: `${task.srcDir}` });
-    }
+    const gone = kindOf(this.actions, task.action).gone?.(task.action, task);
+    if (gone) return stale(gone);
     for (const [i, out] of stamp.outputs.entries()) {
       const path = task.outputs[i]?.name === out.name ? task.outputs[i]!.path : undefined;
       if (!path) return stale({ reason: 'changed', what: 'the declared outputs' });

@@ -1,22 +1,24 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { realLocation, staysInside } from '../util/inside.js';
-import { join, relative } from 'node:path';
-import { describeAction, runAction, type JobGrant } from '../actions/index.js';
-import type { ActionContext } from '../actions/context.js';
-import { dependencyClosure, dependentClosure } from '../analysis/graph.js';
+import { relative } from 'node:path';
+import { TaskFailure, type Failure } from '../host/failure.js';
+import { FileHasher } from '../host/hasher.js';
+import { Jobserver, type Slot } from '../host/jobserver.js';
+import { ProcessGroups } from '../host/orphans.js';
+import { exec, TaskLog } from '../host/process.js';
+import { ToolVersions } from '../host/tools.js';
+import { layoutOf } from '../model/board-layout.js';
+import { dependencyClosure, dependentClosure } from '../model/dep-graph.js';
 import type { BuildGraph, TaskNode } from '../model/graph.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { realLocation, staysInside } from '../util/inside.js';
+import { kindOf, type ActionContext, type ActionRegistry, type JobGrant } from './action.js';
 import { describeStale, type RunEvent, type StaleReason } from './events.js';
-import { TaskFailure, type Failure } from './failure.js';
 import { Freshness, outputDigest } from './freshness.js';
-import { FileHasher } from './hasher.js';
-import { Jobserver, type Slot } from './jobserver.js';
-import { ProcessGroups } from './orphans.js';
-import { exec, TaskLog } from './process.js';
 import { StampStore, type Stamp } from './state.js';
-import { ToolVersions } from './tools.js';
 
 export interface RunOptions {
+  /** What each kind of action does: the scheduler knows no kind itself. */
+  actions: ActionRegistry;
   /** Task ids to bring up to date; all tasks when absent. */
   targets?: readonly string[];
   /** Task ids to rerun even if fresh. */
@@ -33,9 +35,11 @@ export interface RunOptions {
   emit: (e: RunEvent) => void;
 }
 
-export type TaskStatus = 'ran' | 'fresh' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
+const STOPPED = 'the run was stopped';
 
-export interface TaskReport {
+type TaskStatus = 'ran' | 'fresh' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
+
+interface TaskReport {
   id: string;
   status: TaskStatus;
   durationMs: number;
@@ -54,28 +58,17 @@ export interface RunReport {
   tasks: TaskReport[];
 }
 
-/** The files a board's build keeps beside its sources. */
-export function boardPaths(graph: BuildGraph) {
-  return {
-    state: join(graph.boardDir, 'state'),
-    logs: join(graph.boardDir, 'logs'),
-    report: join(graph.boardDir, 'report.json'),
-    lock: join(graph.boardDir, '.lock'),
-    log: (id: string) => join(graph.boardDir, 'logs', `${id}.log`),
-  };
-}
-
 /** The freshness machinery for a board, shared by `run` and `status`. */
-export function openState(graph: BuildGraph) {
-  const paths = boardPaths(graph);
-  const stamps = new StampStore(paths.state);
-  const hasher = new FileHasher(join(paths.state, 'hashes.json'));
-  const tools = new ToolVersions(join(paths.state, 'tools.json'));
-  return { paths, stamps, hasher, tools, freshness: new Freshness(stamps, hasher, tools), save: () => Promise.all([hasher.save(), tools.save()]) };
+function openState(graph: BuildGraph, actions: ActionRegistry) {
+  const paths = layoutOf(graph);
+  const stamps = new StampStore(paths.stamps);
+  const hasher = new FileHasher(paths.hashes);
+  const tools = new ToolVersions(paths.tools);
+  return { paths, stamps, hasher, tools, freshness: new Freshness(stamps, hasher, tools, actions), save: () => Promise.all([hasher.save(), tools.save()]) };
 }
 
 /** Tasks a run covers: the targets and (unless --only) what they need, in graph order. */
-export function selectTasks(graph: BuildGraph, targets: readonly string[] | undefined, only: boolean): TaskNode[] {
+function selectTasks(graph: BuildGraph, targets: readonly string[] | undefined, only: boolean): TaskNode[] {
   if (!targets) return graph.tasks;
   const deps = new Map(graph.tasks.map((t) => [t.id, t.deps]));
   const chosen = only ? new Set(targets) : dependencyClosure(deps, targets);
@@ -95,7 +88,7 @@ export function downstreamOf(graph: BuildGraph, ids: readonly string[]): Set<str
 export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<RunReport> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const state = openState(graph);
+  const state = openState(graph, opts.actions);
   // A dry run writes nothing at all: no directories, no caches, no report.
   if (!opts.dryRun) {
     mkdirSync(state.paths.logs, { recursive: true });
@@ -112,9 +105,8 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   opts.signal.addEventListener('abort', onOuterAbort, { once: true });
-  const groups = new ProcessGroups(join(state.paths.state, 'running'));
+  const groups = new ProcessGroups(state.paths.running);
   if (!opts.dryRun) groups.reapLeftovers();
-  const hasPatch = new Set(graph.tasks.filter((t) => t.action.kind === 'patch').map((t) => t.component));
 
   opts.emit({
     type: 'run-start',
@@ -133,35 +125,26 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
     reports.set(id, report);
     return report.status;
   };
+  const skip = (task: TaskNode, because: string): TaskStatus => {
+    opts.emit({ type: 'task-skipped', id: task.id, because });
+    return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
+  };
 
   const runOne = async (task: TaskNode): Promise<TaskStatus> => {
     const inRun = task.deps.filter((d) => selectedIds.has(d));
     const depStatuses = await Promise.all(inRun.map((d) => outcome.get(d)!));
     const blocked = inRun.find((d, i) => !['ran', 'fresh', 'would-run'].includes(depStatuses[i]!) && !waived.has(d));
-    if (blocked) {
-      const because = `${blocked} ${reports.get(blocked)?.status ?? 'did not run'}`;
-      opts.emit({ type: 'task-skipped', id: task.id, because });
-      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
-    }
-    if (stop.signal.aborted) {
-      opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
-      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
-    }
+    if (blocked) return skip(task, `${blocked} ${reports.get(blocked)?.status ?? 'did not run'}`);
+    if (stop.signal.aborted) return skip(task, STOPPED);
     if (waived.has(task.id)) {
-      const because = 'skipped on request (--no-check): nothing proves this image will boot';
-      opts.emit({ type: 'task-skipped', id: task.id, because });
       digests.set(task.id, 'waived');
-      return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
+      return skip(task, 'skipped on request (--no-check): nothing proves this image will boot');
     }
     // Dependencies outside the selection (--only) count with what they last produced.
     for (const dep of task.deps) {
       if (digests.has(dep)) continue;
       const stamp = state.stamps.read(dep);
-      if (!stamp) {
-        const because = `${dep} has never run (run it first, or drop --only)`;
-        opts.emit({ type: 'task-skipped', id: task.id, because });
-        return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
-      }
+      if (!stamp) return skip(task, `${dep} has never run (run it first, or drop --only)`);
       digests.set(dep, stamp.outputDigest);
     }
     const wouldRunDep = task.deps.find((d) => reports.get(d)?.status === 'would-run');
@@ -172,23 +155,21 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       return settle(task.id, { id: task.id, status: 'fresh', durationMs: 0, fingerprint: verdict.fingerprint, log: relative(graph.boardDir, state.paths.log(task.id)) });
     }
     const why: StaleReason = wouldRunDep ? { reason: 'dependency', id: wouldRunDep } : verdict.fresh ? { reason: 'forced' } : verdict.why;
+    const kind = kindOf(opts.actions, task.action);
+    const mode = kind.jobs?.(task.action) ?? 'one';
     if (opts.dryRun) {
-      const commands = describeAction(task, { cacheDir: graph.cacheDir, srcDir: task.srcDir, mirrorDirs: graph.mirrors }, task.action.kind === 'run' && task.action.jobs === 'shared' ? opts.jobs : 1);
+      const commands = kind.describe(task.action, task, { cacheDir: graph.cacheDir, srcDir: task.srcDir, mirrorDirs: graph.mirrors }, mode === 'shared' ? opts.jobs : 1);
       opts.emit({ type: 'task-would-run', id: task.id, why, commands });
       digests.set(task.id, 'would-run');
       return settle(task.id, { id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
     }
     const server = await jobs();
     const slot: Slot = await server.acquire();
-    const mode = task.action.kind === 'run' ? task.action.jobs : 'one';
     // A 'shared' task takes what is free now, as ${jobs}; make draws from the jobserver as it goes.
     const extra = mode === 'shared' ? server.tryTakeExtra(server.total - 1) : 0;
     const grant = mode === 'make' ? { jobs: server.total, jobserverFd: server.childFd } : { jobs: 1 + extra };
     try {
-      if (stop.signal.aborted) {
-        opts.emit({ type: 'task-skipped', id: task.id, because: 'the run was stopped' });
-        return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: 'the run was stopped' });
-      }
+      if (stop.signal.aborted) return skip(task, STOPPED);
       return await execute(task, why, grant, verdict.fingerprint, verdict.basis);
     } finally {
       server.release(slot, extra);
@@ -239,14 +220,14 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       }
       // A directory output is made anew, so that nothing of an earlier run (a file since removed) stays in it.
       for (const out of task.outputs) if (statSync(out.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(out.path, { recursive: true, force: true });
-      const result = await runAction(task, ctx, grant);
+      const result = await kindOf(opts.actions, task.action).run(task.action, task, ctx, grant);
       const outputs: Stamp['outputs'] = [];
       for (const out of task.outputs) {
         const st = await state.hasher.hash(out.path);
         if (!st) throw new TaskFailure({ reason: 'missing-output', path: out.name });
         outputs.push({ name: out.name, ...st });
       }
-      const head = task.action.kind === 'patch' || (task.action.kind.startsWith('fetch-') && !hasPatch.has(task.component)) ? result.head : undefined;
+      const head = task.keepsHead ? result.head : undefined;
       const stamp: Stamp = {
         id: task.id,
         fingerprint,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { TaskFailure } from '../engine/failure.js';
+import { TaskFailure } from '../host/failure.js';
 import { rangeBytes, type Bmap } from './bmap.js';
 import { imageMismatch as mismatch } from './target.js';
 

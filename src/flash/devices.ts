@@ -34,7 +34,7 @@ export interface Mount {
   fstype: string;
 }
 
-export interface DiskPartition {
+interface DiskPartition {
   name: string;
   /** `<devRoot>/<name>`. */
   path: string;
@@ -62,7 +62,7 @@ export interface Disk {
   rootDevice?: string;
 }
 
-export function defaultDeviceEnv(): DeviceEnv {
+function defaultDeviceEnv(): DeviceEnv {
   return { sysRoot: '/sys', mountsPath: '/proc/self/mounts', devRoot: '/dev' };
 }
 
@@ -97,7 +97,7 @@ export function parseMounts(text: string): Mount[] {
 }
 
 /** The kernel name (sdb1, dm-0) of a device path from the mount table, following /dev/disk/… and /dev/mapper links. */
-export function kernelName(device: string, env: DeviceEnv): string | undefined {
+function kernelName(device: string, env: DeviceEnv): string | undefined {
   if (!device.startsWith('/dev/')) return undefined;
   const inDev = join(env.devRoot, device.slice('/dev/'.length));
   let real = inDev;
@@ -190,7 +190,7 @@ export function readDisk(name: string, env: DeviceEnv, mounts = readMounts(env))
   return disk;
 }
 
-export function readMounts(env: DeviceEnv): Mount[] {
+function readMounts(env: DeviceEnv): Mount[] {
   return parseMounts(read(env.mountsPath) ?? '');
 }
 

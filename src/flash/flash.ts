@@ -22,9 +22,9 @@
  */
 import { readFile, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import { exec } from '../engine/process.js';
-import { humanSize } from '../image/layout.js';
+import { TaskFailure } from '../host/failure.js';
+import { exec } from '../host/process.js';
+import { storageSize } from '../util/units.js';
 import { BmapError, mappedBytes, parseBmap, verifyRanges, type Bmap } from './bmap.js';
 import { copyMappedRanges } from './copy.js';
 import { checkRelease } from './sums.js';
@@ -68,7 +68,7 @@ export interface FlashResult {
 const COMPRESSED = /\.(zst|xz|gz|bz2|lz4)$/;
 
 /** Reads one line from stdin after printing `question` on stderr; end of input answers "". */
-export function askOnStdin(question: string): Promise<string> {
+function askOnStdin(question: string): Promise<string> {
   return import('node:readline').then(
     ({ createInterface }) =>
       new Promise<string>((resolve) => {
@@ -85,12 +85,12 @@ export function askOnStdin(question: string): Promise<string> {
 }
 
 /** What the user is told before anything is written. */
-export function describeFlash(image: string, bmap: Bmap, target: Target): string[] {
+function describeFlash(image: string, bmap: Bmap, target: Target): string[] {
   const lines = [
-    `Writing ${basename(image)} (${humanSize(bmap.imageSize)} image, ${humanSize(mappedBytes(bmap))} of data in ${bmap.ranges.length} ranges) to ${target.path}`,
+    `Writing ${basename(image)} (${storageSize(bmap.imageSize)} image, ${storageSize(mappedBytes(bmap))} of data in ${bmap.ranges.length} ranges) to ${target.path}`,
   ];
   if (target.kind === 'file') {
-    lines.push(target.exists ? `  ${target.path}: an existing file of ${humanSize(target.size)}; it will be replaced.` : `  ${target.path}: a new file.`);
+    lines.push(target.exists ? `  ${target.path}: an existing file of ${storageSize(target.size)}; it will be replaced.` : `  ${target.path}: a new file.`);
     return lines;
   }
   const d = target.disk;
@@ -99,7 +99,7 @@ export function describeFlash(image: string, bmap: Bmap, target: Target): string
     lines.push(`  It has no partitions the kernel knows of; whatever it holds will be lost.`);
   } else {
     lines.push(`  Everything on it will be lost:`);
-    for (const p of d.partitions) lines.push(`    ${p.path}  ${humanSize(p.sizeBytes)}${p.label !== undefined ? `  "${p.label}"` : ''}`);
+    for (const p of d.partitions) lines.push(`    ${p.path}  ${storageSize(p.sizeBytes)}${p.label !== undefined ? `  "${p.label}"` : ''}`);
   }
   return lines;
 }
@@ -152,7 +152,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
       throw new FlashRefusal('image-mismatch', `bmaptool is not installed (apt-get install bmap-tools), and without it only an uncompressed .img can be written`);
     }
     method = 'builtin';
-    print(`bmaptool is not installed (apt-get install bmap-tools): copying the ${bmap.ranges.length} mapped ranges (${humanSize(mappedBytes(bmap))}) myself`);
+    print(`bmaptool is not installed (apt-get install bmap-tools): copying the ${bmap.ranges.length} mapped ranges (${storageSize(mappedBytes(bmap))}) myself`);
     await copyMappedRanges(opts.image, target.path, bmap, { isFile: target.kind === 'file', ...(opts.signal ? { signal: opts.signal } : {}) });
   }
   await opts.afterWrite?.(target.path);
@@ -165,7 +165,7 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   }
   const written = Date.now();
 
-  print(`Verifying: reading back ${bmap.ranges.length} ranges (${humanSize(mappedBytes(bmap))}) of ${target.path}`);
+  print(`Verifying: reading back ${bmap.ranges.length} ranges (${storageSize(mappedBytes(bmap))}) of ${target.path}`);
   const bad = await verifyRanges(target.path, bmap, opts.signal);
   const verifyMs = Date.now() - written;
   if (bad.length > 0) {

@@ -15,13 +15,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { sha256File } from '../engine/hasher.js';
-import { humanSize } from '../image/layout.js';
+import { sha256File } from '../host/hasher.js';
+import { storageSize } from '../util/units.js';
 import { mappedBytes, verifyRanges, type Bmap } from './bmap.js';
 import { FlashRefusal } from './target.js';
 
 /** The entries of a SHA256SUMS file: file name → sha256 (`HASH  NAME` or `HASH *NAME`). */
-export function parseSums(text: string): Map<string, string> {
+function parseSums(text: string): Map<string, string> {
   const sums = new Map<string, string>();
   for (const line of text.split('\n')) {
     const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line.trimEnd());
@@ -68,5 +68,5 @@ export async function checkRelease(r: Release): Promise<string[]> {
     const b = bad[0]!;
     throw differs(r.image, `${bad.length} of the ${r.bmap.ranges.length} data ranges of its bmap differ, the first at bytes ${b.start}-${b.end - 1}`);
   }
-  return [`${basename(r.image)}: OK (its ${humanSize(mappedBytes(r.bmap))} of data match ${basename(r.bmapPath)}, which SHA256SUMS lists)`, bmapLine];
+  return [`${basename(r.image)}: OK (its ${storageSize(mappedBytes(r.bmap))} of data match ${basename(r.bmapPath)}, which SHA256SUMS lists)`, bmapLine];
 }

@@ -14,7 +14,7 @@
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { humanSize } from '../image/layout.js';
+import { storageSize } from '../util/units.js';
 import type { BadRange } from './bmap.js';
 import { deviceEnv, parentDisk, readDisk, type DeviceEnv, type Disk } from './devices.js';
 
@@ -89,7 +89,7 @@ function what(path: string): 'absent' | 'file' | 'block' | 'directory' | 'charac
 }
 
 /** `size` in both forms people check: "3.7 GiB (3965190144 bytes)". */
-export const sizeText = (bytes: number) => `${humanSize(bytes)} (${bytes} bytes)`;
+export const sizeText = (bytes: number) => `${storageSize(bytes)} (${bytes} bytes)`;
 
 /** The disk's name for people: "Generic SD/MMC CRW". */
 export const diskModel = (d: Disk) => [d.vendor, d.model].filter(Boolean).join(' ') || 'unknown model';
@@ -124,7 +124,7 @@ export function checkTarget(device: string, imageSize: number, opts: TargetOptio
     }
     throw new FlashRefusal('unknown-device', `${device} is a block device but not a disk listed in ${env.sysRoot}/block; ${DEVICES_HINT}.`);
   }
-  const label = `${device} (${diskModel(disk)}, ${humanSize(disk.sizeBytes)})`;
+  const label = `${device} (${diskModel(disk)}, ${storageSize(disk.sizeBytes)})`;
   if (!disk.removable) {
     throw new FlashRefusal(
       'not-removable',
@@ -147,7 +147,7 @@ export function checkTarget(device: string, imageSize: number, opts: TargetOptio
   if (disk.sizeBytes < imageSize) {
     throw new FlashRefusal(
       'too-small',
-      `${label} is too small: it holds ${sizeText(disk.sizeBytes)}, the image needs ${sizeText(imageSize)}. Use a card of at least ${humanSize(imageSize)}.`,
+      `${label} is too small: it holds ${sizeText(disk.sizeBytes)}, the image needs ${sizeText(imageSize)}. Use a card of at least ${storageSize(imageSize)}.`,
     );
   }
   return { kind: 'disk', path: device, disk };

@@ -36,8 +36,6 @@ export type Failure =
   /** The run was cancelled (Ctrl-C, SIGTERM, or fail-fast after another failure). */
   | { reason: 'cancelled' };
 
-export type FailureReason = Failure['reason'];
-
 /** Carries an expected failure from an action up to the runner. */
 export class TaskFailure extends Error {
   constructor(readonly failure: Failure) {

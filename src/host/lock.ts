@@ -3,7 +3,7 @@ import { isRecord, readJsonState } from '../util/fs.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 
-export interface LockHolder {
+interface LockHolder {
   pid: number;
   host: string;
   command: string;

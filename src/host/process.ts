@@ -28,7 +28,7 @@ export interface ExecOptions {
  * The environment every task starts from: enough to find programs and a home,
  * nothing that makes a build depend on who runs it.
  */
-export function baseEnvironment(): Record<string, string> {
+function baseEnvironment(): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',

@@ -30,7 +30,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec, type ExecOptions } from '../engine/process.js';
+import { exec, type ExecOptions } from '../host/process.js';
 import { withFakeroot } from './fakeroot.js';
 
 export type RootView = 'as-is' | 'user-namespace' | 'fakeroot-in-user-namespace' | 'fakeroot';

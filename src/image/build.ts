@@ -27,16 +27,17 @@
  * genimage's whole process group (src/engine/process.ts) and the build fails
  * with TaskFailure 'cancelled'.
  */
+import { storageSize } from '../util/units.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import { exec, type ExecOptions } from '../engine/process.js';
+import { TaskFailure } from '../host/failure.js';
+import { exec, type ExecOptions } from '../host/process.js';
 import { runAsRoot, type RootView } from './as-root.js';
 import { ImageError } from './error.js';
 import { buildEnvironment, genimageConfig } from './genimage-config.js';
-import { humanSize, placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
+import { placePartitions, validateLayout, type ImageLayout, type Placement } from './layout.js';
 import { extractMembersArgv, extractRootfs } from './stage.js';
 
 export interface BuildImageOptions {
@@ -89,7 +90,7 @@ async function inputProblems(layout: ImageLayout): Promise<string[]> {
     if (p.image !== undefined) {
       if ((await kind(p.image)) !== 'file') problems.push(`partition ${p.name}: ${p.image} is not a file`);
       else if ((await stat(p.image)).size > p.size) {
-        problems.push(`partition ${p.name}: ${p.image} (${humanSize((await stat(p.image)).size)}) does not fit in ${humanSize(p.size)}; enlarge the partition`);
+        problems.push(`partition ${p.name}: ${p.image} (${storageSize((await stat(p.image)).size)}) does not fit in ${storageSize(p.size)}; enlarge the partition`);
       }
     }
   }
@@ -131,11 +132,11 @@ async function digHoles(image: string, run: ExecOptions, log: (line: string) => 
     await exec(['fallocate', '--dig-holes', image], { ...run, capture: true });
   } catch (err) {
     if (err instanceof TaskFailure && err.failure.reason === 'cancelled') throw err;
-    log(`the image stays fully allocated (${humanSize(before.blocks * 512)}): this file system cannot punch holes (${err instanceof Error ? err.message : String(err)})`);
+    log(`the image stays fully allocated (${storageSize(before.blocks * 512)}): this file system cannot punch holes (${err instanceof Error ? err.message : String(err)})`);
     return;
   }
   const after = await stat(image);
-  if (after.blocks < before.blocks) log(`made the image sparse again: ${humanSize(before.blocks * 512)} → ${humanSize(after.blocks * 512)} allocated of ${humanSize(after.size)}`);
+  if (after.blocks < before.blocks) log(`made the image sparse again: ${storageSize(before.blocks * 512)} → ${storageSize(after.blocks * 512)} allocated of ${storageSize(after.size)}`);
 }
 
 /** Moves the finished image to `dest`: a rename, or a sparse copy and a rename across file systems. */

@@ -15,14 +15,14 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskFailure } from '../engine/failure.js';
-import { exec, type ExecOptions } from '../engine/process.js';
+import { TaskFailure } from '../host/failure.js';
+import { exec, type ExecOptions } from '../host/process.js';
 
 const FAKED = 'faked-sysv';
 const PRELOAD = 'libfakeroot-sysv.so';
 
 /** The directory holding fakeroot's preload library (/usr/lib/<multiarch>/libfakeroot on Debian). */
-export function preloadDir(libRoots: readonly string[] = ['/usr/lib', '/usr/lib64']): string | undefined {
+function preloadDir(libRoots: readonly string[] = ['/usr/lib', '/usr/lib64']): string | undefined {
   for (const root of libRoots) {
     const candidates = [join(root, 'libfakeroot'), ...safeList(root).map((d) => join(root, d, 'libfakeroot'))];
     const found = candidates.find((dir) => existsSync(join(dir, PRELOAD)));

@@ -39,7 +39,7 @@ export interface GenimageOptions {
 const KiB = 1024;
 
 /** genimage's size syntax: 1G, 64M, 512k or bytes. */
-export function genimageSize(bytes: number): string {
+function genimageSize(bytes: number): string {
   for (const [unit, factor] of [['G', KiB ** 3], ['M', KiB ** 2], ['k', KiB]] as const) {
     if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
@@ -49,7 +49,7 @@ export function genimageSize(bytes: number): string {
 const quote = (s: string) => `"${s}"`;
 
 /** The time written where a file system would put "now": 1980-01-01 00:00 UTC, the earliest FAT can hold. */
-export const EPOCH = 315532800;
+const EPOCH = 315532800;
 
 /** The environment genimage runs in: mcopy dates files SOURCE_DATE_EPOCH, mke2fs dates the file system E2FSPROGS_FAKE_TIME. */
 export function buildEnvironment(): Record<string, string> {
@@ -75,7 +75,7 @@ export const stableId32 = (what: string) => digest(what).slice(0, 8).toUpperCase
 const debugfsTime = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
 
 /** The file name genimage gives a partition's file-system image. */
-export function fsImageName(p: Partition): string {
+function fsImageName(p: Partition): string {
   return p.type === 'ext4' ? `${p.name}.ext4` : `${p.name}.vfat`;
 }
 

@@ -17,46 +17,11 @@
  */
 
 /** Partitions start and end on 1 MiB boundaries: the SD card erase-block convention, and genimage's `align`. */
-export const ALIGN = 1024 * 1024;
+const ALIGN = 1024 * 1024;
 
-export type PartitionTable = 'mbr' | 'gpt';
-export type PartitionType = 'fat32' | 'fat16' | 'ext4' | 'raw';
-
-/** A file copied onto a FAT partition. */
-export interface FatFile {
-  /** Absolute path of the file (or directory, copied recursively) on the host. */
-  from: string;
-  /** Its name on the partition, `/` for subdirectories; default: the basename of `from`. */
-  to?: string;
-}
-
-/** Where an ext4 partition's contents come from: a directory, or a rootfs tarball (gzip, xz, zstd, bzip2 or plain). */
-export type FsSource = { dir: string } | { tarball: string };
-
-export interface Partition {
-  /** Also the GPT partition name; letters, digits, `_` and `-`. */
-  name: string;
-  type: PartitionType;
-  /** Bytes from the start of the disk; default: right after the previous partition (1 MiB for the first). */
-  offset?: number;
-  /** Bytes; a multiple of 1 MiB. */
-  size: number;
-  /** The MBR active flag (TI's ROM boots only from an active FAT partition); on GPT the legacy-BIOS-bootable attribute. */
-  bootable?: boolean;
-  /** Volume label (FAT: at most 11 characters; ext4: at most 16). */
-  label?: string;
-  /** fat16/fat32 only: copied in this order (the first one is the first directory entry, as TI's ROM wants MLO). */
-  files?: FatFile[];
-  /** ext4 only: the contents; without it the file system is empty. */
-  from?: FsSource;
-  /** raw only: an image file written as the partition's contents. */
-  image?: string;
-}
-
-export interface ImageLayout {
-  table: PartitionTable;
-  partitions: Partition[];
-}
+export type { FatFile,  ImageLayout, Partition,   } from '../model/image.js';
+import { storageSize } from '../util/units.js';
+import type { FatFile, ImageLayout, PartitionType } from '../model/image.js';
 
 /** A layout that cannot be built; `problems` lists every reason, one sentence each. */
 export class LayoutError extends Error {
@@ -90,14 +55,6 @@ const FAT_FORBIDDEN = /[*:<>?|]/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
-/** A size as a person reads it: `64 MiB`, `1 GiB`, `1536 KiB` or bytes. */
-export function humanSize(bytes: number): string {
-  if (bytes >= GiB && bytes % GiB === 0) return `${bytes / GiB} GiB`;
-  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
-  if (bytes >= GiB) return `${(bytes / GiB).toFixed(1)} GiB`;
-  if (bytes >= MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
-  return `${bytes} bytes`;
-}
 
 /** Why a path is unusable, or undefined. */
 function pathProblem(where: string, p: unknown): string | undefined {
@@ -142,7 +99,7 @@ function partitionProblems(where: string, p: Record<string, unknown>): string[] 
   if (!isPosInt(p.size) || p.size % ALIGN !== 0) problems.push(`${where}.size must be a positive multiple of 1 MiB`);
   else if (type === 'fat32' || type === 'fat16') {
     const { min, max } = FAT_LIMITS[type];
-    if (p.size < min || p.size > max) problems.push(`${where}: a ${type} partition must be ${humanSize(min)} to ${humanSize(max)} (got ${humanSize(p.size)})`);
+    if (p.size < min || p.size > max) problems.push(`${where}: a ${type} partition must be ${storageSize(min)} to ${storageSize(max)} (got ${storageSize(p.size)})`);
   }
   if (p.offset !== undefined && (!Number.isSafeInteger(p.offset) || (p.offset as number) < ALIGN || (p.offset as number) % ALIGN !== 0)) {
     problems.push(`${where}.offset must be a multiple of 1 MiB, at least 1 MiB (the partition table lives below)`);
@@ -202,7 +159,7 @@ function overlapProblems(layout: ImageLayout): string[] {
   placed.forEach((a, i) => {
     for (const b of placed.slice(0, i)) {
       if (a.offset < b.offset + b.size && b.offset < a.offset + a.size) {
-        problems.push(`image.partitions[${i}] "${a.name}" (${humanSize(a.offset)} + ${humanSize(a.size)}) overlaps "${b.name}"`);
+        problems.push(`image.partitions[${i}] "${a.name}" (${storageSize(a.offset)} + ${storageSize(a.size)}) overlaps "${b.name}"`);
       }
     }
   });
@@ -240,4 +197,3 @@ export function imageSize(layout: ImageLayout): number {
   return layout.table === 'gpt' ? Math.ceil((end + 33 * 512) / 4096) * 4096 : end;
 }
 
-export { genimageConfig } from './genimage-config.js';

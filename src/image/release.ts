@@ -17,38 +17,19 @@
  */
 import { mkdir, mkdtemp, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { sha256File } from '../engine/hasher.js';
-import { exec } from '../engine/process.js';
+import { sha256File } from '../host/hasher.js';
+import { exec } from '../host/process.js';
 import { canonicalJson, writeFileAtomic } from '../util/fs.js';
 import { ImageError } from './error.js';
+import type { ManifestComponent, ManifestSource } from '../model/image.js';
 
-/** One pinned source of the build. */
-export interface ManifestSource {
-  component: string;
-  /** How it was fetched: git, tarball, debian (a Debian source or binary package), … */
-  kind: string;
-  url: string;
-  /** The tag or branch named by the recipe, if any. */
-  ref?: string;
-  commit?: string;
-  sha256?: string;
-  /** A Debian package version, or a release's version. */
-  version?: string;
-}
+export type { ManifestComponent, ManifestSource } from '../model/image.js';
 
-export interface ManifestArtifact {
+interface ManifestArtifact {
   /** Relative to the deploy directory. */
   path: string;
   size: number;
   sha256: string;
-}
-
-export interface ManifestComponent {
-  component: string;
-  recipe: string;
-  version?: string;
-  /** The recipe's one-line description. */
-  description?: string;
 }
 
 /** manifest.json: everything that went into a release, enough to rebuild it and check it. */

@@ -15,12 +15,12 @@
  * owners are not (every file belongs to whoever runs the build, and
  * genimage sees them as root:root: as-root.ts).
  */
-import { chmod, lstat, open, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { list, x as extract } from 'tar';
-import { findUnsafeEntry } from '../actions/tarball.js';
-import { TaskFailure } from '../engine/failure.js';
-import { exec } from '../engine/process.js';
+import { findUnsafeEntry, readableTar } from '../host/tar.js';
+import { TaskFailure } from '../host/failure.js';
+import { exec } from '../host/process.js';
 
 export interface StageOptions {
   /** Scratch space for a decompressed copy of the archive. */
@@ -68,35 +68,6 @@ async function restoreModes(dest: string, modes: Map<string, number>): Promise<v
   }
 }
 
-async function magic(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
-    return buffer.subarray(0, bytesRead).toString('hex');
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A tar file the `tar` package can read: the archive itself, or a decompressed copy in workDir. */
-async function readableTar(archive: string, opts: StageOptions): Promise<string> {
-  const head = await magic(archive);
-  const out = join(opts.workDir, 'rootfs.tar');
-  const run = (argv: string[]) => exec(argv, { cwd: opts.workDir, onLine: opts.onLine ?? (() => undefined), ...(opts.signal ? { signal: opts.signal } : {}) });
-  if (head.startsWith('28b52ffd')) {
-    await run(['zstd', '--decompress', '--quiet', '--force', '-o', out, archive]);
-  } else if (head.startsWith('fd377a585a00') || head.startsWith('425a68')) {
-    // xz and bzip2 cannot name their output: decompress a link placed where the output should go.
-    const [tool, ext] = head.startsWith('fd') ? ['xz', 'xz'] : ['bzip2', 'bz2'];
-    await symlink(resolve(archive), `${out}.${ext}`);
-    // xz's --no-warn: it cannot give the copy the group of an archive owned by someone else, which is no failure.
-    await run([tool!, '--decompress', '--keep', '--force', '--quiet', ...(tool === 'xz' ? ['--no-warn'] : []), `${out}.${ext}`]);
-  } else {
-    return archive;
-  }
-  return out;
-}
-
 /**
  * Extracts the root file system `archive` into the (empty) directory `dest`.
  * Returns the member names of the device nodes and FIFOs, not extracted, and
@@ -107,7 +78,8 @@ async function readableTar(archive: string, opts: StageOptions): Promise<string>
 export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; special: string[]; tarFile: string }> {
   const name = archive.slice(archive.lastIndexOf('/') + 1);
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
-  const tarFile = await readableTar(archive, opts);
+  const run = (argv: string[]) => exec(argv, { cwd: opts.workDir, onLine: opts.onLine ?? (() => undefined), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const tarFile = await readableTar(archive, opts.workDir, 'rootfs.tar', run);
   const entries: { path: string; type: string; linkpath?: string }[] = [];
   // The last entry of a path wins, as in extraction.
   const special = new Map<string, string>();

@@ -1,7 +1,9 @@
-import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from '../boot/types.js';
-import type { ImageLayout } from '../image/layout.js';
-import type { ManifestComponent, ManifestSource } from '../image/release.js';
+import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from './boot.js';
+import type { ImageLayout, ManifestComponent, ManifestSource } from './image.js';
 import type { DebianBinarySpecYaml, DebianSourceSpecYaml, GitSourceSpec, TarballSourceSpec } from './schema.js';
+
+/** Stands for the task's job share in a resolved command until the task starts (the runner fills it in). */
+export const JOBS_PLACEHOLDER = '\u{F8FF}jobs\u{F8FF}';
 
 /** A file the task reads or writes: where it is, and the name it has in fingerprints and reports. */
 export interface FileRef {
@@ -119,6 +121,11 @@ export interface TaskNode {
    * (a fix tried by hand) count in its fingerprint. Tasks of a recipe with a source.
    */
   readsTree?: boolean;
+  /**
+   * The task leaves the source tree at a commit, and stays fresh only while the
+   * tree is still there: the last of a component's fetch and patch tasks.
+   */
+  keepsHead?: boolean;
   inputs: FileRef[];
   outputs: FileRef[];
   /** Host programs the task runs (for tool versions in the fingerprint and for doctor). */

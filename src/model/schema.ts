@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from './names.js';
 
-export { NAME_PATTERN };
+;
 
 /**
  * The recipe and board formats. This file is the single source of truth: the
@@ -16,8 +16,8 @@ export { NAME_PATTERN };
 
 const name = z.string().regex(NAME_PATTERN, 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-export const scalar = z.union([z.string(), z.number(), z.boolean()]);
-export const variables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'is not a valid variable name'), scalar);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const variables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'is not a valid variable name'), scalar);
 
 /**
  * A git URL xenbuild may hand to git: a transport it knows (https, http, git,
@@ -37,7 +37,7 @@ const gitUrl = z
   .refine((url) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?-/.test(url) && !/^[^@/:]*@-[^/:]*:/.test(url), 'names a host that starts with "-": ssh would read it as an option')
   .refine((url) => !/[\0\r\n]/.test(url), 'must be one line');
 
-export const gitSource = z.strictObject({
+const gitSource = z.strictObject({
   git: gitUrl.describe('Repository URL (https://, git://, ssh://, file://, host:path or a path)'),
   ref: z.string().min(1).optional().describe('Tag or branch that must still resolve to `commit`'),
   commit: z
@@ -46,7 +46,7 @@ export const gitSource = z.strictObject({
     .describe('The pinned commit'),
 });
 
-export const tarballSource = z.strictObject({
+const tarballSource = z.strictObject({
   tarball: z.string().min(1).describe('URL or path of a .tar, .tar.gz, .tar.xz or .tar.zst archive'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').describe('sha256 of the archive'),
   strip: z.number().int().min(0).optional().describe('Leading path components to strip (default 1)'),
@@ -59,13 +59,13 @@ export const tarballSource = z.strictObject({
 const debianVersion = z.string().regex(/^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/, 'must be an exact Debian version such as 4.17.5+72-g01140da4e8-1');
 const sha256Pin = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 
-export const debianSource = z.strictObject({
+const debianSource = z.strictObject({
   'debian-source': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian source package name').describe("A Debian source package, unpacked with Debian's patches applied"),
   version: debianVersion,
   sha256: sha256Pin.optional().describe('sha256 of the .dsc'),
 });
 
-export const debianBinary = z.strictObject({
+const debianBinary = z.strictObject({
   'debian-binary': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name').describe('A Debian binary package, unpacked with dpkg-deb -x'),
   version: debianVersion,
   arch: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('Debian architecture (default armhf)'),
@@ -73,13 +73,13 @@ export const debianBinary = z.strictObject({
 });
 
 /** Where a component's source comes from. New kinds are added here. */
-export const source = z.union([gitSource, tarballSource, debianSource, debianBinary]);
+const source = z.union([gitSource, tarballSource, debianSource, debianBinary]);
 
 const patches = z
   .array(z.string().min(1))
   .describe('Patch files or directories (every *.patch / *.diff inside, by name), relative to the project root');
 
-export const versionEntry = z.strictObject({
+const versionEntry = z.strictObject({
   source,
   patches: patches.optional(),
   variables: variables.optional(),
@@ -97,7 +97,7 @@ const taskCommon = {
   outputs: z.array(z.string().min(1)).optional().describe('Files the task produces, relative to the source tree'),
 };
 
-export const runTask = z.strictObject({
+const runTask = z.strictObject({
   run: z
     .array(scalar)
     .min(1)
@@ -107,12 +107,12 @@ export const runTask = z.strictObject({
   jobs: z.enum(['one', 'shared']).optional().describe('"shared": the task takes a share of --jobs, as ${jobs}'),
 });
 
-export const makeTask = z.strictObject({
+const makeTask = z.strictObject({
   make: z.array(scalar).describe('Arguments to make; xenbuild adds -j with the task\'s share of --jobs'),
   ...taskCommon,
 });
 
-export const busyboxRootTask = z.strictObject({
+const busyboxRootTask = z.strictObject({
   'busybox-root': z.strictObject({
     busybox: z.string().min(1).describe('The statically linked busybox binary'),
     init: z.string().min(1).describe('A project file: the script run as /init (initramfs) or /sbin/init (root)'),
@@ -129,7 +129,7 @@ export const busyboxRootTask = z.strictObject({
 });
 
 /** One task of a recipe. New action kinds are added here. */
-export const task = z.union([runTask, makeTask, busyboxRootTask]);
+const task = z.union([runTask, makeTask, busyboxRootTask]);
 
 export const recipe = z.strictObject({
   recipe: name.describe('The recipe name; must equal the file name'),
@@ -162,7 +162,7 @@ export const recipe = z.strictObject({
     .describe('Artifacts copied into deploy/: name → a declared output of one of the tasks'),
 });
 
-export const componentRef = z.union([
+const componentRef = z.union([
   z.string().regex(/^[a-z0-9][a-z0-9._-]*(@[^@\s]+)?$/, 'must be "recipe" or "recipe@version", the recipe name in lower-case letters, digits, ".", "_" or "-"'),
   z.strictObject({
     recipe: name,
@@ -174,13 +174,13 @@ export const componentRef = z.union([
 const components = z.record(name, componentRef).describe('Component name → recipe (and version) the board uses');
 
 /** An address: a number, or hex as written (0x80200000). */
-export const address = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be a hex address such as 0x80200000')]);
+const address = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be a hex address such as 0x80200000')]);
 /** A size: bytes, hex, or with a K/M/G suffix (1024-based): 1536M. */
-export const size = z.union([z.number().int().positive(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+[KMG]?)$/, 'must be a size such as 4096, 0x20000, 64K, 128M or 2G')]);
+const size = z.union([z.number().int().positive(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+[KMG]?)$/, 'must be a size such as 4096, 0x20000, 64K, 128M or 2G')]);
 const range = z.strictObject({ start: address, size });
 const artifactName = z.string().min(1).describe('An artifact a component exports (its name in deploy/)');
 
-export const memorySection = z.strictObject({
+const memorySection = z.strictObject({
   ram: z.array(range).min(1).describe('RAM banks'),
   align: size.optional().describe('Alignment of planned load addresses (default 2M)'),
   reserved: z
@@ -196,7 +196,7 @@ export const memorySection = z.strictObject({
     .describe('Regions nothing may be loaded into'),
 });
 
-export const xenSection = z.strictObject({
+const xenSection = z.strictObject({
   artifact: artifactName.describe('The Xen binary a component exports'),
   image: z.enum(['uimage', 'zimage']).describe('uimage: wrapped by mkimage -T kernel for bootm; zimage: booted as is with bootz'),
   load: address.optional().describe('Load address; planned when absent'),
@@ -204,7 +204,7 @@ export const xenSection = z.strictObject({
   hyp: z.enum(['u-boot-patch', 'xen-fallback', 'firmware']).optional().describe('How every core enters HYP mode'),
 });
 
-export const dom0Section = z.strictObject({
+const dom0Section = z.strictObject({
   kernel: artifactName.describe('The dom0 kernel (zImage) a component exports'),
   initrd: artifactName.optional(),
   bootargs: z.string().describe('dom0 command line (/chosen xen,dom0-bootargs)'),
@@ -224,7 +224,7 @@ const dtValue = {
   phandle: z.string().regex(/^\//, 'must be an absolute node path such as /interrupt-controller@48211000').optional().describe("The phandle of this node, read from the DTB (interrupt-parent = <&gic>); bake mode only"),
 };
 const nodePath = z.string().regex(/^\//, 'must be an absolute node path such as /timer');
-export const dtFixup = z.union([
+const dtFixup = z.union([
   z.strictObject({ set: z.strictObject({ path: nodePath, prop: z.string().min(1), ...dtValue }) }),
   z.strictObject({ delete: z.strictObject({ path: nodePath, prop: z.string().min(1).optional() }) }),
   z.strictObject({ enable: nodePath }),
@@ -233,14 +233,14 @@ export const dtFixup = z.union([
   z.strictObject({ 'prune-reserved-memory': z.literal('outside-dom0') }),
 ]);
 
-export const dtbSection = z.strictObject({
+const dtbSection = z.strictObject({
   artifact: artifactName.optional().describe('The DTB a component exports; absent when the firmware provides it'),
   mode: z.enum(['bake', 'runtime']).optional().describe('bake (default): edit the DTB at build time; runtime: fdt commands in the boot script'),
   'grow-room': size.optional().describe('Room left after the DTB for U-Boot to grow it (default 64K)'),
   fixups: z.array(dtFixup).optional(),
 });
 
-export const bootSection = z.strictObject({
+const bootSection = z.strictObject({
   firmware: z.enum(['u-boot', 'u-boot-2014']).describe('u-boot: boot.scr; u-boot-2014: uEnv.txt with uenvcmd (TI GLSDK 2014.07)'),
   medium: z.string().regex(/^[a-z]+ [0-9]+:[0-9]+$/, 'must be "<interface> <dev>:<part>" such as "mmc 0:1"'),
   command: z.enum(['bootm', 'bootz', 'booti']),
@@ -257,7 +257,7 @@ const imageFile = z.union([
   z.strictObject({ artifact: z.string().min(1), as: z.string().min(1).describe('Its name on the partition') }),
 ]);
 
-export const partitionSpec = z.strictObject({
+const partitionSpec = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "_" or "-"'),
   type: z.enum(['fat32', 'fat16', 'ext4', 'raw']),
   size,
@@ -273,7 +273,7 @@ export const partitionSpec = z.strictObject({
   image: z.string().min(1).optional().describe('raw: an artifact written as the partition'),
 });
 
-export const imageSection = z.strictObject({
+const imageSection = z.strictObject({
   table: z.enum(['mbr', 'gpt']).optional().describe('Partition table (default mbr)'),
   compress: z.enum(['zst', 'xz']).optional().describe('Compressed copy of the image (default zst)'),
   'compress-level': z
@@ -286,7 +286,7 @@ export const imageSection = z.strictObject({
   partitions: z.array(partitionSpec).min(1),
 });
 
-export const qemuSection = z.strictObject({
+const qemuSection = z.strictObject({
   command: z.array(z.string()).min(1).describe('argv of the emulator; ${image}, ${deploydir} and ${smp} are filled in when it starts'),
   timeout: z.number().positive().optional().describe('Seconds before the boot counts as hung (default 120)'),
   smp: z.number().int().positive().optional().describe('CPUs (default 1)'),
@@ -296,7 +296,7 @@ export const qemuSection = z.strictObject({
     .describe('What the console shows, in order; the boot succeeds when the last one appears'),
 });
 
-export const profile = z.strictObject({
+const profile = z.strictObject({
   description: z.string().optional(),
   extends: name.optional().describe('Another profile of the board, laid first: this one says only what differs from it'),
   components: components.optional(),
@@ -329,18 +329,9 @@ export const board = z.strictObject({
 export type Recipe = z.infer<typeof recipe>;
 export type Board = z.infer<typeof board>;
 export type Task = z.infer<typeof task>;
-export type Source = z.infer<typeof source>;
 export type GitSourceSpec = z.infer<typeof gitSource>;
 export type TarballSourceSpec = z.infer<typeof tarballSource>;
 export type Scalar = z.infer<typeof scalar>;
-export type ComponentRef = z.infer<typeof componentRef>;
-export type BoardMemory = z.infer<typeof memorySection>;
-export type BoardXen = z.infer<typeof xenSection>;
-export type BoardDom0 = z.infer<typeof dom0Section>;
-export type BoardDtb = z.infer<typeof dtbSection>;
-export type BoardBoot = z.infer<typeof bootSection>;
 export type DtFixupSpec = z.infer<typeof dtFixup>;
 export type DebianSourceSpecYaml = z.infer<typeof debianSource>;
 export type DebianBinarySpecYaml = z.infer<typeof debianBinary>;
-export type BoardQemu = z.infer<typeof qemuSection>;
-export type BoardImage = z.infer<typeof imageSection>;

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 
 import type { RunEvent } from '../engine/events.js';
-import { describeFailure } from '../engine/failure.js';
+import { describeFailure } from '../host/failure.js';
 import { unreachable } from '../util/unreachable.js';
 
 /**

@@ -8,9 +8,6 @@ import { unreachable } from '../util/unreachable.js';
 /** The reporters `--reporter` accepts. */
 export type ReporterName = 'tty' | 'plain' | 'json';
 
-/** Every reporter name, for option parsing and help text. */
-export const reporterNames: readonly ReporterName[] = ['tty', 'plain', 'json'];
-
 /**
  * The reporter to use when none is asked for: `plain` when `stream` is not a
  * terminal or `env.CI` is set (to anything but "", "0" or "false"), else `tty`.

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { describeStale, type Reporter, type RunEvent } from '../engine/events.js';
-import { describeFailure } from '../engine/failure.js';
+import { describeFailure } from '../host/failure.js';
 import { unreachable } from '../util/unreachable.js';
 import { LineWriter, Tally, failureHeadline, formatDuration, formatJobs, tailBlock } from './format.js';
 

@@ -15,7 +15,7 @@ import {
 } from 'listr2';
 
 import { describeStale, type Reporter, type RunEvent, type TaskSummary } from '../engine/events.js';
-import { describeFailure } from '../engine/failure.js';
+import { describeFailure } from '../host/failure.js';
 import { unreachable } from '../util/unreachable.js';
 import {
   LineWriter,

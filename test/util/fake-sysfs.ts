@@ -7,7 +7,7 @@ import type { DeviceEnv } from '../../src/flash/devices.js';
  * whose "block devices" are small regular files (the env's isBlockDevice says
  * which). Nothing in it is a real device, so tests can write to them.
  */
-export interface FakeDisk {
+interface FakeDisk {
   name: string;
   sizeBytes: number;
   removable: boolean;
@@ -35,7 +35,7 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 /** An empty fake machine under `base`. */
-export function createFakeMachine(base: string, opts: { rootDevNumber?: string | null } = {}): FakeMachine {
+function createFakeMachine(base: string, opts: { rootDevNumber?: string | null } = {}): FakeMachine {
   const sysRoot = path.join(base, 'sys');
   const devRoot = path.join(base, 'dev');
   const mountsPath = path.join(base, 'mounts');

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, Rig } from './rig.js';
 
-export const HELLO_C = `#include <stdio.h>
+const HELLO_C = `#include <stdio.h>
 int main(void) { puts("hello from " GREETING); return 0; }
 `;
 

@@ -21,7 +21,7 @@ export function debugStat(img: string, offset: number, file: string): { uid: num
 }
 
 /** debugfs `stat` of a special file: its type line and, for a device, its numbers. */
-export function debugSpecial(img: string, offset: number, file: string): { type: string; mode: string; uid: number; device?: string } {
+function debugSpecial(img: string, offset: number, file: string): { type: string; mode: string; uid: number; device?: string } {
   const out = run(['debugfs', '-R', `stat "${file}"`, `${img}?offset=${offset}`]);
   const type = /Type: ([A-Za-z ]+?)\s+Mode/.exec(out)?.[1] ?? '?';
   // "Device major/minor number: 179:00 (hex b3:00)": decimal major and minor.

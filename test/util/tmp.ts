@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ActionContext } from '../../src/actions/context.js';
-import { exec } from '../../src/engine/process.js';
-import { TaskFailure, type Failure } from '../../src/engine/failure.js';
+import type { ActionContext } from '../../src/engine/action.js';
+import { exec } from '../../src/host/process.js';
+import { TaskFailure, type Failure } from '../../src/host/failure.js';
 
 const created: string[] = [];
 
@@ -69,7 +69,7 @@ export interface TestContext extends ActionContext {
   readonly lines: string[];
 }
 
-/** An ActionContext backed by the real exec of src/engine/process.ts. */
+/** An ActionContext backed by the real exec of src/host/process.ts. */
 export function makeContext(paths: { srcDir: string; cacheDir: string; mirrorDirs?: string[]; boardDir?: string }): TestContext {
   const lines: string[] = [];
   const boardDir = paths.boardDir ?? path.dirname(paths.srcDir);

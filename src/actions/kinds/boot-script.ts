@@ -1,0 +1,15 @@
+import type { ActionKind } from '../../engine/action.js';
+import type { ActionSpec } from '../../model/graph.js';
+import { shellQuote } from '../../util/shell.js';
+
+/** The firmware's boot script (boot.scr or uEnv.txt), and an environment image when asked. */
+export const bootScriptKind: ActionKind<Extract<ActionSpec, { kind: 'boot-script' }>> = {
+  async run(spec, _task, ctx) {
+    await (await import('../boot.js')).runScript(spec, ctx);
+    return {};
+  },
+  // boot.scr is boot.cmd wrapped by mkimage; uEnv.txt is written as it is (there is no boot.cmd then).
+  describe: (spec) => [
+    `write ${spec.boot.firmware === 'u-boot' ? `${spec.cmd.name} && mkimage -T script -d ${shellQuote(spec.cmd.path)} ${shellQuote(spec.output.path)}` : spec.output.name}${spec.env ? ` && mkenvimage → ${spec.env.name}` : ''}`,
+  ],
+};

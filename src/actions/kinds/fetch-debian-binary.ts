@@ -1,0 +1,15 @@
+import type { ActionKind } from '../../engine/action.js';
+import type { ActionSpec } from '../../model/graph.js';
+import { describeDebianBinary } from '../debian.js';
+import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+
+/** A Debian binary package at its pinned version, unpacked with dpkg-deb -x. */
+export const fetchDebianBinaryKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-debian-binary' }>> = {
+  async run(spec, _task, ctx) {
+    const { fetchDebianBinary } = await import('../debian.js');
+    const r = await fetchDebianBinary(ctx, spec.source);
+    return { head: await commitTree(ctx, `Debian package ${spec.source['debian-binary']}:${r.arch} ${r.version} (sha256 ${r.sha256})`) };
+  },
+  describe: (spec, _task, where) => [...describeDebianBinary(spec.source, where), describeCommitTree(where.srcDir)],
+  ...fetchedTree,
+};

@@ -1,0 +1,15 @@
+import type { ActionKind } from '../../engine/action.js';
+import type { ActionSpec } from '../../model/graph.js';
+import { describeDebianSource } from '../debian.js';
+import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+
+/** A Debian source package at its pinned version, unpacked with Debian's patches applied. */
+export const fetchDebianSourceKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-debian-source' }>> = {
+  async run(spec, _task, ctx) {
+    const { fetchDebianSource } = await import('../debian.js');
+    const r = await fetchDebianSource(ctx, spec.source);
+    return { head: await commitTree(ctx, `Debian source ${spec.source['debian-source']} ${r.version} (.dsc sha256 ${r.sha256})`) };
+  },
+  describe: (spec, _task, where) => [...describeDebianSource(spec.source, where), describeCommitTree(where.srcDir)],
+  ...fetchedTree,
+};

@@ -1,0 +1,17 @@
+import type { ActionKind } from '../../engine/action.js';
+import { BASE_REF } from '../../host/git-refs.js';
+import type { ActionSpec } from '../../model/graph.js';
+import { shellQuote } from '../../util/shell.js';
+import { describeFetchGit, fetchGit, runGit } from '../git.js';
+import { fetchedTree } from '../source-tree.js';
+
+/** A git source at its pinned commit, checked out in the board's source tree. */
+export const fetchGitKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-git' }>> = {
+  async run(spec, _task, ctx) {
+    const { commit } = await fetchGit(ctx, spec.source);
+    await runGit(ctx, ['update-ref', BASE_REF, commit], { cwd: ctx.srcDir });
+    return { head: commit };
+  },
+  describe: (spec, _task, where) => [...describeFetchGit(spec.source, where), `git -C ${shellQuote(where.srcDir)} update-ref ${BASE_REF} ${spec.source.commit}`],
+  ...fetchedTree,
+};

@@ -1,0 +1,33 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ActionKind } from '../../engine/action.js';
+import { Jobserver } from '../../host/jobserver.js';
+import { JOBS_PLACEHOLDER, type ActionSpec } from '../../model/graph.js';
+import { shellQuote } from '../../util/shell.js';
+
+/** A program (argv, never a shell) in the task's directory; `make` as a client of the run's jobserver. */
+export const runKind: ActionKind<Extract<ActionSpec, { kind: 'run' }>> = {
+  async run(spec, task, ctx, grant) {
+    // The working directory and the directories of declared outputs exist before the command runs.
+    for (const dir of new Set([task.cwd, ...task.outputs.map((o) => dirname(o.path))])) await mkdir(dir, { recursive: true });
+    const jobs = String(grant.jobs);
+    const argv = spec.argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, jobs));
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(task.env)) env[k] = v.replaceAll(JOBS_PLACEHOLDER, jobs);
+    if (spec.jobs === 'make' && grant.jobserverFd !== undefined) {
+      env.MAKEFLAGS = `${env.MAKEFLAGS ?? ''}${Jobserver.makeflags()}`;
+      await ctx.exec(argv, { cwd: task.cwd, env, extraFds: [grant.jobserverFd] });
+    } else {
+      await ctx.exec(argv, { cwd: task.cwd, env });
+    }
+    return {};
+  },
+  describe(spec, task, _where, jobs) {
+    const env = Object.entries(task.env)
+      .map(([k, v]) => `${k}=${shellQuote(v.replaceAll(JOBS_PLACEHOLDER, String(jobs)))} `)
+      .join('');
+    const makeflags = spec.jobs === 'make' ? `MAKEFLAGS=${shellQuote(Jobserver.makeflags())} ` : '';
+    return [`(cd ${shellQuote(task.cwd)} && ${makeflags}${env}${spec.argv.map((a) => shellQuote(a.replaceAll(JOBS_PLACEHOLDER, String(jobs)))).join(' ')})`];
+  },
+  jobs: (spec) => spec.jobs,
+};
