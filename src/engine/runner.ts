@@ -86,117 +86,168 @@ export function downstreamOf(graph: BuildGraph, ids: readonly string[]): Set<str
  * The caller holds the board's lock.
  */
 export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<RunReport> {
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
-  const state = openState(graph, opts.actions);
-  // A dry run writes nothing at all: no directories, no caches, no report.
-  if (!opts.dryRun) {
-    mkdirSync(state.paths.logs, { recursive: true });
-    mkdirSync(state.paths.state, { recursive: true });
-  }
-  const selected = selectTasks(graph, opts.targets, opts.only ?? false);
-  const selectedIds = new Set(selected.map((t) => t.id));
-  const forced = new Set(opts.force ?? []);
-  const waived = new Set(opts.waive ?? []);
-  // The jobserver is opened when the first task has to run: a no-op run needs none.
-  let jobserver: Promise<Jobserver> | undefined;
-  const jobs = () => (jobserver ??= Jobserver.open(state.paths.state, opts.jobs));
-  // Fail-fast cancels running siblings; Ctrl-C cancels everything.
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort();
-  opts.signal.addEventListener('abort', onOuterAbort, { once: true });
-  const groups = new ProcessGroups(state.paths.running);
-  if (!opts.dryRun) groups.reapLeftovers();
+  return new Run(graph, opts).all();
+}
 
-  opts.emit({
-    type: 'run-start',
-    board: graph.board,
-    tasks: selected.map((t) => ({ id: t.id, component: t.component, name: t.name, title: t.title, deps: t.deps })),
-    jobs: opts.jobs,
-    dryRun: opts.dryRun ?? false,
-  });
+/** Every task of a dependency that did not succeed is skipped; these statuses let dependents go on. */
+const PASSED: readonly TaskStatus[] = ['ran', 'fresh', 'would-run'];
 
-  const reports = new Map<string, TaskReport>();
+/** One run of the scheduler: each selected task is a promise that waits for its dependencies' outcomes. */
+class Run {
+  private readonly started = Date.now();
+  private readonly state: ReturnType<typeof openState>;
+  private readonly selected: TaskNode[];
+  private readonly selectedIds: Set<string>;
+  private readonly forced: Set<string>;
+  private readonly waived: Set<string>;
+  /** Fail-fast cancels running siblings; Ctrl-C (the caller's signal) cancels everything. */
+  private readonly stop = new AbortController();
+  private readonly groups: ProcessGroups;
+  /** Opened when the first task has to run: a no-op run needs none. */
+  private jobserver: Promise<Jobserver> | undefined;
+  private readonly reports = new Map<string, TaskReport>();
   /** What dependents fingerprint: the output digest of each finished task. */
-  const digests = new Map<string, string>();
-  const outcome = new Map<string, Promise<TaskStatus>>();
+  private readonly digests = new Map<string, string>();
+  private readonly outcome = new Map<string, Promise<TaskStatus>>();
 
-  const settle = (id: string, report: TaskReport): TaskStatus => {
-    reports.set(id, report);
-    return report.status;
-  };
-  const skip = (task: TaskNode, because: string): TaskStatus => {
-    opts.emit({ type: 'task-skipped', id: task.id, because });
-    return settle(task.id, { id: task.id, status: 'skipped', durationMs: 0, why: because });
-  };
+  constructor(
+    private readonly graph: BuildGraph,
+    private readonly opts: RunOptions,
+  ) {
+    this.state = openState(graph, opts.actions);
+    this.selected = selectTasks(graph, opts.targets, opts.only ?? false);
+    this.selectedIds = new Set(this.selected.map((t) => t.id));
+    this.forced = new Set(opts.force ?? []);
+    this.waived = new Set(opts.waive ?? []);
+    this.groups = new ProcessGroups(this.state.paths.running);
+  }
 
-  const runOne = async (task: TaskNode): Promise<TaskStatus> => {
-    const inRun = task.deps.filter((d) => selectedIds.has(d));
-    const depStatuses = await Promise.all(inRun.map((d) => outcome.get(d)!));
-    const blocked = inRun.find((d, i) => !['ran', 'fresh', 'would-run'].includes(depStatuses[i]!) && !waived.has(d));
-    if (blocked) return skip(task, `${blocked} ${reports.get(blocked)?.status ?? 'did not run'}`);
-    if (stop.signal.aborted) return skip(task, STOPPED);
-    if (waived.has(task.id)) {
-      digests.set(task.id, 'waived');
-      return skip(task, 'skipped on request (--no-check): nothing proves this image will boot');
+  async all(): Promise<RunReport> {
+    const { opts, state } = this;
+    // A dry run writes nothing at all: no directories, no caches, no report.
+    if (!opts.dryRun) {
+      mkdirSync(state.paths.logs, { recursive: true });
+      mkdirSync(state.paths.state, { recursive: true });
+      this.groups.reapLeftovers();
     }
+    const onOuterAbort = () => this.stop.abort();
+    opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+    opts.emit({
+      type: 'run-start',
+      board: this.graph.board,
+      tasks: this.selected.map((t) => ({ id: t.id, component: t.component, name: t.name, title: t.title, deps: t.deps })),
+      jobs: opts.jobs,
+      dryRun: opts.dryRun ?? false,
+    });
+    for (const task of this.selected) this.outcome.set(task.id, this.task(task));
+    try {
+      await Promise.all(this.outcome.values());
+    } finally {
+      opts.signal.removeEventListener('abort', onOuterAbort);
+      if (this.jobserver) (await this.jobserver).close();
+      if (!opts.dryRun) await state.save();
+    }
+    return this.finish();
+  }
+
+  private async finish(): Promise<RunReport> {
+    const { opts, state, graph } = this;
+    const tasks = this.selected.map((t) => this.reports.get(t.id)!).filter(Boolean);
+    const report: RunReport = {
+      board: graph.board,
+      ...(graph.profile !== undefined ? { profile: graph.profile } : {}),
+      startedAt: new Date(this.started).toISOString(),
+      durationMs: Date.now() - this.started,
+      ok: tasks.every((t) => PASSED.includes(t.status) || this.waived.has(t.id)) && !opts.signal.aborted,
+      cancelled: opts.signal.aborted,
+      tasks,
+    };
+    if (!opts.dryRun) await writeFileAtomic(state.paths.report, JSON.stringify(report, null, 2) + '\n');
+    const reportPath = opts.dryRun ? '' : relative(process.cwd(), state.paths.report) || state.paths.report;
+    opts.emit({ type: 'run-end', ok: report.ok, durationMs: report.durationMs, report: reportPath });
+    return report;
+  }
+
+  private settle(report: TaskReport): TaskStatus {
+    this.reports.set(report.id, report);
+    return report.status;
+  }
+
+  private skip(task: TaskNode, because: string): TaskStatus {
+    this.opts.emit({ type: 'task-skipped', id: task.id, because });
+    return this.settle({ id: task.id, status: 'skipped', durationMs: 0, why: because });
+  }
+
+  /** Why a task cannot run at all (a dependency failed, the run stopped, a dependency never made), or undefined. */
+  private async blocker(task: TaskNode): Promise<string | undefined> {
+    const inRun = task.deps.filter((d) => this.selectedIds.has(d));
+    const depStatuses = await Promise.all(inRun.map((d) => this.outcome.get(d)!));
+    const blocked = inRun.find((d, i) => !PASSED.includes(depStatuses[i]!) && !this.waived.has(d));
+    if (blocked) return `${blocked} ${this.reports.get(blocked)?.status ?? 'did not run'}`;
+    if (this.stop.signal.aborted) return STOPPED;
     // Dependencies outside the selection (--only) count with what they last produced.
     for (const dep of task.deps) {
-      if (digests.has(dep)) continue;
-      const stamp = state.stamps.read(dep);
-      if (!stamp) return skip(task, `${dep} has never run (run it first, or drop --only)`);
-      digests.set(dep, stamp.outputDigest);
+      if (this.digests.has(dep) || this.waived.has(task.id)) continue;
+      const stamp = this.state.stamps.read(dep);
+      if (!stamp) return `${dep} has never run (run it first, or drop --only)`;
+      this.digests.set(dep, stamp.outputDigest);
     }
-    const wouldRunDep = task.deps.find((d) => reports.get(d)?.status === 'would-run');
-    const verdict = await state.freshness.check(task, digests, forced.has(task.id));
+    return undefined;
+  }
+
+  /** One task, once its dependencies are settled: skipped, fresh, described (dry run) or run. */
+  private async task(task: TaskNode): Promise<TaskStatus> {
+    const { opts, state, digests } = this;
+    const blocked = await this.blocker(task);
+    if (blocked) return this.skip(task, blocked);
+    if (this.waived.has(task.id)) {
+      digests.set(task.id, 'waived');
+      return this.skip(task, 'skipped on request (--no-check): nothing proves this image will boot');
+    }
+    const wouldRunDep = task.deps.find((d) => this.reports.get(d)?.status === 'would-run');
+    const verdict = await state.freshness.check(task, digests, this.forced.has(task.id));
     if (verdict.fresh && !wouldRunDep) {
       digests.set(task.id, verdict.stamp.outputDigest);
       opts.emit({ type: 'task-fresh', id: task.id });
-      return settle(task.id, { id: task.id, status: 'fresh', durationMs: 0, fingerprint: verdict.fingerprint, log: relative(graph.boardDir, state.paths.log(task.id)) });
+      return this.settle({ id: task.id, status: 'fresh', durationMs: 0, fingerprint: verdict.fingerprint, log: relative(this.graph.boardDir, state.paths.log(task.id)) });
     }
     const why: StaleReason = wouldRunDep ? { reason: 'dependency', id: wouldRunDep } : verdict.fresh ? { reason: 'forced' } : verdict.why;
     const kind = kindOf(opts.actions, task.action);
     const mode = kind.jobs?.(task.action) ?? 'one';
     if (opts.dryRun) {
-      const commands = kind.describe(task.action, task, { cacheDir: graph.cacheDir, srcDir: task.srcDir, mirrorDirs: graph.mirrors }, mode === 'shared' ? opts.jobs : 1);
-      opts.emit({ type: 'task-would-run', id: task.id, why, commands });
+      const where = { cacheDir: this.graph.cacheDir, srcDir: task.srcDir, mirrorDirs: this.graph.mirrors };
+      opts.emit({ type: 'task-would-run', id: task.id, why, commands: kind.describe(task.action, task, where, mode === 'shared' ? opts.jobs : 1) });
       digests.set(task.id, 'would-run');
-      return settle(task.id, { id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
+      return this.settle({ id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
     }
-    const server = await jobs();
+    const server = await (this.jobserver ??= Jobserver.open(state.paths.state, opts.jobs));
     const slot: Slot = await server.acquire();
     // A 'shared' task takes what is free now, as ${jobs}; make draws from the jobserver as it goes.
     const extra = mode === 'shared' ? server.tryTakeExtra(server.total - 1) : 0;
     const grant = mode === 'make' ? { jobs: server.total, jobserverFd: server.childFd } : { jobs: 1 + extra };
     try {
-      if (stop.signal.aborted) return skip(task, STOPPED);
-      return await execute(task, why, grant, verdict.fingerprint, verdict.basis);
+      if (this.stop.signal.aborted) return this.skip(task, STOPPED);
+      return await this.execute(task, why, grant, verdict.fingerprint, verdict.basis);
     } finally {
       server.release(slot, extra);
     }
-  };
+  }
 
-  const execute = async (task: TaskNode, why: StaleReason, grant: JobGrant, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> => {
-    const jobs = grant.jobs;
-    const logPath = state.paths.log(task.id);
-    const logName = relative(graph.boardDir, logPath);
-    const t0 = Date.now();
-    await state.stamps.invalidate(task.id);
-    const log = new TaskLog(logPath);
-    opts.emit({ type: 'task-start', id: task.id, why, jobs, log: logName });
+  /** What an action is handed: the task's places, its log, and exec in its own process group. */
+  private context(task: TaskNode, log: TaskLog): ActionContext {
     const line = (text: string) => {
       log.line(text);
-      opts.emit({ type: 'task-output', id: task.id, line: text });
+      this.opts.emit({ type: 'task-output', id: task.id, line: text });
     };
     const ctx: ActionContext = {
       taskId: task.id,
       srcDir: task.srcDir,
-      boardDir: graph.boardDir,
-      cacheDir: graph.cacheDir,
-      mirrorDirs: graph.mirrors,
-      signal: stop.signal,
+      boardDir: this.graph.boardDir,
+      cacheDir: this.graph.cacheDir,
+      mirrorDirs: this.graph.mirrors,
+      signal: this.stop.signal,
       log: line,
-      onGroup: (pgid, running) => (running ? groups.record(task.id, pgid) : groups.forget(task.id, pgid)),
+      onGroup: (pgid, running) => (running ? this.groups.record(task.id, pgid) : this.groups.forget(task.id, pgid)),
       exec: (argv, o = {}) => {
         if (!o.quiet) line(`$ ${argv.join(' ')}`);
         return exec(argv, {
@@ -206,43 +257,35 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
           capture: o.capture ?? false,
           ...(o.extraFds ? { extraFds: o.extraFds } : {}),
           ...(o.inputFile ? { inputFile: o.inputFile } : {}),
-          signal: stop.signal,
+          signal: this.stop.signal,
           onLine: o.quiet ? (l) => log.line(l) : line,
           packages: task.packages,
         });
       },
     };
-    line(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${jobs} jobs (jobserver)` : `${jobs} job${jobs === 1 ? '' : 's'}`}`);
+    return ctx;
+  }
+
+  /** Runs a stale task: its stamp goes first (a killed run never looks fresh) and comes back only on success. */
+  private async execute(task: TaskNode, why: StaleReason, grant: JobGrant, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> {
+    const { opts, state } = this;
+    const logPath = state.paths.log(task.id);
+    const logName = relative(this.graph.boardDir, logPath);
+    const t0 = Date.now();
+    await state.stamps.invalidate(task.id);
+    const log = new TaskLog(logPath);
+    opts.emit({ type: 'task-start', id: task.id, why, jobs: grant.jobs, log: logName });
+    const ctx = this.context(task, log);
+    ctx.log(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${grant.jobs} jobs (jobserver)` : `${grant.jobs} job${grant.jobs === 1 ? '' : 's'}`}`);
     try {
-      // An output reached through a symlink that leaves the board's directory is never touched (nor anything there deleted).
-      for (const out of task.outputs) {
-        if (!staysInside(out.path, graph.boardDir)) throw new TaskFailure({ reason: 'output-escapes', path: out.name, resolved: realLocation(out.path) });
-      }
-      // A directory output is made anew, so that nothing of an earlier run (a file since removed) stays in it.
-      for (const out of task.outputs) if (statSync(out.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(out.path, { recursive: true, force: true });
+      this.clearOutputs(task);
       const result = await kindOf(opts.actions, task.action).run(task.action, task, ctx, grant);
-      const outputs: Stamp['outputs'] = [];
-      for (const out of task.outputs) {
-        const st = await state.hasher.hash(out.path);
-        if (!st) throw new TaskFailure({ reason: 'missing-output', path: out.name });
-        outputs.push({ name: out.name, ...st });
-      }
-      const head = task.keepsHead ? result.head : undefined;
-      const stamp: Stamp = {
-        id: task.id,
-        fingerprint,
-        basis,
-        outputs,
-        outputDigest: outputDigest(fingerprint, outputs, result.head),
-        ...(head !== undefined ? { head } : {}),
-        finishedAt: new Date().toISOString(),
-        durationMs: Date.now() - t0,
-      };
+      const stamp = await this.stampOf(task, fingerprint, basis, result.head, t0);
       await state.stamps.write(stamp);
-      digests.set(task.id, stamp.outputDigest);
+      this.digests.set(task.id, stamp.outputDigest);
       await log.close();
       opts.emit({ type: 'task-done', id: task.id, durationMs: Date.now() - t0 });
-      return settle(task.id, { id: task.id, status: 'ran', durationMs: Date.now() - t0, fingerprint, log: logName });
+      return this.settle({ id: task.id, status: 'ran', durationMs: Date.now() - t0, fingerprint, log: logName });
     } catch (err) {
       if (!(err instanceof TaskFailure)) {
         log.line(`internal error: ${(err as Error).stack ?? String(err)}`);
@@ -255,34 +298,44 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
       await log.close();
       if (failure.reason === 'cancelled') {
         opts.emit({ type: 'task-cancelled', id: task.id });
-        return settle(task.id, { id: task.id, status: 'cancelled', durationMs, fingerprint, log: logName });
+        return this.settle({ id: task.id, status: 'cancelled', durationMs, fingerprint, log: logName });
       }
       opts.emit({ type: 'task-failed', id: task.id, failure, durationMs, log: logName, tail: log.lastLines() });
-      if (!opts.keepGoing) stop.abort();
-      return settle(task.id, { id: task.id, status: 'failed', durationMs, fingerprint, log: logName });
+      if (!opts.keepGoing) this.stop.abort();
+      return this.settle({ id: task.id, status: 'failed', durationMs, fingerprint, log: logName });
     }
-  };
-
-  for (const task of selected) outcome.set(task.id, runOne(task));
-  try {
-    await Promise.all(outcome.values());
-  } finally {
-    opts.signal.removeEventListener('abort', onOuterAbort);
-    if (jobserver) (await jobserver).close();
-    if (!opts.dryRun) await state.save();
   }
-  const tasks = selected.map((t) => reports.get(t.id)!).filter(Boolean);
-  const report: RunReport = {
-    board: graph.board,
-    ...(graph.profile !== undefined ? { profile: graph.profile } : {}),
-    startedAt,
-    durationMs: Date.now() - started,
-    ok: tasks.every((t) => t.status === 'ran' || t.status === 'fresh' || t.status === 'would-run' || waived.has(t.id)) && !opts.signal.aborted,
-    cancelled: opts.signal.aborted,
-    tasks,
-  };
-  if (!opts.dryRun) await writeFileAtomic(state.paths.report, JSON.stringify(report, null, 2) + '\n');
-  const reportPath = opts.dryRun ? '' : relative(process.cwd(), state.paths.report) || state.paths.report;
-  opts.emit({ type: 'run-end', ok: report.ok, durationMs: report.durationMs, report: reportPath });
-  return report;
+
+  /**
+   * An output reached through a symlink that leaves the board's directory is
+   * never touched (nor anything there deleted); a directory output is made
+   * anew, so that nothing of an earlier run (a file since removed) stays in it.
+   */
+  private clearOutputs(task: TaskNode): void {
+    for (const out of task.outputs) {
+      if (!staysInside(out.path, this.graph.boardDir)) throw new TaskFailure({ reason: 'output-escapes', path: out.name, resolved: realLocation(out.path) });
+    }
+    for (const out of task.outputs) if (statSync(out.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(out.path, { recursive: true, force: true });
+  }
+
+  /** The stamp of a task that succeeded: its outputs as they are now, and the tree's commit when it keeps one. */
+  private async stampOf(task: TaskNode, fingerprint: string, basis: Record<string, unknown>, head: string | undefined, t0: number): Promise<Stamp> {
+    const outputs: Stamp['outputs'] = [];
+    for (const out of task.outputs) {
+      const st = await this.state.hasher.hash(out.path);
+      if (!st) throw new TaskFailure({ reason: 'missing-output', path: out.name });
+      outputs.push({ name: out.name, ...st });
+    }
+    const kept = task.keepsHead ? head : undefined;
+    return {
+      id: task.id,
+      fingerprint,
+      basis,
+      outputs,
+      outputDigest: outputDigest(fingerprint, outputs, head),
+      ...(kept !== undefined ? { head: kept } : {}),
+      finishedAt: new Date().toISOString(),
+      durationMs: Date.now() - t0,
+    };
+  }
 }
