@@ -39,9 +39,13 @@ for (const file of inProcess.files()) {
 const pct = (n, d) => (d === 0 ? '   -  ' : `${((100 * n) / d).toFixed(1).padStart(5)}%`);
 const lines = [`${'folder'.padEnd(12)} ${'lines'.padStart(6)}  in-process  subprocess  together`];
 for (const [folder, r] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
-  lines.push(`${folder.padEnd(12)} ${String(r.lines).padStart(6)}  ${pct(r.inProcess, r.lines).padStart(10)}  ${pct(r.subprocess, r.lines).padStart(10)}  ${pct(r.either, r.lines).padStart(8)}`);
+  lines.push(
+    `${folder.padEnd(12)} ${String(r.lines).padStart(6)}  ${pct(r.inProcess, r.lines).padStart(10)}  ${pct(r.subprocess, r.lines).padStart(10)}  ${pct(r.either, r.lines).padStart(8)}`,
+  );
 }
-lines.push(`${'all of src'.padEnd(12)} ${String(total.lines).padStart(6)}  ${pct(total.inProcess, total.lines).padStart(10)}  ${pct(total.subprocess, total.lines).padStart(10)}  ${pct(total.either, total.lines).padStart(8)}`);
+lines.push(
+  `${'all of src'.padEnd(12)} ${String(total.lines).padStart(6)}  ${pct(total.inProcess, total.lines).padStart(10)}  ${pct(total.subprocess, total.lines).padStart(10)}  ${pct(total.either, total.lines).padStart(8)}`,
+);
 const table = lines.join('\n');
 writeFileSync('coverage/summary.txt', table + '\n');
 console.log(`\ncoverage of src/ (executable lines reached)\n${table}`);

@@ -60,13 +60,21 @@ program
   .command('all')
   .description('build everything the board needs')
   .option('--no-check', 'skip the pre-flight check before the image is made (loudly)')
-  .addHelpText('after', '\nExamples:\n  xenbuild all --board qemu-arm32\n  xenbuild all --board dra7-evm --jobs 4 --keep-going\n  xenbuild all --board dra7-evm --dry-run')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild all --board qemu-arm32\n  xenbuild all --board dra7-evm --jobs 4 --keep-going\n  xenbuild all --board dra7-evm --dry-run',
+  )
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/run.js')).runCommand(undefined, globals(cmd), 'xenbuild all')));
 
 program
   .command('check')
-  .description("pre-flight: the memory map, device tree and kernel config against what Xen needs (the seed's failure modes); or, with --log, a board's serial console read against the same rules")
-  .option('--log <file>', "read this serial console log (- for standard input): milestones reached, where it stops, each failure as the rule that catches it and its fix")
+  .description(
+    "pre-flight: the memory map, device tree and kernel config against what Xen needs (the seed's failure modes); or, with --log, a board's serial console read against the same rules",
+  )
+  .option(
+    '--log <file>',
+    'read this serial console log (- for standard input): milestones reached, where it stops, each failure as the rule that catches it and its fix',
+  )
   .addHelpText(
     'after',
     '\nExamples:\n  xenbuild check --board dra7-evm\n  xenbuild check --log minicom.cap\n  picocom -b 115200 /dev/ttyUSB0 | tee console.txt; xenbuild check --log console.txt --board dra7-evm',
@@ -82,10 +90,13 @@ program
   .command('boot')
   .description("boot the board's image under its emulator and follow it to dom0")
   .option('--image <file>', "boot this image as it is instead of the board's (a release, a copy)")
-  .option('--timeout <seconds>', 'give up after this long (default: the board\'s qemu.timeout)', positiveInt)
+  .option('--timeout <seconds>', "give up after this long (default: the board's qemu.timeout)", positiveInt)
   .option('--smp <n>', 'CPUs', positiveInt)
   .option('--interactive', 'attach the console to this terminal')
-  .addHelpText('after', '\nExamples:\n  xenbuild boot --board qemu-arm32\n  xenbuild boot --board qemu-arm32 --smp 2 --timeout 60\n  xenbuild boot --board qemu-arm32 --interactive')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild boot --board qemu-arm32\n  xenbuild boot --board qemu-arm32 --smp 2 --timeout 60\n  xenbuild boot --board qemu-arm32 --interactive',
+  )
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/boot.js')).bootCommand(globals(cmd))));
 
 program
@@ -117,7 +128,10 @@ program
   .option('--only', 'run only the named tasks, not their dependencies')
   .option('--from <task>', 'rerun this task and everything after it')
   .option('--no-check', 'skip the pre-flight check (loudly)')
-  .addHelpText('after', '\nExamples:\n  xenbuild run xen:build --board dra7-evm\n  xenbuild run xen:build --force --board dra7-evm\n  xenbuild run linux:build --only --board dra7-evm\n  xenbuild run u-boot:deploy --from u-boot:patch --board dra7-evm')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild run xen:build --board dra7-evm\n  xenbuild run xen:build --force --board dra7-evm\n  xenbuild run linux:build --only --board dra7-evm\n  xenbuild run u-boot:deploy --from u-boot:patch --board dra7-evm',
+  )
   .action((tasks: string[], _opts, cmd: Command) =>
     run(async () => (await import('./commands/run.js')).runCommand(tasks, globals(cmd), `xenbuild run ${tasks.join(' ')}`)),
   );

@@ -5,7 +5,10 @@ import { ConfigError } from './config.js';
 const projectConfigSchema = z.strictObject({
   workdir: z.string().optional().describe('Where builds go (default ./build)'),
   cacheDir: z.string().optional().describe('Shared download and git cache (default ~/.cache/xenbuild)'),
-  mirror: z.union([z.string(), z.array(z.string())]).optional().describe('Directories searched for sources before the network'),
+  mirror: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('Directories searched for sources before the network'),
   jobs: z.number().int().min(1).optional().describe('Parallel jobs (default: cores)'),
   board: z.string().optional().describe('Board used when --board is not given'),
   profile: z.string().optional(),

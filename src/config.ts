@@ -4,8 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import { INSTALL_ROOT } from './util/install.js';
 
 /** Where xenbuild itself is installed: its recipes/, configs/ and patches/ are the built-in layer. */
-;
-
 /** The options of xenbuild.config.* (validated by config-schema.ts, which is loaded only when needed). */
 interface ProjectConfigFile {
   workdir?: string;

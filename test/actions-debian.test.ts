@@ -33,8 +33,8 @@ beforeAll(() => {
       { name: 'hello-static', version: '1:1.1-1', files: { 'bin/hello': 'hello 1.1\n' } },
     ],
     sources: [
-      { name: 'demo', upstream: '1.0', revision: '1', files: { 'greeting.txt': 'hello\n', 'Makefile': 'all:\n' }, patches: { 'greet.patch': PATCH } },
-      { name: 'demo', upstream: '1.0', revision: '2', files: { 'greeting.txt': 'hello\n', 'Makefile': 'all:\n' }, patches: { 'greet.patch': PATCH } },
+      { name: 'demo', upstream: '1.0', revision: '1', files: { 'greeting.txt': 'hello\n', Makefile: 'all:\n' }, patches: { 'greet.patch': PATCH } },
+      { name: 'demo', upstream: '1.0', revision: '2', files: { 'greeting.txt': 'hello\n', Makefile: 'all:\n' }, patches: { 'greet.patch': PATCH } },
     ],
   });
 });
@@ -80,7 +80,8 @@ describe('aptSourcesFromHost', () => {
         'Components: main',
         '',
       ].join('\n'),
-      'sources.list.d/nodesource.sources': 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\nSigned-By: /usr/share/keyrings/nodesource.gpg\n',
+      'sources.list.d/nodesource.sources':
+        'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\nSigned-By: /usr/share/keyrings/nodesource.gpg\n',
       'sources.list.d/aaa.sources.disabled-by-farm': 'Types: deb\nURIs: http://example.invalid/debian\nSuites: sid\nComponents: main\n',
     });
     expect(aptSourcesFromHost(root)).toEqual([
@@ -136,7 +137,15 @@ describe('private apt configuration', () => {
     expect(statSync(path.join(dir, 'state/status')).size).toBe(0);
     const argv = apt.argv('apt-cache', 'policy');
     expect(argv.slice(0, 1)).toEqual(['apt-cache']);
-    for (const opt of [`Dir::Etc=${dir}/etc/apt`, `Dir::State=${dir}/state`, `Dir::State::status=${dir}/state/status`, `Dir::Cache=${dir}/cache`, 'APT::Architecture=armhf', 'APT::Architectures::=armhf', 'Debug::NoLocking=1']) {
+    for (const opt of [
+      `Dir::Etc=${dir}/etc/apt`,
+      `Dir::State=${dir}/state`,
+      `Dir::State::status=${dir}/state/status`,
+      `Dir::Cache=${dir}/cache`,
+      'APT::Architecture=armhf',
+      'APT::Architectures::=armhf',
+      'Debug::NoLocking=1',
+    ]) {
       expect(argv).toContain(opt);
     }
     expect(apt.listsCurrent()).toBe(false);
@@ -156,7 +165,12 @@ describe('debian-binary', () => {
     const result = await fetchDebianBinary(ctx, { 'debian-binary': 'hello-static', version: '1:1.0-1', arch: 'armhf' }, opts);
     expect(readFileSync(path.join(srcDir, 'bin/hello'), 'utf8')).toBe('hello 1.0\n');
     expect(readFileSync(path.join(srcDir, 'usr/share/doc/hello-static/README'), 'utf8')).toBe('readme\n');
-    expect(result).toEqual({ version: '1:1.0-1', arch: 'armhf', file: 'hello-static_1%3a1.0-1_armhf.deb', sha256: repo.sha256['hello-static_1.0-1_armhf.deb'] });
+    expect(result).toEqual({
+      version: '1:1.0-1',
+      arch: 'armhf',
+      file: 'hello-static_1%3a1.0-1_armhf.deb',
+      sha256: repo.sha256['hello-static_1.0-1_armhf.deb'],
+    });
     const cached = debianBinaryCacheDir(cacheDir, 'hello-static', '1:1.0-1', 'armhf');
     expect(lstatSync(path.join(cached, result.file)).isFile()).toBe(true);
     expect(readdirSync(path.dirname(srcDir))).toEqual(['pkg']); // no unpack leftovers
@@ -258,7 +272,10 @@ describe('debian-source', () => {
     ]);
     expect(readFileSync(path.join(ctx.srcDir, 'greeting.txt'), 'utf8')).toBe('hello, patched by Debian\n');
     expect(readFileSync(path.join(other.srcDir, 'bin/hello'), 'utf8')).toBe('hello 1.1\n');
-    expect(other.lines.filter((l) => l.startsWith('updating the armhf package lists')).length + ctx.lines.filter((l) => l.startsWith('updating the armhf package lists')).length).toBe(1);
+    expect(
+      other.lines.filter((l) => l.startsWith('updating the armhf package lists')).length +
+        ctx.lines.filter((l) => l.startsWith('updating the armhf package lists')).length,
+    ).toBe(1);
   });
 });
 
@@ -279,7 +296,9 @@ describe('an archive apt-get update fetches only in part', () => {
     expect(other.lines.some((l) => l.startsWith('updating'))).toBe(false);
 
     const f = await failureOf(fetchDebianSource(other, { 'debian-source': 'demo', version: '9.9-1' }, opts));
-    expect(f.reason === 'fetch-failed' && f.message).toMatch(/bookworm-updates has 1\.0-\d, 1\.0-\d \(apt-get update did not fetch every index .*so the lists may be incomplete\)$/);
+    expect(f.reason === 'fetch-failed' && f.message).toMatch(
+      /bookworm-updates has 1\.0-\d, 1\.0-\d \(apt-get update did not fetch every index .*so the lists may be incomplete\)$/,
+    );
   });
 });
 

@@ -11,14 +11,13 @@ afterAll(removeTempDirs);
 function setup() {
   const root = makeTempDir();
   const origin = path.join(root, 'origin');
-  const c1 = makeRepo(origin, { 'hello.c': 'int main(void) { return 0; }\n', 'README': 'one\n' });
+  const c1 = makeRepo(origin, { 'hello.c': 'int main(void) { return 0; }\n', README: 'one\n' });
   git(origin, 'tag', '-a', '-m', 'release 1', 'v1');
   const c2 = commit(origin, { 'hello.c': 'int main(void) { return 1; }\n' }, 'second');
   const srcDir = path.join(root, 'board', 'src', 'xen');
   const cacheDir = path.join(root, 'cache');
   return { root, origin, c1, c2, srcDir, cacheDir, ctx: makeContext({ srcDir, cacheDir }) };
 }
-
 
 describe('gitCacheKey', () => {
   it('is readable for remote URLs', () => {
@@ -110,7 +109,7 @@ describe('fetchGit', () => {
     expect(readHead(srcDir)).toBe(c2);
   });
 
-  it("fails with ref-moved when the tag points elsewhere", async () => {
+  it('fails with ref-moved when the tag points elsewhere', async () => {
     const { origin, c1, c2, ctx } = setup();
     git(origin, 'tag', '-f', '-a', '-m', 'moved', 'v1', c2);
     expect(await failureOf(fetchGit(ctx, { git: origin, ref: 'v1', commit: c1 }))).toEqual({

@@ -16,7 +16,7 @@ const HELLO = ['#include <stdio.h>', '', 'int main(void)', '{', '\tputs("hello")
 function setup() {
   const root = makeTempDir();
   const srcDir = path.join(root, 'src');
-  const base = makeRepo(srcDir, { 'hello.c': HELLO, 'README': 'hello\n' });
+  const base = makeRepo(srcDir, { 'hello.c': HELLO, README: 'hello\n' });
   const patchDir = path.join(root, 'patches');
   mkdirSync(patchDir);
 
@@ -39,7 +39,6 @@ function setup() {
   const series = [patch(p1!), patch(p2!), patch('0003-readme.diff')];
   return { root, srcDir, base, patchDir, series, patch, ctx: makeContext({ srcDir, cacheDir: path.join(root, 'cache') }) };
 }
-
 
 /** Everything that must not change when a series is refused. */
 function snapshot(dir: string) {
@@ -84,7 +83,16 @@ describe('applyPatchSeries', () => {
     // A patch whose context no longer matches after patch 1 changed the line.
     const bad = HELLO.split('\n');
     bad[4] = '\tputs("goodbye");';
-    const stale = ['--- a/hello.c', '+++ b/hello.c', '@@ -3,5 +3,5 @@', ...bad.slice(2, 4).map((l) => ` ${l}`), '-\tputs("hello");', '+\tputs("bye");', ...bad.slice(5, 7).map((l) => ` ${l}`), ''].join('\n');
+    const stale = [
+      '--- a/hello.c',
+      '+++ b/hello.c',
+      '@@ -3,5 +3,5 @@',
+      ...bad.slice(2, 4).map((l) => ` ${l}`),
+      '-\tputs("hello");',
+      '+\tputs("bye");',
+      ...bad.slice(5, 7).map((l) => ` ${l}`),
+      '',
+    ].join('\n');
     writeFileSync(path.join(patchDir, '0004-stale.patch'), stale);
     writeFileSync(path.join(srcDir, 'untracked.txt'), 'build output\n');
     writeFileSync(path.join(srcDir, 'README'), 'local edit\n'); // even a dirty tree is left alone

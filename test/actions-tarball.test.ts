@@ -70,7 +70,6 @@ function setup(mirrorDirs: string[] = []) {
   return { root, srcDir, cacheDir, file, ctx: makeContext({ srcDir, cacheDir, mirrorDirs }) };
 }
 
-
 describe('fetchTarball', () => {
   it('verifies, caches and extracts a .tar.gz with strip 1, replacing the old tree', async () => {
     const { srcDir, cacheDir, file, ctx } = setup();

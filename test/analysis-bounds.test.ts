@@ -31,7 +31,10 @@ function rendered(recipe: string): string {
 describe('bounded YAML', () => {
   it('an alias bomb is one diagnostic naming the file', () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`,
+      );
     const out = rendered(`recipe: hello\nvariables:\n  ${levels.join('\n  ')}\n`);
     expect(out).toMatch(/^recipes\/hello\.yaml:1:1: error: the file's aliases expand more than 100 times \(.*\): a YAML alias bomb/m);
     expect(out.endsWith('1 error\n')).toBe(true);
@@ -74,7 +77,12 @@ describe('variables that refer to others', () => {
     const a = analyse(settings, 'fx');
     expect(a.diagnostics).toEqual([]);
     const build = a.graph!.tasks.find((t) => t.id === 'hello:build')!;
-    expect(build.action.kind === 'run' && build.action.argv).toEqual(['echo', 'arm-linux-gnueabihf-gcc', path.join(settings.workdir, 'fx', 'build', 'hello', 'arm'), '${HOME}']);
+    expect(build.action.kind === 'run' && build.action.argv).toEqual([
+      'echo',
+      'arm-linux-gnueabihf-gcc',
+      path.join(settings.workdir, 'fx', 'build', 'hello', 'arm'),
+      '${HOME}',
+    ]);
     expect(JSON.stringify(build.basis)).toContain('${builddir}/arm');
   });
 });

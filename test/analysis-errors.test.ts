@@ -157,12 +157,7 @@ describe('a valid project analyses cleanly', () => {
     expect(build.action).toEqual({
       kind: 'run',
       jobs: 'make',
-      argv: [
-        'make',
-        'CROSS_COMPILE=aarch64-linux-gnu-',
-        'MSG=hi; `id` && $(whoami) | tee /etc/passwd',
-        'NAME=hello-hello@fx',
-      ],
+      argv: ['make', 'CROSS_COMPILE=aarch64-linux-gnu-', 'MSG=hi; `id` && $(whoami) | tee /etc/passwd', 'NAME=hello-hello@fx'],
     });
     expect(build.deps).toEqual(['hello:fetch', 'hello:configure']);
     expect(build.outputs).toEqual([{ path: path.join(srcDir, 'hello'), name: path.join('src', 'hello', 'hello') }]);

@@ -20,7 +20,46 @@ const ROOT = path.resolve(path.dirname(XENBUILD), '..');
 const RUNS = 3000;
 const SEED = Number(process.env.XENBUILD_FUZZ_SEED ?? Date.now() % 1_000_000);
 
-const TOKENS = ['${', '}', '$${', '${board.x}', '${nope}', '[', ']', '{', '}', ':', ': ', '- ', '&a ', '*a', '<<: *a', '..', '../', '/', '\t', '"', "'", '#', '0x', '0xffffffffff', '-1', '1e999', 'null', '~', 'true', '@', '\u00e9', '\u0000', '\ufeff', '=', '|', '>', '!!binary ', 'x'.repeat(300)];
+const TOKENS = [
+  '${',
+  '}',
+  '$${',
+  '${board.x}',
+  '${nope}',
+  '[',
+  ']',
+  '{',
+  '}',
+  ':',
+  ': ',
+  '- ',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '..',
+  '../',
+  '/',
+  '\t',
+  '"',
+  "'",
+  '#',
+  '0x',
+  '0xffffffffff',
+  '-1',
+  '1e999',
+  'null',
+  '~',
+  'true',
+  '@',
+  '\u00e9',
+  '\u0000',
+  '\ufeff',
+  '=',
+  '|',
+  '>',
+  '!!binary ',
+  'x'.repeat(300),
+];
 
 function mutate(text: string, next: () => number): string {
   const lines = text.split('\n');
@@ -52,7 +91,9 @@ function mutate(text: string, next: () => number): string {
       lines[i] = (lines[i] ?? '').replace(/^(\s*)/, (s) => (next() < 0.5 ? s + ' ' : s.slice(1)));
       break;
     default:
-      lines[i] = (lines[i] ?? '').replace(/[a-z]+/, () => pick(['recipe', 'tasks', 'run', 'make', 'outputs', 'exports', 'source', 'git', 'xen', 'dtb', 'boot', 'image', 'profiles', 'extends', 'components']));
+      lines[i] = (lines[i] ?? '').replace(/[a-z]+/, () =>
+        pick(['recipe', 'tasks', 'run', 'make', 'outputs', 'exports', 'source', 'git', 'xen', 'dtb', 'boot', 'image', 'profiles', 'extends', 'components']),
+      );
   }
   return lines.join('\n');
 }
@@ -90,7 +131,9 @@ describe(`analysis of mutated boards and recipes (seed ${SEED}; XENBUILD_FUZZ_SE
         outcome = (err as Error).stack ?? String(err);
       }
       if (outcome !== 'ok') {
-        throw new Error(`run ${run} (seed ${SEED}): analysing ${board} threw after mutating ${path.relative(project, file)}:\n${outcome}\n--- the file ---\n${text.slice(0, 2000)}`);
+        throw new Error(
+          `run ${run} (seed ${SEED}): analysing ${board} threw after mutating ${path.relative(project, file)}:\n${outcome}\n--- the file ---\n${text.slice(0, 2000)}`,
+        );
       }
       writeFileSync(file, originals.get(file)!);
     }

@@ -27,12 +27,29 @@ function xenbuild(...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('dra7-evm, profile glsdk7 (the default): the thread\'s stack', () => {
-  it('lists Xen 4.5.1-rc1, TI\'s U-Boot 2014.07 and Linux 3.14 with their patches, and the boot tasks', () => {
+describe("dra7-evm, profile glsdk7 (the default): the thread's stack", () => {
+  it("lists Xen 4.5.1-rc1, TI's U-Boot 2014.07 and Linux 3.14 with their patches, and the boot tasks", () => {
     const r = xenbuild('list', '--board', 'dra7-evm');
     expect(r.status, r.stderr).toBe(0);
-    const ids = r.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
-    for (const id of ['xen:fetch', 'xen:patch', 'xen:build', 'u-boot:patch', 'u-boot:build', 'linux:fragments', 'linux:build', 'boot:xen-image', 'boot:dtb', 'boot:check', 'boot:script', 'image:sdcard', 'image:release']) {
+    const ids = r.stdout
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean);
+    for (const id of [
+      'xen:fetch',
+      'xen:patch',
+      'xen:build',
+      'u-boot:patch',
+      'u-boot:build',
+      'linux:fragments',
+      'linux:build',
+      'boot:xen-image',
+      'boot:dtb',
+      'boot:check',
+      'boot:script',
+      'image:sdcard',
+      'image:release',
+    ]) {
       expect(ids).toContain(id);
     }
     expect(r.stdout).toMatch(/^xen:fetch +fetch git:\/\/xenbits\.xen\.org\/xen\.git 0c4e0ef608c9$/m);
@@ -42,13 +59,15 @@ describe('dra7-evm, profile glsdk7 (the default): the thread\'s stack', () => {
     expect(r.stdout).toMatch(/^boot:script +write uEnv\.txt/m);
   });
 
-  it('--dry-run prints the thread\'s make dist-xen and mkimage commands, fully resolved', () => {
+  it("--dry-run prints the thread's make dist-xen and mkimage commands, fully resolved", () => {
     const r = xenbuild('all', '--board', 'dra7-evm', '--dry-run');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('make dist-xen XEN_TARGET_ARCH=arm32 CROSS_COMPILE=arm-linux-gnueabihf- CONFIG_EARLY_PRINTK=dra7 debug=y');
     // In the environment: on make's command line CFLAGS would replace Xen's own.
     expect(r.stdout).toContain("CFLAGS='-Wno-address-of-packed-member -Wno-duplicate-decl-specifier' make dist-xen");
-    expect(r.stdout).toMatch(/^ {4}mkimage -A arm -O linux -T kernel -C none -a 0x80200000 -e 0x80200000 -n 'Xen for dra7-evm' -d \S+\/deploy\/xen \S+\/deploy\/boot\/xen-uImage$/m);
+    expect(r.stdout).toMatch(
+      /^ {4}mkimage -A arm -O linux -T kernel -C none -a 0x80200000 -e 0x80200000 -n 'Xen for dra7-evm' -d \S+\/deploy\/xen \S+\/deploy\/boot\/xen-uImage$/m,
+    );
     expect(r.stdout).toContain('make CROSS_COMPILE=arm-linux-gnueabihf- dra7xx_evm_config');
     expect(r.stdout).toContain("'CC=arm-linux-gnueabihf-gcc -mfloat-abi=soft' KCFLAGS=-fgnu89-inline");
     expect(r.stdout).toContain('make ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- omap2plus_defconfig');
@@ -57,7 +76,7 @@ describe('dra7-evm, profile glsdk7 (the default): the thread\'s stack', () => {
 });
 
 describe('dra7-evm, profile debian12', () => {
-  it('takes Debian 12\'s packages, bakes the fixups into the kernel\'s DTB and writes boot.scr with the crossbar setup', () => {
+  it("takes Debian 12's packages, bakes the fixups into the kernel's DTB and writes boot.scr with the crossbar setup", () => {
     const r = xenbuild('list', '--board', 'dra7-evm', '--profile', 'debian12');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^xen:fetch +fetch Debian source xen 4\.17/m);
@@ -77,7 +96,7 @@ describe('dra7-evm, profile debian12', () => {
   });
 });
 
-describe('dra7-evm\'s debug profiles extend the others', () => {
+describe("dra7-evm's debug profiles extend the others", () => {
   const settings = projectSettings(ROOT, makeTempDir());
   const bootArgs = (profile: string) => {
     const a = analyse(settings, 'dra7-evm', profile);

@@ -51,7 +51,10 @@ describe('xenbuild boot', () => {
   const rig = new Rig();
   beforeAll(() => {
     rig.write('emulator.py', EMULATOR);
-    rig.write('recipes/disk.yaml', 'recipe: disk\ntasks:\n  blob:\n    run: [truncate, -s, 64K, "${builddir}/blob"]\n    outputs: ["${builddir}/blob"]\nexports:\n  blob: "${builddir}/blob"\n');
+    rig.write(
+      'recipes/disk.yaml',
+      'recipe: disk\ntasks:\n  blob:\n    run: [truncate, -s, 64K, "${builddir}/blob"]\n    outputs: ["${builddir}/blob"]\nexports:\n  blob: "${builddir}/blob"\n',
+    );
   });
   afterAll(() => rig.dispose());
 
@@ -60,7 +63,10 @@ describe('xenbuild boot', () => {
     const r = rig.xenbuild(['boot', '--board', 'emu']);
     expect(r.status).toBe(0);
     expect(rig.statuses('emu')['image:sdcard']).toBe('ran');
-    const milestones = r.stdout.split('\n').filter((l) => /^\s+\d/.test(l)).map((l) => l.trim().replace(/^\S+\s+/, ''));
+    const milestones = r.stdout
+      .split('\n')
+      .filter((l) => /^\s+\d/.test(l))
+      .map((l) => l.trim().replace(/^\S+\s+/, ''));
     expect(milestones).toEqual(['U-Boot banner', 'boot script found', 'Xen banner', 'dom0 kernel started', 'dom0 userspace reached']);
     expect(r.stdout).toContain('ok: every milestone reached, the last (dom0 userspace reached)');
     expect(readFileSync(rig.path('build/emu/logs/boot.log'), 'utf8')).toContain('(XEN) Xen version 4.17.5');
@@ -79,7 +85,9 @@ describe('xenbuild boot', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('FAILED: dom0 userspace reached not reached within 2.0s; last milestone reached: dom0 kernel started');
     // The same reader as xenbuild check --log: a console that stops without a word is XB-LOG-001's.
-    expect(r.stdout).toContain('explained by XB-LOG-001: the log stops after "Booting Linux on physical CPU 0x0" (line 4) with no error, before dom0 userspace reached');
+    expect(r.stdout).toContain(
+      'explained by XB-LOG-001: the log stops after "Booting Linux on physical CPU 0x0" (line 4) with no error, before dom0 userspace reached',
+    );
   });
 
   it('names the rule that explains where the console stopped, or says that none does', () => {

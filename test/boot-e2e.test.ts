@@ -162,7 +162,14 @@ describe('boot artifacts for the seed board', () => {
     const r = rig.xenbuild(['all', '--board', 'seed']);
     expect(r.status).toBe(0);
     const s = rig.statuses('seed');
-    expect(s).toMatchObject({ 'boot:xen-image': 'fresh', 'boot:plan': 'fresh', 'boot:dtb': 'ran', 'boot:script': 'ran', 'boot:check': 'ran', 'linux:dtbs': 'fresh' });
+    expect(s).toMatchObject({
+      'boot:xen-image': 'fresh',
+      'boot:plan': 'fresh',
+      'boot:dtb': 'ran',
+      'boot:script': 'ran',
+      'boot:check': 'ran',
+      'linux:dtbs': 'fresh',
+    });
   });
 });
 
@@ -187,7 +194,9 @@ describe('xenbuild check catches the seed failure modes before flashing', () => 
     rig.write('fake/xen.s', xen.replace('movw r12, #0x102', 'movw r12, #0x101'));
     const check = rig.xenbuild(['check', '--board', 'seed']);
     expect(check.status).toBe(1);
-    expect(check.stdout).toMatch(/error +XB-HYP-001 +ti,dra7-evm: Xen wakes CPU1 itself \(AuxCoreBoot1\) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service \(0x102\)/);
+    expect(check.stdout).toMatch(
+      /error +XB-HYP-001 +ti,dra7-evm: Xen wakes CPU1 itself \(AuxCoreBoot1\) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service \(0x102\)/,
+    );
     expect(check.stdout).toContain('The board says hyp: u-boot-patch, but on this SoC only Xen can switch CPU1.');
     rig.write('fake/xen.s', xen);
     const patched = rig.xenbuild(['check', '--board', 'seed']);
@@ -221,11 +230,16 @@ describe('the card image and its release', () => {
     expect(list).toMatch(/image:sdcard .*← .*boot:check/);
     const deploy = rig.path('build/seed/deploy');
     const img = join(deploy, 'seed.img');
-    const table = JSON.parse(execFileSync('sfdisk', ['--json', img], { encoding: 'utf8' })) as { partitiontable: { label: string; partitions: { start: number; bootable?: boolean; type: string }[] } };
+    const table = JSON.parse(execFileSync('sfdisk', ['--json', img], { encoding: 'utf8' })) as {
+      partitiontable: { label: string; partitions: { start: number; bootable?: boolean; type: string }[] };
+    };
     expect(table.partitiontable.label).toBe('dos');
     expect(table.partitiontable.partitions[0]!.bootable).toBe(true);
     const offset = table.partitiontable.partitions[0]!.start * 512;
-    const names = execFileSync('mdir', ['-b', '-i', `${img}@@${offset}`, '::/'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.replace(/^::\//, ''));
+    const names = execFileSync('mdir', ['-b', '-i', `${img}@@${offset}`, '::/'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^::\//, ''));
     expect(names).toEqual(['uEnv.txt', 'xen-uImage', 'zImage', 'dra7-evm.dtb', 'uboot.env']);
     // The baked DTB went onto the card, not the component's original.
     const onCard = execFileSync('mtype', ['-i', `${img}@@${offset}`, '::/uEnv.txt'], { encoding: 'utf8' });
@@ -245,7 +259,9 @@ describe('the card image and its release', () => {
       { component: 'xen', recipe: 'fake-xen' },
       { component: 'linux', recipe: 'fake-linux' },
     ]);
-    expect(manifest.artifacts.map((a) => a.path)).toEqual(expect.arrayContaining(['seed.img', 'seed.img.bmap', 'seed.img.zst', 'boot/uEnv.txt', 'boot/dra7-evm.dtb']));
+    expect(manifest.artifacts.map((a) => a.path)).toEqual(
+      expect.arrayContaining(['seed.img', 'seed.img.bmap', 'seed.img.zst', 'boot/uEnv.txt', 'boot/dra7-evm.dtb']),
+    );
     expect(manifest.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['dtc', 'mkimage']));
     expect(manifest.memoryMap.plan).toBeDefined();
     // A no-op rerun touches nothing.

@@ -24,7 +24,23 @@ const where = (p: MemoryPlan): Record<string, string> => Object.fromEntries(p.pl
 
 describe('sizes', () => {
   it('parses board sizes and addresses exactly', () => {
-    const cases: [string | number, number][] = [['1536M', 0x60000000], ['64K', 65536], ['2G', 0x80000000], ['1T', 2 ** 40], ['0x20000', 0x20000], ['0XDFE00000', 0xdfe00000], [4096, 4096], ['4096', 4096], [' 128m ', 128 * M], ['64KiB', 65536], ['64kb', 65536], ['17B', 17], ['1.5G', 1536 * M], ['0.5K', 512], ['0', 0]];
+    const cases: [string | number, number][] = [
+      ['1536M', 0x60000000],
+      ['64K', 65536],
+      ['2G', 0x80000000],
+      ['1T', 2 ** 40],
+      ['0x20000', 0x20000],
+      ['0XDFE00000', 0xdfe00000],
+      [4096, 4096],
+      ['4096', 4096],
+      [' 128m ', 128 * M],
+      ['64KiB', 65536],
+      ['64kb', 65536],
+      ['17B', 17],
+      ['1.5G', 1536 * M],
+      ['0.5K', 512],
+      ['0', 0],
+    ];
     for (const [text, bytes] of cases) expect(parseSize(text), String(text)).toBe(bytes);
   });
 
@@ -38,7 +54,22 @@ describe('sizes', () => {
   });
 
   it('formats sizes short, and bare numbers only when exact', () => {
-    const cases: [number, string][] = [[1536 * M, '1.5 GiB'], [128 * M, '128 MiB'], [689004, '672.9 KiB'], [17, '17 B'], [0, '0 B'], [1023, '1023 B'], [1024, '1 KiB'], [0x17000, '92 KiB'], [0x4b0000, '4.7 MiB'], [1.25 * M, '1.25 MiB'], [M - 1, '1.0 MiB'], [M + 1, '1.0 MiB'], [2 ** 40, '1 TiB'], [-2048, '-2 KiB']];
+    const cases: [number, string][] = [
+      [1536 * M, '1.5 GiB'],
+      [128 * M, '128 MiB'],
+      [689004, '672.9 KiB'],
+      [17, '17 B'],
+      [0, '0 B'],
+      [1023, '1023 B'],
+      [1024, '1 KiB'],
+      [0x17000, '92 KiB'],
+      [0x4b0000, '4.7 MiB'],
+      [1.25 * M, '1.25 MiB'],
+      [M - 1, '1.0 MiB'],
+      [M + 1, '1.0 MiB'],
+      [2 ** 40, '1 TiB'],
+      [-2048, '-2 KiB'],
+    ];
     for (const [bytes, text] of cases) expect(formatSize(bytes), String(bytes)).toBe(text);
   });
 
@@ -64,11 +95,22 @@ describe('sizes', () => {
 
   it('reads dom0_mem as Xen does (no unit is KiB; the last one wins)', () => {
     const cases: [string, number | undefined][] = [
-      ['sync_console console=dtuart dtuart=serial0 dom0_mem=128M', 128 * M], ['dom0_mem=512M,max:512M', 512 * M], ['dom0_mem=max:1G', 1024 * M],
-      ['dom0_mem=min:64M,max:256M,128M', 128 * M], ['dom0_mem=131072', 128 * M], ['dom0_mem=0x20000', 128 * M], ['dom0_mem=128B', 128], ['dom0_mem=1g', 1024 * M],
+      ['sync_console console=dtuart dtuart=serial0 dom0_mem=128M', 128 * M],
+      ['dom0_mem=512M,max:512M', 512 * M],
+      ['dom0_mem=max:1G', 1024 * M],
+      ['dom0_mem=min:64M,max:256M,128M', 128 * M],
+      ['dom0_mem=131072', 128 * M],
+      ['dom0_mem=0x20000', 128 * M],
+      ['dom0_mem=128B', 128],
+      ['dom0_mem=1g', 1024 * M],
       ['dom0_mem=0x8000000B', 0x8000000b * 1024], // B is a hex digit here, as in Xen
-      ['dom0_mem=64M dom0_mem=256M', 256 * M], ['console=dtuart', undefined], ['dom0_mem=', undefined], ['dom0_mem=-1G', undefined],
-      ['dom0_mem=10%', undefined], ['dom0_mem=128MB', undefined], ['xdom0_mem=128M', undefined],
+      ['dom0_mem=64M dom0_mem=256M', 256 * M],
+      ['console=dtuart', undefined],
+      ['dom0_mem=', undefined],
+      ['dom0_mem=-1G', undefined],
+      ['dom0_mem=10%', undefined],
+      ['dom0_mem=128MB', undefined],
+      ['xdom0_mem=128M', undefined],
     ];
     for (const [args, bytes] of cases) expect(parseDom0Mem(args), args).toBe(bytes);
   });
@@ -88,12 +130,34 @@ describe('planMemory on the seed board', () => {
   });
 
   it('counts grow room and places a boot script first', () => {
-    const p = plan(planMemory(DRA7, [XEN, KERNEL, { ...DTB, growRoom: 64 * 1024 }, { kind: 'script', size: 3000, key: 'boot.script' }, { kind: 'initrd', size: 5 * M, key: 'dom0.initrd-load' }], { xenRelocates: true }));
-    expect(where(p)).toEqual({ script: '0x80000000+bb8', xen: '0x80200000+a836c', dtb: '0x80400000+27000', kernel: '0x80600000+4b0000', initrd: '0x80c00000+500000' });
+    const p = plan(
+      planMemory(
+        DRA7,
+        [
+          XEN,
+          KERNEL,
+          { ...DTB, growRoom: 64 * 1024 },
+          { kind: 'script', size: 3000, key: 'boot.script' },
+          { kind: 'initrd', size: 5 * M, key: 'dom0.initrd-load' },
+        ],
+        { xenRelocates: true },
+      ),
+    );
+    expect(where(p)).toEqual({
+      script: '0x80000000+bb8',
+      xen: '0x80200000+a836c',
+      dtb: '0x80400000+27000',
+      kernel: '0x80600000+4b0000',
+      initrd: '0x80c00000+500000',
+    });
   });
 
   it("accepts the seed's hand-placed layout (DTB 0x825f0000, kernel 0xa0000000) and dom0 at 0xa8000000", () => {
-    const result = planMemory(DRA7, [XEN, { ...DTB, fixed: 0x825f0000 }, { ...KERNEL, fixed: 0xa0000000 }], { xenRelocates: true, dom0Mem: 128 * M, dom0: [{ start: 0xa8000000, size: 128 * M }] });
+    const result = planMemory(DRA7, [XEN, { ...DTB, fixed: 0x825f0000 }, { ...KERNEL, fixed: 0xa0000000 }], {
+      xenRelocates: true,
+      dom0Mem: 128 * M,
+      dom0: [{ start: 0xa8000000, size: 128 * M }],
+    });
     expect(result.ok).toBe(true);
   });
 
@@ -113,13 +177,15 @@ describe('planMemory errors', () => {
   });
 
   it('reports a module outside RAM or running past a bank', () => {
-    expect(errors(planMemory(DRA7, [XEN, { ...KERNEL, fixed: 0xe0000000 }], {}))).toEqual(['kernel at 0xe0000000 (4.7 MiB) lies outside RAM (0x80000000–0xdfffffff): change dom0.load']);
+    expect(errors(planMemory(DRA7, [XEN, { ...KERNEL, fixed: 0xe0000000 }], {}))).toEqual([
+      'kernel at 0xe0000000 (4.7 MiB) lies outside RAM (0x80000000–0xdfffffff): change dom0.load',
+    ]);
     expect(errors(planMemory(DRA7, [XEN, { ...KERNEL, fixed: 0xdfc00000 }], {}))).toEqual([
       'kernel at 0xdfc00000 (4.7 MiB) runs 704 KiB past the end of RAM bank 0x80000000–0xdfffffff (to 0xe00b0000): change dom0.load',
     ]);
   });
 
-  it("reports a module in the area Xen relocates itself to", () => {
+  it('reports a module in the area Xen relocates itself to', () => {
     expect(errors(planMemory(DRA7, [{ ...XEN, fixed: 0xdfe80000 }, DTB, KERNEL], { xenRelocates: true }))).toEqual([
       'xen at 0xdfe80000 (672.9 KiB) lies in the area Xen relocates itself to (0xdfe00000–0xe0000000, 2 MiB): change xen.load',
     ]);
@@ -145,7 +211,15 @@ describe('planMemory errors', () => {
   });
 
   it('reports every problem at once', () => {
-    const r = planMemory(DRA7, [{ ...XEN, fixed: 0xdfe80000 }, { ...DTB, fixed: 0x70000000 }, { ...KERNEL, fixed: 0xdfe00000 }], { xenRelocates: true });
+    const r = planMemory(
+      DRA7,
+      [
+        { ...XEN, fixed: 0xdfe80000 },
+        { ...DTB, fixed: 0x70000000 },
+        { ...KERNEL, fixed: 0xdfe00000 },
+      ],
+      { xenRelocates: true },
+    );
     expect(errors(r)).toEqual([
       'xen at 0xdfe80000 (672.9 KiB) lies in the area Xen relocates itself to (0xdfe00000–0xe0000000, 2 MiB): change xen.load',
       'dtb at 0x70000000 (92 KiB) lies outside RAM (0x80000000–0xdfffffff): change dtb.load',
@@ -156,7 +230,14 @@ describe('planMemory errors', () => {
   });
 
   it("checks dom0's memory against modules, RAM and dom0_mem", () => {
-    const opts = { xenRelocates: true, dom0Mem: 256 * M, dom0: [{ start: 0x80000000, size: 128 * M }, { start: 0xdf000000, size: 32 * M }] };
+    const opts = {
+      xenRelocates: true,
+      dom0Mem: 256 * M,
+      dom0: [
+        { start: 0x80000000, size: 128 * M },
+        { start: 0xdf000000, size: 32 * M },
+      ],
+    };
     expect(errors(planMemory(DRA7, [XEN], opts))).toEqual([
       'dom0 memory (0x80000000, 128 MiB) overlaps xen (0x80200000–0x802a836c, 672.9 KiB): change xen.load or dom0.memory',
       'dom0 memory at 0xdf000000 (32 MiB) runs 16 MiB past the end of RAM bank 0x80000000–0xdfffffff (to 0xe1000000): change dom0.memory',
@@ -169,7 +250,9 @@ describe('planMemory errors', () => {
   });
 
   it('rejects broken inputs without arithmetic on them', () => {
-    expect(errors(planMemory({ ram: [], align: MIB2, reserved: [] }, [XEN], {}))).toEqual(['no RAM banks (a bank is 0x80000000 + 1536M, for example): set memory.ram']);
+    expect(errors(planMemory({ ram: [], align: MIB2, reserved: [] }, [XEN], {}))).toEqual([
+      'no RAM banks (a bank is 0x80000000 + 1536M, for example): set memory.ram',
+    ]);
     expect(errors(planMemory({ ...DRA7, ram: [...DRA7.ram, { start: 0xc0000000, size: 1024 * M }] }, [XEN], {}))).toEqual([
       'RAM bank 0xc0000000–0xffffffff overlaps RAM bank 0x80000000–0xdfffffff: change memory.ram',
     ]);
@@ -189,16 +272,30 @@ describe('planMemory helpers', () => {
   it('models Xen relocation as the top 2 MiB-aligned area of the highest bank', () => {
     expect(xenRelocationArea(DRA7.ram, 689004)).toEqual({ start: 0xdfe00000, size: MIB2 });
     expect(xenRelocationArea(DRA7.ram, 3 * M)).toEqual({ start: 0xdfc00000, size: 4 * M });
-    expect(xenRelocationArea([{ start: 0x40000000, size: 0x20100000 }, { start: 0x0, size: 64 * M }], 1)).toEqual({ start: 0x5fe00000, size: MIB2 });
+    expect(
+      xenRelocationArea(
+        [
+          { start: 0x40000000, size: 0x20100000 },
+          { start: 0x0, size: 64 * M },
+        ],
+        1,
+      ),
+    ).toEqual({ start: 0x5fe00000, size: MIB2 });
     expect(xenRelocationArea([{ start: 0x40100000, size: MIB2 }], 1)).toBeUndefined();
   });
 
   it('finds free aligned runs that never cross a bank', () => {
-    const ram = [{ start: 0x100000, size: 8 * M }, { start: 0x1000000, size: 4 * M }];
-    expect(freeRuns(ram, [{ start: 0x300000, size: 0x1000 }], MIB2).map((r) => `${hex(r.start)}+${r.size.toString(16)}`)).toEqual(['0x00200000+100000', '0x00400000+500000', '0x01000000+400000']);
+    const ram = [
+      { start: 0x100000, size: 8 * M },
+      { start: 0x1000000, size: 4 * M },
+    ];
+    expect(freeRuns(ram, [{ start: 0x300000, size: 0x1000 }], MIB2).map((r) => `${hex(r.start)}+${r.size.toString(16)}`)).toEqual([
+      '0x00200000+100000',
+      '0x00400000+500000',
+      '0x01000000+400000',
+    ]);
   });
 });
-
 
 describe('planMemory property', () => {
   it('gives a valid plan or hex-and-key errors for 500 random boards', () => {
@@ -286,7 +383,12 @@ function wellFormed(svg: string): string[] {
 }
 
 describe('memory map pictures', () => {
-  const seed = plan(planMemory({ ...DRA7, reserved: [{ name: 'u-boot', start: 0xdf000000, size: 0x800000 }] }, [XEN, DTB, KERNEL], { xenRelocates: true, dom0: [{ start: 0xa8000000, size: 128 * M }] }));
+  const seed = plan(
+    planMemory({ ...DRA7, reserved: [{ name: 'u-boot', start: 0xdf000000, size: 0x800000 }] }, [XEN, DTB, KERNEL], {
+      xenRelocates: true,
+      dom0: [{ start: 0xa8000000, size: 128 * M }],
+    }),
+  );
 
   it('draws a well-formed, self-contained SVG with every placement', () => {
     const svg = renderMemoryMapSvg(seed);
@@ -311,16 +413,26 @@ describe('memory map pictures', () => {
     const svg = renderMemoryMapSvg(crowded);
     wellFormed(svg);
     for (const m of svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"[^>]*data-region/g)) expect(Number(m[1])).toBeGreaterThanOrEqual(6);
-    const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" fill="[^"]+" stroke="#fff"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), w: m[3]!.length * 6.7 }));
+    const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" fill="[^"]+" stroke="#fff"[^>]*>([^<]*)<\/text>/g)].map((m) => ({
+      x: Number(m[1]),
+      y: Number(m[2]),
+      w: m[3]!.length * 6.7,
+    }));
     expect(labels).toHaveLength(reserved.length + 5);
     expect(new Set(labels.map((l) => l.y)).size).toBeGreaterThan(1);
     labels.forEach((a, i) => {
       for (const b of labels.slice(i + 1)) if (a.y === b.y) expect(a.x + a.w <= b.x || b.x + b.w <= a.x, `${a.x} ${b.x}`).toBe(true);
     });
     // No leader line drops through a label.
-    const leaders = [...svg.matchAll(/<polyline points="[\d.]+,[\d.]+ ([\d.]+),([\d.]+) [\d.]+,([\d.]+)"/g)].map((m) => ({ x: Number(m[1]), y1: Number(m[2]), y2: Number(m[3]) }));
+    const leaders = [...svg.matchAll(/<polyline points="[\d.]+,[\d.]+ ([\d.]+),([\d.]+) [\d.]+,([\d.]+)"/g)].map((m) => ({
+      x: Number(m[1]),
+      y1: Number(m[2]),
+      y2: Number(m[3]),
+    }));
     expect(leaders).toHaveLength(labels.length);
-    for (const l of leaders) for (const t of labels) expect(l.x >= t.x && l.x <= t.x + t.w && l.y1 < t.y + 3 && l.y2 > t.y - 10, `leader at ${l.x} crosses label at ${t.x},${t.y}`).toBe(false);
+    for (const l of leaders)
+      for (const t of labels)
+        expect(l.x >= t.x && l.x <= t.x + t.w && l.y1 < t.y + 3 && l.y2 > t.y - 10, `leader at ${l.x} crosses label at ${t.x},${t.y}`).toBe(false);
   });
 
   it('draws conflicting regions in red and lists the conflicts', () => {
@@ -369,7 +481,9 @@ describe('reserved regions and Xen relocation', () => {
     expect(carveOut.ok).toBe(false);
     if (!carveOut.ok) expect(carveOut.errors[0]!.message).toContain('lies in the area Xen relocates itself to (0xdfe00000');
     // Either way nothing is loaded into it.
-    const placed = planMemory({ ...ram, ram: [{ start: 0xde000000, size: 34 * M }], reserved: [{ ...uboot, loaderOnly: true }] }, [xen], { xenRelocates: true });
+    const placed = planMemory({ ...ram, ram: [{ start: 0xde000000, size: 34 * M }], reserved: [{ ...uboot, loaderOnly: true }] }, [xen], {
+      xenRelocates: true,
+    });
     expect(placed.ok).toBe(true);
     const placements = placed.ok ? placed.plan.placements : [];
     expect(placements.map((p) => p.kind)).toEqual(['xen']);

@@ -121,8 +121,24 @@ describe('mkimage: legacy kernel uImage', () => {
     writeFileSync(input, fakeXen());
     const spec = { input, output, load: 0x80200000, entry: 0x80200000, name: 'Xen-Trial-4.5', arch: 'arm' as const };
     expect(legacyKernelArgv(spec)).toEqual([
-      'mkimage', '-A', 'arm', '-O', 'linux', '-T', 'kernel', '-C', 'none',
-      '-a', '0x80200000', '-e', '0x80200000', '-n', 'Xen-Trial-4.5', '-d', input, output,
+      'mkimage',
+      '-A',
+      'arm',
+      '-O',
+      'linux',
+      '-T',
+      'kernel',
+      '-C',
+      'none',
+      '-a',
+      '0x80200000',
+      '-e',
+      '0x80200000',
+      '-n',
+      'Xen-Trial-4.5',
+      '-d',
+      input,
+      output,
     ]);
     await makeLegacyKernelImage(spec, { sourceDateEpoch: 0 });
 
@@ -206,7 +222,20 @@ describe('boot.scr for qemu-arm32 (runtime device tree)', () => {
     const scr = path.join(dir, 'boot.scr');
     writeFileSync(cmd, QEMU_SCRIPT);
     expect(scriptImageArgv({ input: cmd, output: scr, name: 'xenbuild qemu-arm32' })).toEqual([
-      'mkimage', '-A', 'arm', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'xenbuild qemu-arm32', '-d', cmd, scr,
+      'mkimage',
+      '-A',
+      'arm',
+      '-O',
+      'linux',
+      '-T',
+      'script',
+      '-C',
+      'none',
+      '-n',
+      'xenbuild qemu-arm32',
+      '-d',
+      cmd,
+      scr,
     ]);
     await makeScriptImage({ input: cmd, output: scr, name: 'xenbuild qemu-arm32' }, { sourceDateEpoch: 0 });
 
@@ -225,7 +254,7 @@ describe('boot.scr for qemu-arm32 (runtime device tree)', () => {
 
   it('uses the firmware DTB address when given one, and no fdt section without commands', () => {
     const text = bootScript(qemu, qemuFiles, qemuCmdlines, { board: 'qemu-arm32', fdtAddr: 0x40000000 });
-    expect(text).toContain('# Device tree: the firmware\'s, at 0x40000000, used as it is.\n');
+    expect(text).toContain("# Device tree: the firmware's, at 0x40000000, used as it is.\n");
     expect(text).toContain('\nbootz 0x40200000 - 0x40000000\n');
     expect(text).not.toContain('fdt ');
   });
@@ -245,18 +274,21 @@ describe('uEnv.txt for dra7-evm (baked device tree, U-Boot 2014.07)', () => {
   });
 
   it('doubles backslashes, which env import would otherwise eat', () => {
-    const text = uEnvTxt({ ...dra7, dtMode: 'runtime' }, dra7Files.filter((f) => f.kind !== 'dtb'), dra7Cmdlines, {
-      board: 'dra7-evm',
-      fdtCommands: ['fdt addr ${fdtaddr}', 'fdt set /chosen \\#address-cells <1>'],
-    });
-    expect(text).toContain(
-      'dt_fixup=echo "xenbuild: editing the device tree at ${fdt_addr}"; fdt addr ${fdtaddr}; fdt set /chosen \\\\#address-cells <1>\n',
+    const text = uEnvTxt(
+      { ...dra7, dtMode: 'runtime' },
+      dra7Files.filter((f) => f.kind !== 'dtb'),
+      dra7Cmdlines,
+      {
+        board: 'dra7-evm',
+        fdtCommands: ['fdt addr ${fdtaddr}', 'fdt set /chosen \\#address-cells <1>'],
+      },
     );
+    expect(text).toContain('dt_fixup=echo "xenbuild: editing the device tree at ${fdt_addr}"; fdt addr ${fdtaddr}; fdt set /chosen \\\\#address-cells <1>\n');
     expect(text).toContain('xen_boot=echo "xenbuild: starting xen: bootm 0x90000000 - ${fdt_addr}"; bootm 0x90000000 - ${fdt_addr}\n');
     expect(text).toContain('uenvcmd=run xen_load && run dom0_load && run dt_fixup && run xen_boot; ');
   });
 
-  it('runs the board\'s setup commands first, in boot.scr and in uEnv.txt, and refuses one that is not one line', () => {
+  it("runs the board's setup commands first, in boot.scr and in uEnv.txt, and refuses one that is not one line", () => {
     const setup = ['mw.w 0x4a002acc 0x43', 'mw.l 0x4ae10000 0x1'];
     const env = uEnvTxt({ ...dra7, setup }, dra7Files, dra7Cmdlines, { board: 'dra7-evm' });
     expect(env).toContain('\nboard_setup=echo "xenbuild: board setup: 2 commands from the board file"; mw.w 0x4a002acc 0x43; mw.l 0x4ae10000 0x1\n');
@@ -281,10 +313,24 @@ describe('uEnv.txt for dra7-evm (baked device tree, U-Boot 2014.07)', () => {
 describe('boot script inputs that cannot work', () => {
   const opts = { board: 'dra7-evm' };
   it('are refused with the reason', () => {
-    expect(() => bootScript(dra7, dra7Files.filter((f) => f.kind !== 'dtb'), dra7Cmdlines, opts)).toThrow(/bake needs the baked dtb/);
+    expect(() =>
+      bootScript(
+        dra7,
+        dra7Files.filter((f) => f.kind !== 'dtb'),
+        dra7Cmdlines,
+        opts,
+      ),
+    ).toThrow(/bake needs the baked dtb/);
     expect(() => bootScript(qemu, [...qemuFiles, dra7Files[2]!], qemuCmdlines, { board: 'q' })).toThrow(/firmware's device tree, but the plan also loads/);
     expect(() => bootScript(dra7, dra7Files, dra7Cmdlines, { ...opts, fdtCommands: ['fdt print'] })).toThrow(/baked into the DTB/);
-    expect(() => bootScript(dra7, dra7Files.filter((f) => f.kind !== 'xen'), dra7Cmdlines, opts)).toThrow(/no xen file/);
+    expect(() =>
+      bootScript(
+        dra7,
+        dra7Files.filter((f) => f.kind !== 'xen'),
+        dra7Cmdlines,
+        opts,
+      ),
+    ).toThrow(/no xen file/);
     expect(() => bootScript(dra7, [...dra7Files, { ...dra7Files[1]!, file: 'zImage2' }], dra7Cmdlines, opts)).toThrow(/two dom0 kernel files/);
     expect(() => bootScript(dra7, [{ ...dra7Files[0]!, file: 'xen uImage' }, ...dra7Files.slice(1)], dra7Cmdlines, opts)).toThrow(/cannot carry/);
     expect(() => bootScript({ ...dra7, medium: 'mmc 0:1; reset' }, dra7Files, dra7Cmdlines, opts)).toThrow(/boot medium/);
@@ -315,7 +361,13 @@ describe('U-Boot environment images', () => {
         'xen_load=fatload mmc 0:1 0x90000000 xen-uImage\n',
     );
     expect(envImageArgv({ vars, size: 0x20000, redundant: true, output: 'env.bin' }, 'env.txt')).toEqual([
-      'mkenvimage', '-s', '0x20000', '-r', '-o', 'env.bin', 'env.txt',
+      'mkenvimage',
+      '-s',
+      '0x20000',
+      '-r',
+      '-o',
+      'env.bin',
+      'env.txt',
     ]);
   });
 

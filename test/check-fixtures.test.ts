@@ -34,13 +34,13 @@ beforeAll(async () => {
 const check = (name: string, extra: Partial<CheckInput> = {}): Finding[] => checkBoard({ ...BASE, dtb: trees.get(name)!, ...extra });
 const summary = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.id}`);
 
-describe('the seed\'s failures, one fixture each', () => {
+describe("the seed's failures, one fixture each", () => {
   it('good: a tree Xen boots has no findings', () => {
     expect(check('good')).toEqual([]);
     expect(formatFindings(check('good'))).toBe('no problems found');
   });
 
-  it('cma-outside-dom0: each CMA pool outside dom0 is XB-MEM-004, with address, size and dom0\'s range', () => {
+  it("cma-outside-dom0: each CMA pool outside dom0 is XB-MEM-004, with address, size and dom0's range", () => {
     const found = check('cma-outside-dom0');
     expect(summary(found)).toEqual(Array(4).fill('error XB-MEM-004'));
     expect(found.map((f) => f.where)).toEqual([
@@ -95,7 +95,7 @@ describe('the seed\'s failures, one fixture each', () => {
     expect(check('timer-no-freq', { hyp: 'firmware' })).toEqual([]);
   });
 
-  it('gic-no-maint: a GIC without the maintenance interrupt is XB-DT-004, fixed by the seed\'s <1 9 0xf04>', () => {
+  it("gic-no-maint: a GIC without the maintenance interrupt is XB-DT-004, fixed by the seed's <1 9 0xf04>", () => {
     const found = check('gic-no-maint');
     expect(summary(found)).toEqual(['error XB-DT-004']);
     expect(found[0]!.message).toBe('/ocp/interrupt-controller@48211000 has no interrupts; Xen needs the GIC maintenance interrupt (a PPI) to run guests');
@@ -103,7 +103,7 @@ describe('the seed\'s failures, one fixture each', () => {
     expect(found[0]!.fixup).toEqual([{ op: 'set', path: '/ocp/interrupt-controller@48211000', prop: 'interrupts', value: { cells: [1, 9, 0xf04] } }]);
   });
 
-  it('the seed\'s whole first attempt: every failure at once, errors first', () => {
+  it("the seed's whole first attempt: every failure at once, errors first", () => {
     const found = checkBoard({
       ...BASE,
       dtb: trees.get('timer-no-freq')!,

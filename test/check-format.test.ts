@@ -7,7 +7,8 @@ describe('formatFindings', () => {
       {
         id: 'XB-MEM-004',
         severity: 'error',
-        message: "/reserved-memory/dsp1-memory@99000000 (0x99000000+64 MiB) lies outside dom0's memory 0xa8000000–0xb0000000; dom0 will panic in reserve_bootmem",
+        message:
+          "/reserved-memory/dsp1-memory@99000000 (0x99000000+64 MiB) lies outside dom0's memory 0xa8000000–0xb0000000; dom0 will panic in reserve_bootmem",
         fix: 'dtb fixup: prune-reserved-memory (keep: inside-dom0)',
       },
       { id: 'XB-KCONF-002', severity: 'error', message: 'the kernel .config does not have CONFIG_HVC_XEN', fix: 'add CONFIG_HVC_XEN=y' },
@@ -29,6 +30,8 @@ describe('formatFindings', () => {
 
   it('says so when there is nothing to report', () => {
     expect(formatFindings([])).toBe('no problems found');
-    expect(formatFindings([{ id: 'XB-BOOT-001', severity: 'warning', message: 'm', fix: 'f' }])).toBe('warning  XB-BOOT-001  m\n                      fix: f\n\n0 errors, 1 warning');
+    expect(formatFindings([{ id: 'XB-BOOT-001', severity: 'warning', message: 'm', fix: 'f' }])).toBe(
+      'warning  XB-BOOT-001  m\n                      fix: f\n\n0 errors, 1 warning',
+    );
   });
 });

@@ -21,7 +21,12 @@ const check = (config: string, extra: Partial<CheckInput> = {}) => checkBoard({ 
 describe('kernel .config rules', () => {
   it('reads set, module, string and "is not set" lines', () => {
     const c = parseKconfig('CONFIG_A=y\nCONFIG_B=m\nCONFIG_C="x y"\n# CONFIG_D is not set\n# a comment\n');
-    expect([...c]).toEqual([['CONFIG_A', 'y'], ['CONFIG_B', 'm'], ['CONFIG_C', '"x y"'], ['CONFIG_D', null]]);
+    expect([...c]).toEqual([
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', 'm'],
+      ['CONFIG_C', '"x y"'],
+      ['CONFIG_D', null],
+    ]);
   });
 
   it('accepts a dom0 config', () => {
@@ -52,7 +57,7 @@ describe('kernel .config rules', () => {
     expect(check('CONFIG_ARM64=y\n' + minimal, { needsLpae: true }).map((f) => f.where)).toEqual(['CONFIG_ARM_PSCI_FW']);
   });
 
-  it('XB-MEM-004: TI 3.14\'s remoteproc CMA pools, reserved by board code outside dom0\'s memory, as in the thread', () => {
+  it("XB-MEM-004: TI 3.14's remoteproc CMA pools, reserved by board code outside dom0's memory, as in the thread", () => {
     // GLSDK's omap2plus_defconfig + ipc.cfg: the four DRA7 carve-outs of arch/arm/mach-omap2/remoteproc.c.
     const ti = `${GOOD}CONFIG_SOC_DRA7XX=y\nCONFIG_OMAP_REMOTEPROC=y\nCONFIG_OMAP_REMOTEPROC_IPU=y\nCONFIG_OMAP_REMOTEPROC_DSP=y\nCONFIG_OMAP_REMOTEPROC_IPU1=y\nCONFIG_OMAP_REMOTEPROC_DSP2=m\n`;
     const dom0Range = [{ start: 0xa8000000, size: 0x8000000 }];

@@ -13,10 +13,14 @@ import { makeTempDir, removeTempDirs } from './util/tmp.js';
 afterAll(removeTempDirs);
 
 describe('QEMU virt (virtualization=on, GICv2, 2 CPUs)', () => {
-  it('reads, passes the checks as booted by PSCI firmware, and takes Xen\'s /chosen', async () => {
+  it("reads, passes the checks as booted by PSCI firmware, and takes Xen's /chosen", async () => {
     const dir = makeTempDir();
     const dtb = path.join(dir, 'virt.dtb');
-    execFileSync('qemu-system-arm', ['-M', `virt,virtualization=on,gic-version=2,dumpdtb=${dtb}`, '-cpu', 'cortex-a15', '-smp', '2', '-m', '1024', '-nographic', '-nic', 'none'], { stdio: 'ignore' });
+    execFileSync(
+      'qemu-system-arm',
+      ['-M', `virt,virtualization=on,gic-version=2,dumpdtb=${dtb}`, '-cpu', 'cortex-a15', '-smp', '2', '-m', '1024', '-nographic', '-nic', 'none'],
+      { stdio: 'ignore' },
+    );
     const tree = await readDtb(dtb);
     const gic = tree.compatible('arm,cortex-a15-gic')[0]!;
     expect(tree.reg(gic)).toHaveLength(4);

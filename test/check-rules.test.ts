@@ -81,7 +81,9 @@ describe('XB-DT-003', () => {
 
   it('falls back to /chosen/stdout-path, and says when nothing names a UART', async () => {
     const tree = await dra7('&uart1 { /delete-property/ interrupts; };');
-    expect(run(tree, { xenBootargs: 'console=dtuart' })[0]!.message).toMatch(/^\/chosen\/stdout-path "\/ocp\/serial@4806a000" → \/ocp\/serial@4806a000 has no interrupts/);
+    expect(run(tree, { xenBootargs: 'console=dtuart' })[0]!.message).toMatch(
+      /^\/chosen\/stdout-path "\/ocp\/serial@4806a000" → \/ocp\/serial@4806a000 has no interrupts/,
+    );
     const bare = await dra7('/ { chosen { /delete-property/ stdout-path; }; };');
     expect(run(bare, { xenBootargs: 'sync_console' })[0]!.message).toMatch(/neither dtuart= nor \/chosen\/stdout-path names a UART/);
   });
@@ -108,7 +110,7 @@ describe('XB-DT-003', () => {
 });
 
 describe('XB-DT-005', () => {
-  it('warns about the devices dom0 owns behind a router Xen does not know, not those behind a GPIO bank, nor Xen\'s console', async () => {
+  it("warns about the devices dom0 owns behind a router Xen does not know, not those behind a GPIO bank, nor Xen's console", async () => {
     const tree = await dra7(`/ { ocp {
 		crossbar_mpu: crossbar@4a002a48 { compatible = "ti,irq-crossbar"; interrupt-controller; #interrupt-cells = <3>; reg = <0x4a002a48 0x130>; interrupt-parent = <&gic>; };
 		mmc@4809c000 { compatible = "ti,dra7-sdhci"; reg = <0x4809c000 0x400>; interrupt-parent = <&crossbar_mpu>; interrupts = <0 78 4>; };
@@ -143,10 +145,18 @@ describe('XB-DT-004', () => {
 describe('memory and boot rules', () => {
   it('turns planner errors into XB-MEM-001 with the key to change', () => {
     const f = run(undefined, { planErrors: [{ message: 'zImage (0xa0000000+4.7 MiB) overlaps the initrd', key: 'dom0.load' }] });
-    expect(f).toEqual([{ id: 'XB-MEM-001', severity: 'error', message: 'zImage (0xa0000000+4.7 MiB) overlaps the initrd', fix: 'change dom0.load in the board file', where: 'dom0.load' }]);
+    expect(f).toEqual([
+      {
+        id: 'XB-MEM-001',
+        severity: 'error',
+        message: 'zImage (0xa0000000+4.7 MiB) overlaps the initrd',
+        fix: 'change dom0.load in the board file',
+        where: 'dom0.load',
+      },
+    ]);
   });
 
-  it('uses plan.dom0 when no range is given, and warns when dom0\'s memory is unknown', async () => {
+  it("uses plan.dom0 when no range is given, and warns when dom0's memory is unknown", async () => {
     const tree = await dra7('&reserved { pool@99000000 { reg = <0x99000000 0x4000000>; }; };');
     const { dom0Range: _, ...noRange } = BASE;
     const plan = { ram: [], placements: [], reserved: [], dom0: [{ start: 0x90000000, size: 0x20000000 }] };

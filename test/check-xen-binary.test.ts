@@ -28,12 +28,12 @@ function assemble(source: string): Buffer {
 const PADDING = '\t.rept 64\n\tnop\n\t.endr\n';
 
 describe('romHypCalls', () => {
-  it('finds the call in the shape of xenbuild\'s Xen patch (movw r12, adr r0, smc) at its offset', () => {
+  it("finds the call in the shape of xenbuild's Xen patch (movw r12, adr r0, smc) at its offset", () => {
     const bin = assemble(`${PADDING}stub:\n\tmovw r12, #0x102\n\tadr r0, 1f\n\tsmc #0\n1:\tb stub\n${PADDING}`);
     expect(romHypCalls(bin)).toEqual([64 * 4 + 8]);
   });
 
-  it('finds Linux\'s shape (ldr r12, =0x102 from a literal pool)', () => {
+  it("finds Linux's shape (ldr r12, =0x102 from a literal pool)", () => {
     const bin = assemble(`${PADDING}stub:\n\tldr r12, =0x102\n\tadr r0, 1f\n\tdsb\n\tsmc #0\n1:\tb stub\n\t.ltorg\n`);
     expect(romHypCalls(bin)).toEqual([64 * 4 + 12]);
   });
@@ -62,12 +62,14 @@ describe('XB-HYP-001 on OMAP5/DRA7', () => {
       const [f, ...rest] = checkBoard(await input({ hyp, xenRomHypCalls: [] }));
       expect(rest).toEqual([]);
       expect(f).toMatchObject({ id: 'XB-HYP-001', severity: 'error', where: 'xen.artifact' });
-      expect(f!.message).toMatch(/^ti,dra7-evm: Xen wakes CPU1 itself \(AuxCoreBoot1\) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service \(0x102\): CPU1 stops with "Xen must be entered in NS Hyp mode"/);
+      expect(f!.message).toMatch(
+        /^ti,dra7-evm: Xen wakes CPU1 itself \(AuxCoreBoot1\) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service \(0x102\): CPU1 stops with "Xen must be entered in NS Hyp mode"/,
+      );
       expect(f!.fix).toContain('0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch');
     }
   });
 
-  it('passes with the call in the binary, or with maxcpus=1; without the binary the board\'s word stands', async () => {
+  it("passes with the call in the binary, or with maxcpus=1; without the binary the board's word stands", async () => {
     expect(checkBoard(await input({ xenRomHypCalls: [0x57cd0] }))).toEqual([]);
     expect(checkBoard(await input({ xenRomHypCalls: [], xenBootargs: 'console=dtuart dtuart=serial0 maxcpus=1' }))).toEqual([]);
     expect(checkBoard(await input({}))).toEqual([]);

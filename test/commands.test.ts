@@ -19,7 +19,16 @@ describe('commands', () => {
     const r = rig.xenbuild(['list', '--board', 'fx']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.map((l) => l.split(' ')[0])).toEqual(['hello:fetch', 'hello:patch', 'hello:build', 'hello:check', 'hello:deploy', 'notes:fetch', 'notes:build', 'notes:deploy']);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual([
+      'hello:fetch',
+      'hello:patch',
+      'hello:build',
+      'hello:check',
+      'hello:deploy',
+      'notes:fetch',
+      'notes:build',
+      'notes:deploy',
+    ]);
     expect(r.stdout).toMatch(/hello:build\s+make CC=arm-linux-gnueabihf-gcc GREETING="xen" hello {2}← hello:patch/);
   });
 
@@ -47,7 +56,13 @@ describe('commands', () => {
     expect(r.stdout).toMatch(/^git\s+ok\s+git version [\d.]+\s+\[git\]$/m);
     expect(r.stdout).toMatch(/^make\s+ok\s+GNU Make [\d.]+\s+\[make\]$/m);
     expect(r.stdout).toMatch(/^cp\s+ok/m);
-    rig.write('recipes/notes.yaml', rig.read('recipes/notes.yaml').replace('run: [cp, notes.txt, NOTES]', 'run: [xenbuild-no-such-tool, notes.txt, NOTES]').replace('source:', 'tools: { xenbuild-no-such-tool: some-package }\nsource:'));
+    rig.write(
+      'recipes/notes.yaml',
+      rig
+        .read('recipes/notes.yaml')
+        .replace('run: [cp, notes.txt, NOTES]', 'run: [xenbuild-no-such-tool, notes.txt, NOTES]')
+        .replace('source:', 'tools: { xenbuild-no-such-tool: some-package }\nsource:'),
+    );
     r = rig.xenbuild(['doctor', '--board', 'fx']);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^xenbuild-no-such-tool\s+MISSING\s+\[some-package\]\s+needed by notes:build$/m);
@@ -55,7 +70,13 @@ describe('commands', () => {
     const run = rig.xenbuild(['run', 'notes:build', '--board', 'fx']);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('xenbuild-no-such-tool is not installed (apt-get install some-package)');
-    rig.write('recipes/notes.yaml', rig.read('recipes/notes.yaml').replace('xenbuild-no-such-tool, notes.txt', 'cp, notes.txt').replace('tools: { xenbuild-no-such-tool: some-package }\n', ''));
+    rig.write(
+      'recipes/notes.yaml',
+      rig
+        .read('recipes/notes.yaml')
+        .replace('xenbuild-no-such-tool, notes.txt', 'cp, notes.txt')
+        .replace('tools: { xenbuild-no-such-tool: some-package }\n', ''),
+    );
   });
 
   it('doctor proves each compiler by building a program for its target, and names the C library package when it cannot', () => {
@@ -67,23 +88,34 @@ describe('commands', () => {
     // the headers hidden by an empty tmpfs, in a mount namespace of the doctor's own.
     const noLibc = () => {
       const script = 'mount -t tmpfs none /usr/arm-linux-gnueabihf/include && exec "$0" "$@"';
-      const out = spawnSync('unshare', ['--mount', '--map-root-user', 'sh', '-c', script, process.execPath, XENBUILD, 'doctor', '--board', 'fx'], { cwd: rig.project, encoding: 'utf8' });
+      const out = spawnSync('unshare', ['--mount', '--map-root-user', 'sh', '-c', script, process.execPath, XENBUILD, 'doctor', '--board', 'fx'], {
+        cwd: rig.project,
+        encoding: 'utf8',
+      });
       return { status: out.status ?? -1, stdout: out.stdout + out.stderr, stderr: out.stderr };
     };
     r = noLibc();
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^\s+CANNOT BUILD a hosted C program for arm-linux-gnueabihf: .*bits\/libc-header-start\.h: No such file or directory {2}\[apt-get install libc6-dev-armhf-cross\]$/m);
+    expect(r.stdout).toMatch(
+      /^\s+CANNOT BUILD a hosted C program for arm-linux-gnueabihf: .*bits\/libc-header-start\.h: No such file or directory {2}\[apt-get install libc6-dev-armhf-cross\]$/m,
+    );
     expect(r.stdout).toContain('\n1 missing: apt-get install libc6-dev-armhf-cross; 1 compiler cannot build for its target\n');
     // A recipe that compiles freestanding code only (a hypervisor, a boot loader) needs no C library.
     const hello = rig.read('recipes/hello.yaml');
-    rig.write('recipes/hello.yaml', hello.replace('tools: { arm-linux-gnueabihf-gcc: gcc-arm-linux-gnueabihf }', 'tools: { arm-linux-gnueabihf-gcc: { package: gcc-arm-linux-gnueabihf, freestanding: true } }'));
+    rig.write(
+      'recipes/hello.yaml',
+      hello.replace(
+        'tools: { arm-linux-gnueabihf-gcc: gcc-arm-linux-gnueabihf }',
+        'tools: { arm-linux-gnueabihf-gcc: { package: gcc-arm-linux-gnueabihf, freestanding: true } }',
+      ),
+    );
     r = noLibc();
     expect(r.stdout).toMatch(/^\s+compiles and links a freestanding C program for arm-linux-gnueabihf \(ELF ARM\)$/m);
     expect(r.status).toBe(0);
     rig.write('recipes/hello.yaml', hello);
   });
 
-  it('clean removes a task\'s results, or the whole board', () => {
+  it("clean removes a task's results, or the whole board", () => {
     let r = rig.xenbuild(['clean', 'hello:deploy', '--board', 'fx']);
     expect(r.stdout).toBe('cleaned hello:deploy\n');
     expect(existsSync(rig.path('build/fx/deploy/hello-arm'))).toBe(false);
@@ -102,7 +134,10 @@ describe('commands', () => {
     expect(gha.stdout).toMatch(/^::group::hello:build/m);
     expect(gha.stdout).toMatch(/^::endgroup::$/m);
     const json = rig.xenbuild(['all', '--board', 'fx', '--reporter', 'json']);
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events[0]!.type).toBe('run-start');
     expect(events.at(-1)!.type).toBe('run-end');
   });
@@ -111,7 +146,13 @@ describe('commands', () => {
     const report = JSON.parse(rig.read('build/fx/report.json')) as Record<string, unknown>;
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['board', 'startedAt', 'durationMs', 'ok', 'tasks']));
     const task = (report.tasks as Record<string, unknown>[]).find((t) => t.id === 'hello:build')!;
-    expect(task).toMatchObject({ id: 'hello:build', status: expect.stringMatching(/^(ran|fresh)$/), durationMs: expect.any(Number), fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/), log: 'logs/hello:build.log' });
+    expect(task).toMatchObject({
+      id: 'hello:build',
+      status: expect.stringMatching(/^(ran|fresh)$/),
+      durationMs: expect.any(Number),
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+      log: 'logs/hello:build.log',
+    });
   });
 
   it('runs make tasks with the jobserver instead of -j', () => {

@@ -14,13 +14,23 @@ afterAll(removeTempDirs);
 const fdtget = (...args: string[]) => execFileSync('fdtget', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 const place = (kind: Placement['kind'], start: number, size: number): Placement => ({ kind, start, size, name: kind, fixed: false, key: `${kind}.load` });
-const PLACEMENTS = [place('xen', 0x80200000, 0xf2000), place('initrd', 0xa2000000, 0x123456), place('kernel', 0xa0000000, 0x4b0000), place('dtb', 0x825f0000, 0x17000)];
-const CMDLINES = { xen: 'sync_console console=dtuart dtuart=serial0 dom0_mem=128M', dom0: 'console=hvc0 earlyprintk=xen root=/dev/mmcblk0p2 rw rootwait fixrtc' };
+const PLACEMENTS = [
+  place('xen', 0x80200000, 0xf2000),
+  place('initrd', 0xa2000000, 0x123456),
+  place('kernel', 0xa0000000, 0x4b0000),
+  place('dtb', 0x825f0000, 0x17000),
+];
+const CMDLINES = {
+  xen: 'sync_console console=dtuart dtuart=serial0 dom0_mem=128M',
+  dom0: 'console=hvc0 earlyprintk=xen root=/dev/mmcblk0p2 rw rootwait fixrtc',
+};
 const DOM0 = [{ start: 0xa8000000, size: 0x8000000 }];
 
 describe('chosenOps', () => {
   it('writes the command lines, the cells and one module node per kernel and initrd', () => {
-    const text = chosenOps({ placements: PLACEMENTS, cmdlines: CMDLINES }).map((op) => (op.op === 'set' ? [op.op, op.path, op.prop, op.value] : [op.op, op.path]));
+    const text = chosenOps({ placements: PLACEMENTS, cmdlines: CMDLINES }).map((op) =>
+      op.op === 'set' ? [op.op, op.path, op.prop, op.value] : [op.op, op.path],
+    );
     expect(text).toEqual([
       ['set', '/chosen', '#address-cells', { cells: [1] }],
       ['set', '/chosen', '#size-cells', { cells: [1] }],
@@ -37,11 +47,16 @@ describe('chosenOps', () => {
 
   it('encodes reg in two cells when asked or needed, and refuses what does not fit', () => {
     const two = chosenOps({ placements: [place('kernel', 0x880000000, 0x4b0000)], cmdlines: CMDLINES });
-    expect(two.find((op) => op.op === 'set' && op.prop === 'reg')).toMatchObject({ path: '/chosen/module@880000000', value: { cells: [8, 0x80000000, 0x4b0000] } });
+    expect(two.find((op) => op.op === 'set' && op.prop === 'reg')).toMatchObject({
+      path: '/chosen/module@880000000',
+      value: { cells: [8, 0x80000000, 0x4b0000] },
+    });
     expect(two[0]).toMatchObject({ prop: '#address-cells', value: { cells: [2] } });
     const forced = chosenOps({ placements: [place('kernel', 0xa0000000, 0x4b0000)], cmdlines: CMDLINES }, { address: 2, size: 2 });
     expect(forced.at(-1)).toMatchObject({ value: { cells: [0, 0xa0000000, 0, 0x4b0000] } });
-    expect(() => chosenOps({ placements: [place('kernel', 0x880000000, 1)], cmdlines: CMDLINES }, { address: 1, size: 1 })).toThrow(/kernel.load: 0x880000000 does not fit in 1 cell/);
+    expect(() => chosenOps({ placements: [place('kernel', 0x880000000, 1)], cmdlines: CMDLINES }, { address: 1, size: 1 })).toThrow(
+      /kernel.load: 0x880000000 does not fit in 1 cell/,
+    );
   });
 });
 
@@ -73,7 +88,7 @@ describe('resolveEdits', () => {
     expect(ops.find((o) => o.path === '/reserved-memory/vpe-memory@a9000000')).toBeUndefined();
   });
 
-  it('cannot prune without the tree and dom0\'s memory, and says so', () => {
+  it("cannot prune without the tree and dom0's memory, and says so", () => {
     const r = resolveEdits([{ op: 'prune-reserved-memory', keep: 'inside-dom0' }]);
     expect(r.ops).toEqual([]);
     expect(r.problems).toEqual([expect.stringMatching(/prune-reserved-memory needs the DTB and dom0's memory/)]);
@@ -83,7 +98,10 @@ describe('resolveEdits', () => {
 describe('ubootFdtCommands', () => {
   it('renders the same operations as fdt commands, quoted for hush', () => {
     const ops: DtOp[] = [
-      ...chosenOps({ placements: [place('kernel', 0x40000000, 0x4b0000)], cmdlines: { xen: 'console=dtuart dtuart=/pl011@9000000 dom0_mem=512M', dom0: 'console=hvc0 root=/dev/vda2' } }),
+      ...chosenOps({
+        placements: [place('kernel', 0x40000000, 0x4b0000)],
+        cmdlines: { xen: 'console=dtuart dtuart=/pl011@9000000 dom0_mem=512M', dom0: 'console=hvc0 root=/dev/vda2' },
+      }),
       { op: 'set', path: '/timer', prop: 'status', value: { strings: ['okay'] } },
       { op: 'set', path: '/ocp/mac', prop: 'local-mac-address', value: { bytes: [0, 0x11, 0xab] } },
       { op: 'set', path: '/ocp/gic', prop: 'interrupt-controller', value: { empty: true } },
@@ -109,9 +127,14 @@ describe('ubootFdtCommands', () => {
   });
 
   it('writes strings hush would alter as bytes, and creates /chosen only when the tree lacks it', async () => {
-    const [, , line] = ubootFdtCommands([{ op: 'set', path: '/chosen', prop: 'bootargs', value: { strings: ['root=$rootdev "x"'] } }], { fdtAddrVar: 'fdtcontroladdr' });
+    const [, , line] = ubootFdtCommands([{ op: 'set', path: '/chosen', prop: 'bootargs', value: { strings: ['root=$rootdev "x"'] } }], {
+      fdtAddrVar: 'fdtcontroladdr',
+    });
     expect(line).toBe('fdt set /chosen bootargs "[72 6f 6f 74 3d 24 72 6f 6f 74 64 65 76 20 22 78 22 00]"');
-    expect(ubootFdtCommands([{ op: 'set', path: '/a', prop: 'p', value: { strings: ['<1>'] } }], { resize: false })).toEqual(['fdt addr ${fdt_addr}', 'fdt set /a p "[3c 31 3e 00]"']);
+    expect(ubootFdtCommands([{ op: 'set', path: '/a', prop: 'p', value: { strings: ['<1>'] } }], { resize: false })).toEqual([
+      'fdt addr ${fdt_addr}',
+      'fdt set /a p "[3c 31 3e 00]"',
+    ]);
     const withChosen = await readDtb(compileFixture('good', makeTempDir()));
     const rootOnly = await readDtb(compileNoChosen());
     expect(chosenOps({ placements: [], cmdlines: CMDLINES, tree: withChosen })[0]).toMatchObject({ op: 'set', path: '/chosen' });
@@ -188,7 +211,9 @@ describe('bakeEdits', () => {
   it('refuses a cell fdtput would silently truncate, before touching anything', async () => {
     const dir = makeTempDir();
     const out = path.join(dir, 'out.dtb');
-    await expect(bakeEdits(compileFixture('good', dir), out, [{ op: 'set', path: '/', prop: 'x', value: { cells: [0x100000000] } }])).rejects.toThrow(/is not a u32/);
+    await expect(bakeEdits(compileFixture('good', dir), out, [{ op: 'set', path: '/', prop: 'x', value: { cells: [0x100000000] } }])).rejects.toThrow(
+      /is not a u32/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -198,7 +223,7 @@ function hexBytes(s: string): string {
 }
 
 describe('set a phandle (interrupt-parent = <&gic>)', () => {
-  it('reads the target\'s phandle from the DTB being edited, and bakes it', async () => {
+  it("reads the target's phandle from the DTB being edited, and bakes it", async () => {
     const dir = makeTempDir();
     const dtb = compileFixture('dtuart-no-irq', dir);
     const tree = await readDtb(dtb);
@@ -206,7 +231,9 @@ describe('set a phandle (interrupt-parent = <&gic>)', () => {
     const edit = { op: 'set-phandle' as const, path: '/ocp/serial@48020000', prop: 'interrupt-parent', target: gic.path };
     const resolved = resolveEdits([edit], { tree });
     expect(resolved.problems).toEqual([]);
-    expect(resolved.ops).toEqual([{ op: 'set', path: '/ocp/serial@48020000', prop: 'interrupt-parent', value: { cells: [gic.u32('phandle')!] }, why: `dtb fixup: phandle of ${gic.path}` }]);
+    expect(resolved.ops).toEqual([
+      { op: 'set', path: '/ocp/serial@48020000', prop: 'interrupt-parent', value: { cells: [gic.u32('phandle')!] }, why: `dtb fixup: phandle of ${gic.path}` },
+    ]);
     const out = path.join(dir, 'out.dtb');
     await bakeEdits(dtb, out, resolved.ops);
     expect((await readDtb(out)).nodeAt('/ocp/serial@48020000')!.u32('interrupt-parent')).toBe(gic.u32('phandle'));

@@ -47,7 +47,7 @@ describe('readDtb (dtc decompiles, parse.ts reads the text)', () => {
     expect(tree.interruptParent(tree.nodeAt('/ocp/serial@4806a000')!)).toBe(gic);
   });
 
-  it('decodes reg with the parent\'s cells', () => {
+  it("decodes reg with the parent's cells", () => {
     expect(tree.reg(tree.nodeAt('/ocp/interrupt-controller@48211000')!)).toEqual([
       { start: 0x48211000, size: 0x1000 },
       { start: 0x48212000, size: 0x2000 },

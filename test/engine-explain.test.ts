@@ -39,15 +39,34 @@ describe('explaining a changed fingerprint', () => {
     });
     expect(explain(all)).toEqual({ reason: 'dependency', id: 'xen:patch' });
     expect(explain((b) => ({ ...all(b), deps: b.deps }))).toEqual({ reason: 'changed', what: 'configs/xen.config', was: 'aaaaaaaa', now: 'bbbbbbbb' });
-    expect(explain((b) => ({ ...all(b), deps: b.deps, inputs: b.inputs }))).toEqual({ reason: 'changed', what: 'the source tree: xen/Makefile', now: 'bbbbbbbb' });
+    expect(explain((b) => ({ ...all(b), deps: b.deps, inputs: b.inputs }))).toEqual({
+      reason: 'changed',
+      what: 'the source tree: xen/Makefile',
+      now: 'bbbbbbbb',
+    });
     const noTree = (b: typeof base) => {
       const { tree: _, ...rest } = all(b);
       return { ...rest, deps: b.deps, inputs: b.inputs };
     };
     expect(explain(noTree)).toEqual({ reason: 'changed', what: 'its definition in recipes/xen.yaml' });
-    expect(explain((b) => ({ ...noTree(b), definition: b.definition }))).toEqual({ reason: 'changed', what: "the command's argv", was: 'make -C ${srcdir} dist-xen', now: 'make' });
-    expect(explain((b) => ({ ...noTree(b), definition: b.definition, action: b.action }))).toEqual({ reason: 'changed', what: 'environment KCFLAGS', was: '-O2', now: '-O3' });
-    expect(explain((b) => ({ ...noTree(b), definition: b.definition, action: b.action, env: b.env }))).toEqual({ reason: 'changed', what: 'cwd', was: '${srcdir}', now: '${builddir}' });
+    expect(explain((b) => ({ ...noTree(b), definition: b.definition }))).toEqual({
+      reason: 'changed',
+      what: "the command's argv",
+      was: 'make -C ${srcdir} dist-xen',
+      now: 'make',
+    });
+    expect(explain((b) => ({ ...noTree(b), definition: b.definition, action: b.action }))).toEqual({
+      reason: 'changed',
+      what: 'environment KCFLAGS',
+      was: '-O2',
+      now: '-O3',
+    });
+    expect(explain((b) => ({ ...noTree(b), definition: b.definition, action: b.action, env: b.env }))).toEqual({
+      reason: 'changed',
+      what: 'cwd',
+      was: '${srcdir}',
+      now: '${builddir}',
+    });
     expect(explain((b) => ({ ...noTree(b), definition: b.definition, action: b.action, env: b.env, cwd: b.cwd }))).toEqual({
       reason: 'changed',
       what: 'outputs',
@@ -74,7 +93,12 @@ describe('explaining a changed fingerprint', () => {
     expect(explain((b) => ({ ...b, inputs: {} }))).toEqual({ reason: 'changed', what: 'configs/xen.config', was: 'aaaaaaaa' });
     expect(explain((b) => ({ ...b, env: { ...b.env, CC: 'clang' } }))).toEqual({ reason: 'changed', what: 'environment CC', now: 'clang' });
     // Short hex-looking values and ordinary text stay whole; a digest is cut to 8 digits only when it is all digest.
-    expect(explain((b) => ({ ...b, env: { KCFLAGS: 'deadbeef' } }))).toStrictEqual({ reason: 'changed', what: 'environment KCFLAGS', was: '-O2', now: 'deadbeef' });
+    expect(explain((b) => ({ ...b, env: { KCFLAGS: 'deadbeef' } }))).toStrictEqual({
+      reason: 'changed',
+      what: 'environment KCFLAGS',
+      was: '-O2',
+      now: 'deadbeef',
+    });
     expect(explain((b) => ({ ...b, env: { KCFLAGS: `v${H1}` } }))).toMatchObject({ now: `v${H1}` });
     expect(explain((b) => ({ ...b, env: { KCFLAGS: `${H1}v` } }))).toMatchObject({ now: `${H1}v` });
     expect(explain((b) => ({ ...b, inputs: {} }))).toStrictEqual({ reason: 'changed', what: 'configs/xen.config', was: 'aaaaaaaa' });
@@ -82,12 +106,27 @@ describe('explaining a changed fingerprint', () => {
   });
 
   it('inside the command, names the setting that changed, in full lists and clipped values', () => {
-    expect(explain((b) => ({ ...b, action: { ...b.action, jobs: 'one' } }))).toEqual({ reason: 'changed', what: "the command's jobs", was: 'make', now: 'one' });
-    expect(explain((b) => ({ ...b, action: { ...b.action, extra: { load: 0x80200000 } } }))).toEqual({ reason: 'changed', what: "the command's extra", was: 'absent', now: '{"load":2149580800}' });
+    expect(explain((b) => ({ ...b, action: { ...b.action, jobs: 'one' } }))).toEqual({
+      reason: 'changed',
+      what: "the command's jobs",
+      was: 'make',
+      now: 'one',
+    });
+    expect(explain((b) => ({ ...b, action: { ...b.action, extra: { load: 0x80200000 } } }))).toEqual({
+      reason: 'changed',
+      what: "the command's extra",
+      was: 'absent',
+      now: '{"load":2149580800}',
+    });
     const nested = (load: number) => ({ ...base, action: { ...base.action, extra: { load, name: 'xen' } } });
     expect(explainChange(nested(1), nested(2), 'r')).toEqual({ reason: 'changed', what: "the command's extra.load", was: '1', now: '2' });
     const long = 'x'.repeat(100);
-    expect(explain((b) => ({ ...b, action: { ...b.action, argv: [long] } }))).toEqual({ reason: 'changed', what: "the command's argv", was: 'make -C ${srcdir} dist-xen', now: `${'x'.repeat(77)}…` });
+    expect(explain((b) => ({ ...b, action: { ...b.action, argv: [long] } }))).toEqual({
+      reason: 'changed',
+      what: "the command's argv",
+      was: 'make -C ${srcdir} dist-xen',
+      now: `${'x'.repeat(77)}…`,
+    });
     const exactly80 = 'y'.repeat(80);
     expect(explain((b) => ({ ...b, action: { ...b.action, argv: [exactly80] } }))).toMatchObject({ now: exactly80 });
     // A list of non-strings is shown as JSON; a whole new kind of action is "the command".

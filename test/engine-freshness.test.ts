@@ -52,7 +52,7 @@ describe('freshness: each change makes exactly the right tasks stale', () => {
     rig.write('../bin/.keep', '');
     writeTool('1.0');
     process.env.PATH = `${join(rig.dir, 'bin')}:${savedPath}`;
-    upstream = rig.upstream('lib', { 'data.txt': 'data v1\n', 'README': 'lib\n' }, 'v1');
+    upstream = rig.upstream('lib', { 'data.txt': 'data v1\n', README: 'lib\n' }, 'v1');
     rig.write(
       'patches/lib/0001-readme.patch',
       `--- a/README
@@ -137,7 +137,7 @@ tasks:
     writeFileSync(rig.path('recipes/lib.yaml'), readFileSync(rig.path('recipes/lib.yaml'), 'utf8').replace('greeting: hello', 'greeting: bonjour'));
     const r = await run();
     expect(r.ran).toEqual(['lib:gen', 'lib:use', 'lib:deploy']);
-    expect(r.why['lib:gen']).toMatchObject({ reason: 'changed', what: 'the command\'s argv' });
+    expect(r.why['lib:gen']).toMatchObject({ reason: 'changed', what: "the command's argv" });
     expect(readFileSync(join(rig.dir, 'build', 'tb', 'deploy', 'lib.txt'), 'utf8')).toContain('bonjour');
   });
 
@@ -152,7 +152,7 @@ tasks:
     expect(readFileSync(src('lib', 'README'), 'utf8')).toBe('lib, patched twice\n');
   });
 
-  it('an output edited by hand reruns its task; one edited keeping size and mtime is trusted (make\'s rule)', async () => {
+  it("an output edited by hand reruns its task; one edited keeping size and mtime is trusted (make's rule)", async () => {
     const out = src('lib', 'use.txt');
     const before = readFileSync(out, 'utf8');
     writeFileSync(out, before.toUpperCase());
@@ -243,7 +243,7 @@ tasks:
     expect((await run()).ran).toEqual(['lib:gen', 'lib:use']);
   });
 
-  it('a dependency\'s new output reruns its dependents; --force of a task whose output is the same reruns only it', async () => {
+  it("a dependency's new output reruns its dependents; --force of a task whose output is the same reruns only it", async () => {
     let r = await run({ force: ['lib:gen'] });
     expect(r.ran).toEqual(['lib:gen']);
     expect(r.why['lib:gen']).toEqual({ reason: 'forced' });
@@ -256,7 +256,10 @@ tasks:
   });
 
   it('a changed task definition reruns that task alone', async () => {
-    writeFileSync(rig.path('recipes/other.yaml'), readFileSync(rig.path('recipes/other.yaml'), 'utf8').replace('solo:\n', 'solo:\n    description: writes solo\n'));
+    writeFileSync(
+      rig.path('recipes/other.yaml'),
+      readFileSync(rig.path('recipes/other.yaml'), 'utf8').replace('solo:\n', 'solo:\n    description: writes solo\n'),
+    );
     const r = await run();
     expect(r.ran).toEqual(['other:solo']);
     expect(r.why['other:solo']).toEqual({ reason: 'changed', what: 'its definition in recipes/other.yaml' });
@@ -277,7 +280,16 @@ describe('stamps: a run that did not finish never looks fresh', () => {
   it('reads back what it wrote, forgets on invalidate, and takes anything of the wrong shape for absent', async () => {
     const { StampStore } = await import('../src/engine/state.js');
     const store = new StampStore(join(rig.dir, 'state'));
-    const stamp = { id: 'x:build', fingerprint: 'f', basis: { a: 1 }, outputs: [{ name: 'o', size: 1, mtimeMs: 2, sha256: 'h' }], outputDigest: 'd', head: 'c', finishedAt: 'now', durationMs: 1 };
+    const stamp = {
+      id: 'x:build',
+      fingerprint: 'f',
+      basis: { a: 1 },
+      outputs: [{ name: 'o', size: 1, mtimeMs: 2, sha256: 'h' }],
+      outputDigest: 'd',
+      head: 'c',
+      finishedAt: 'now',
+      durationMs: 1,
+    };
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(rig.dir, 'state'), { recursive: true });
     await store.write(stamp);
@@ -312,7 +324,10 @@ describe('stamps: a run that did not finish never looks fresh', () => {
 
   it('a task that failed is run again even when its change is undone (its old stamp went when it started)', async () => {
     const upstream = rig.upstream('one', { 'f.txt': 'f\n' });
-    rig.write('recipes/one.yaml', `recipe: one\nsource: { git: "${upstream.url}", ref: main, commit: ${upstream.commit} }\ntasks:\n  build:\n    run: [cp, f.txt, out.txt]\n    outputs: [out.txt]\n`);
+    rig.write(
+      'recipes/one.yaml',
+      `recipe: one\nsource: { git: "${upstream.url}", ref: main, commit: ${upstream.commit} }\ntasks:\n  build:\n    run: [cp, f.txt, out.txt]\n    outputs: [out.txt]\n`,
+    );
     rig.write('configs/boards/one.yaml', 'board: one\ncomponents:\n  one: one\n');
     const go = async () => {
       const a = analyse(projectSettings(rig.project, rig.dir), 'one');

@@ -7,7 +7,7 @@ import { Rig } from './util/rig.js';
  * output, sleeps, then finishes it; "bad" fails; "indep" is independent of both.
  */
 function slowBoard(rig: Rig): void {
-  const src = rig.upstream('slow', { 'README': 'slow\n' });
+  const src = rig.upstream('slow', { README: 'slow\n' });
   rig.write(
     'recipes/slow.yaml',
     `recipe: slow
@@ -86,7 +86,9 @@ describe('robustness', () => {
     await waitFor(() => existsSync(log) && /^started$/m.test(readFileSync(log, 'utf8')));
     const second = rig.xenbuild(['all', '--board', 'slowb']);
     expect(second.status).toBe(1);
-    expect(second.stderr).toMatch(/build\/slowb\/\.lock is held by another xenbuild \(pid \d+ on .*, "xenbuild all", since .*\); wait for it to finish, or pass --wait/);
+    expect(second.stderr).toMatch(
+      /build\/slowb\/\.lock is held by another xenbuild \(pid \d+ on .*, "xenbuild all", since .*\); wait for it to finish, or pass --wait/,
+    );
     const third = rig.spawn(['all', '--board', 'slowb', '--wait']);
     const [code1, code3] = await Promise.all([new Promise((r) => first.once('exit', r)), new Promise((r) => third.once('exit', r))]);
     expect(code1).toBe(0);

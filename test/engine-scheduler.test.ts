@@ -53,7 +53,23 @@ class Recorder {
       },
       jobs: (spec) => (spec.kind === 'run' ? spec.jobs : 'one'),
     };
-    const kinds: ActionSpec['kind'][] = ['fetch-git', 'fetch-tarball', 'fetch-debian-source', 'fetch-debian-binary', 'patch', 'run', 'artifact', 'busybox-root', 'image', 'release', 'uimage', 'boot-plan', 'boot-dtb', 'boot-script', 'boot-check'];
+    const kinds: ActionSpec['kind'][] = [
+      'fetch-git',
+      'fetch-tarball',
+      'fetch-debian-source',
+      'fetch-debian-binary',
+      'patch',
+      'run',
+      'artifact',
+      'busybox-root',
+      'image',
+      'release',
+      'uimage',
+      'boot-plan',
+      'boot-dtb',
+      'boot-script',
+      'boot-check',
+    ];
     return Object.fromEntries(kinds.map((k) => [k, kind])) as unknown as ActionRegistry;
   }
 }

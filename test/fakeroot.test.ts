@@ -16,7 +16,11 @@ const alive = (pid: number) => {
   }
 };
 /** Whether faked's SysV message queues (keyed by its key) still exist. */
-const queues = (key: string) => readFileSync('/proc/sysvipc/msg', 'utf8').split('\n').slice(1).filter((l) => l.trim().split(/\s+/)[0] === key);
+const queues = (key: string) =>
+  readFileSync('/proc/sysvipc/msg', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim().split(/\s+/)[0] === key);
 
 describe('withFakeroot', () => {
   it('shows every file as root:root to the program, changes nothing on disk, and stops faked afterwards', async () => {
@@ -38,7 +42,10 @@ describe('withFakeroot', () => {
     expect(alive(faked.pid)).toBe(false);
     expect(queues(faked.key)).toEqual([]);
     // Its process group was announced running, then gone (the runner records it, to stop it after a kill -9).
-    expect(groups).toEqual([[faked.pid, true], [faked.pid, false]]);
+    expect(groups).toEqual([
+      [faked.pid, true],
+      [faked.pid, false],
+    ]);
   });
 
   it('stops faked when the program is cancelled', async () => {
@@ -56,5 +63,4 @@ describe('withFakeroot', () => {
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
   });
-
 });

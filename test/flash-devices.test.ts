@@ -69,7 +69,11 @@ describe('listing disks', () => {
   it('finds the root disk by device number when the mount table says /dev/root', () => {
     const other = standardMachine(makeTempDir('xenbuild-sysfs-'), { rootDevNumber: '8:49' });
     other.setMounts([['/dev/root', '/', 'ext4']]);
-    expect(listDisks(other.env).filter((d) => d.holdsRoot).map((d) => [d.name, d.rootDevice])).toEqual([['sdd', path.join(other.devRoot, 'sdd1')]]);
+    expect(
+      listDisks(other.env)
+        .filter((d) => d.holdsRoot)
+        .map((d) => [d.name, d.rootDevice]),
+    ).toEqual([['sdd', path.join(other.devRoot, 'sdd1')]]);
   });
 
   it('xenbuild devices prints one line per removable disk', async () => {

@@ -56,7 +56,11 @@ describe('flash into a file (--allow-file)', () => {
     const target = path.join(dir, 'out1.img');
     const lines: string[] = [];
     const result = await flash({ image, bmap, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) });
-    expect(result).toMatchObject({ method: 'bmaptool', target: { kind: 'file', path: target, exists: false }, ranges: parseBmap(readFileSync(bmap, 'utf8')).ranges.length });
+    expect(result).toMatchObject({
+      method: 'bmaptool',
+      target: { kind: 'file', path: target, exists: false },
+      ranges: parseBmap(readFileSync(bmap, 'utf8')).ranges.length,
+    });
     expect(await sha256File(target)).toBe(await sha256File(image));
     expect(statSync(target).size).toBe(SIZE);
     expect(lines[0]).toBe(`Writing card.img (64.0 MiB image, ${(result.bytes / MiB).toFixed(1)} MiB of data in ${result.ranges} ranges) to ${target}`);
@@ -67,7 +71,9 @@ describe('flash into a file (--allow-file)', () => {
   it('asks first, and writes nothing without a "yes"', async () => {
     const target = path.join(dir, 'out2.img');
     const asked: string[] = [];
-    const err = await flash({ image, bmap, device: target, allowFile: true, print: quiet, prompt: async (q) => (asked.push(q), 'no') }).catch((e: unknown) => e);
+    const err = await flash({ image, bmap, device: target, allowFile: true, print: quiet, prompt: async (q) => (asked.push(q), 'no') }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FlashRefusal);
     expect((err as FlashRefusal).code).toBe('not-confirmed');
     expect((err as Error).message).toBe(`not confirmed: nothing was written to ${target} (answer "yes", or pass --yes)`);
@@ -81,7 +87,12 @@ describe('flash into a file (--allow-file)', () => {
     const target = path.join(dir, 'out3.img');
     const flipAt = 40 * MiB + 12_345;
     const err = await flash({
-      image, bmap, device: target, allowFile: true, yes: true, print: quiet,
+      image,
+      bmap,
+      device: target,
+      allowFile: true,
+      yes: true,
+      print: quiet,
       afterWrite: (t) => poke(t, flipAt, Buffer.from([peek(t, flipAt, 1)[0]! ^ 0x01])),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlashVerifyError);
@@ -90,7 +101,9 @@ describe('flash into a file (--allow-file)', () => {
     expect(bad[0]!.start).toBeLessThanOrEqual(flipAt);
     expect(bad[0]!.end).toBeGreaterThan(flipAt);
     expect((err as Error).message).toMatch(
-      new RegExp(`^verification FAILED: 1 of \\d+ written ranges of ${target.replace(/[.]/g, '\\.')} read back differently from the image:\n  blocks ${bad[0]!.range.first}-${bad[0]!.range.last} \\(bytes ${bad[0]!.start}-${bad[0]!.end - 1}\\): sha256 [0-9a-f]{64}, expected ${bad[0]!.range.checksum}\n`),
+      new RegExp(
+        `^verification FAILED: 1 of \\d+ written ranges of ${target.replace(/[.]/g, '\\.')} read back differently from the image:\n  blocks ${bad[0]!.range.first}-${bad[0]!.range.last} \\(bytes ${bad[0]!.start}-${bad[0]!.end - 1}\\): sha256 [0-9a-f]{64}, expected ${bad[0]!.range.checksum}\n`,
+      ),
     );
   });
 
@@ -100,7 +113,9 @@ describe('flash into a file (--allow-file)', () => {
     const lines: string[] = [];
     const result = await flash({ image, bmap, device: target, allowFile: true, yes: true, bmaptool: 'bmaptool-is-not-installed', print: (l) => lines.push(l) });
     expect(result.method).toBe('builtin');
-    expect(lines).toContain(`bmaptool is not installed (apt-get install bmap-tools): copying the ${result.ranges} mapped ranges (${(result.bytes / MiB).toFixed(1)} MiB) myself`);
+    expect(lines).toContain(
+      `bmaptool is not installed (apt-get install bmap-tools): copying the ${result.ranges} mapped ranges (${(result.bytes / MiB).toFixed(1)} MiB) myself`,
+    );
     expect(await sha256File(target)).toBe(await sha256File(image));
     expect(statSync(target).blocks * 512).toBeLessThan(8 * MiB); // holes, not zeros
   });
@@ -110,9 +125,15 @@ describe('flash into a file (--allow-file)', () => {
     execFileSync('cp', ['--sparse=always', image, changed]);
     poke(changed, MiB + 5, Buffer.from('!'));
     const target = path.join(dir, 'out5.img');
-    const err = await flash({ image: changed, bmap, device: target, allowFile: true, yes: true, bmaptool: 'bmaptool-is-not-installed', print: quiet }).catch((e: unknown) => e);
+    const err = await flash({ image: changed, bmap, device: target, allowFile: true, yes: true, bmaptool: 'bmaptool-is-not-installed', print: quiet }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FlashVerifyError);
-    expect((err as Error).message).toMatch(new RegExp(`^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`,
+      ),
+    );
   });
 
   it('with bmaptool too, tells an image that does not match its bmap from a bad write', async () => {
@@ -122,12 +143,19 @@ describe('flash into a file (--allow-file)', () => {
     const target = path.join(dir, 'out6.img');
     const err = await flash({ image: changed, bmap, device: target, allowFile: true, yes: true, print: quiet }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlashVerifyError);
-    expect((err as Error).message).toMatch(new RegExp(`^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^${changed} does not match its bmap \\(blocks \\d+-\\d+ differ from the bmap's checksum\\): rebuild the image and its bmap; ${target} now holds a partial image$`,
+      ),
+    );
   });
 
   it('refuses a bmap that is corrupt or belongs to another image', async () => {
     const broken = path.join(dir, 'broken.bmap');
-    writeFileSync(broken, readFileSync(bmap, 'utf8').replace(/chksum="([0-9a-f])/, (_, c: string) => `chksum="${c === '0' ? '1' : '0'}`));
+    writeFileSync(
+      broken,
+      readFileSync(bmap, 'utf8').replace(/chksum="([0-9a-f])/, (_, c: string) => `chksum="${c === '0' ? '1' : '0'}`),
+    );
     const target = path.join(dir, 'never.img');
     await expect(flash({ image, bmap: broken, device: target, allowFile: true, yes: true, print: quiet })).rejects.toThrow(
       `${broken}: the bmap file is corrupt (its BmapFileChecksum does not match its contents)`,
@@ -211,7 +239,13 @@ describe('a downloaded release, checked against its SHA256SUMS', () => {
     // Without the bmap's line, the image's own line is what vouches for it: the whole file is hashed.
     execFileSync('cp', [bmap, bmapCopy]);
     const sums = path.join(rel, 'SHA256SUMS');
-    writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').filter((l) => !l.endsWith('card.img.bmap')).join('\n'));
+    writeFileSync(
+      sums,
+      readFileSync(sums, 'utf8')
+        .split('\n')
+        .filter((l) => !l.endsWith('card.img.bmap'))
+        .join('\n'),
+    );
     lines.length = 0;
     expect(await flashCommand({ image: img, device: target, allowFile: true, yes: true, print: (l) => lines.push(l) })).toBe(0);
     expect(lines).toContain('  card.img: OK (SHA256SUMS)');
@@ -240,10 +274,17 @@ describe('a downloaded release, checked against its SHA256SUMS', () => {
   it('is flashed by the CLI with --image, outside any project', () => {
     const { dir: rel } = release('rel-cli');
     const target = path.join(dir, 'cli-card.img');
-    const r = spawnSync(process.execPath, [XENBUILD, 'flash', '--image', 'card.img', '--device', target, '--allow-file', '--yes'], { cwd: rel, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [XENBUILD, 'flash', '--image', 'card.img', '--device', target, '--allow-file', '--yes'], {
+      cwd: rel,
+      encoding: 'utf8',
+    });
     expect(r.stderr).toContain('card.img: OK (its ');
     expect(r.status).toBe(0);
-    expect(readFileSync(target).subarray(MiB, 2 * MiB).equals(Buffer.alloc(MiB, 0x5a))).toBe(true);
+    expect(
+      readFileSync(target)
+        .subarray(MiB, 2 * MiB)
+        .equals(Buffer.alloc(MiB, 0x5a)),
+    ).toBe(true);
   });
 });
 

@@ -72,9 +72,15 @@ describe('buildImage (dra7-evm layout)', () => {
   });
 
   it('copies the boot files in the declared order, MLO first, with their contents', () => {
-    const listing = run(['mdir', '-b', '-i', `${built.path}@@${MiB}`, '::']).trim().split('\n');
+    const listing = run(['mdir', '-b', '-i', `${built.path}@@${MiB}`, '::'])
+      .trim()
+      .split('\n');
     expect(listing).toEqual(BOOT_FILES.map((f) => `::/${f}`));
-    expect(run(['mdir', '-i', `${built.path}@@${MiB}`, '::']).split('\n').find((l) => /\d+ \d{4}-/.test(l))).toMatch(/^MLO\s/);
+    expect(
+      run(['mdir', '-i', `${built.path}@@${MiB}`, '::'])
+        .split('\n')
+        .find((l) => /\d+ \d{4}-/.test(l)),
+    ).toMatch(/^MLO\s/);
     for (const f of BOOT_FILES) expect(run(['mtype', '-i', `${built.path}@@${MiB}`, `::${f}`])).toBe(`fake ${f}\n`);
   });
 
@@ -96,7 +102,12 @@ describe('buildImage (dra7-evm layout)', () => {
     const again = path.join(base, 'again');
     writeFiles(path.join(again, 'deploy'), Object.fromEntries(BOOT_FILES.map((f) => [f, `fake ${f}\n`])));
     for (const f of BOOT_FILES) utimesSync(path.join(again, 'deploy', f), 2_000_000_000, 2_000_000_000);
-    const rebuilt = await buildImage({ layout: dra7Layout(path.join(again, 'deploy'), { dir: inputs.rootfs }), name: 'sdcard', workDir: path.join(again, 'work'), outDir: path.join(again, 'out') });
+    const rebuilt = await buildImage({
+      layout: dra7Layout(path.join(again, 'deploy'), { dir: inputs.rootfs }),
+      name: 'sdcard',
+      workDir: path.join(again, 'work'),
+      outDir: path.join(again, 'out'),
+    });
     const fat = (img: string) => readFileSync(img).subarray(MiB, 65 * MiB);
     expect(fat(rebuilt.path).equals(fat(built.path))).toBe(true);
     const labelId = (img: string) => (JSON.parse(run(['sfdisk', '--json', img])) as { partitiontable: { id: string } }).partitiontable.id;
@@ -105,7 +116,9 @@ describe('buildImage (dra7-evm layout)', () => {
     const fsUuid = (img: string) => /Filesystem UUID:\s+(\S+)/.exec(run(['debugfs', '-R', 'stats', `${img}?offset=${65 * MiB}`]))?.[1];
     expect(fsUuid(rebuilt.path)).toBe(stableUuid('sdcard/root'));
     expect(fsUuid(built.path)).toBe(stableUuid('sdcard/root'));
-    expect(run(['mdir', '-i', `${rebuilt.path}@@${MiB}`, '::'])).toContain(`Volume Serial Number is ${stableId32('sdcard/boot').slice(0, 4)}-${stableId32('sdcard/boot').slice(4)}`);
+    expect(run(['mdir', '-i', `${rebuilt.path}@@${MiB}`, '::'])).toContain(
+      `Volume Serial Number is ${stableId32('sdcard/boot').slice(0, 4)}-${stableId32('sdcard/boot').slice(4)}`,
+    );
   });
 
   it('writes a GPT with a raw image at its fixed offset, when asked', async () => {
@@ -122,15 +135,23 @@ describe('buildImage (dra7-evm layout)', () => {
       ],
     };
     const img = await buildImage({ layout, name: 'gpt', workDir: dir, outDir: dir });
-    const table = (JSON.parse(run(['sfdisk', '--json', img.path])) as { partitiontable: { label: string; id: string; partitions: Record<string, string | number>[] } }).partitiontable;
+    const table = (
+      JSON.parse(run(['sfdisk', '--json', img.path])) as { partitiontable: { label: string; id: string; partitions: Record<string, string | number>[] } }
+    ).partitiontable;
     expect(table.label).toBe('gpt');
     expect(table.id.toLowerCase()).toBe(stableUuid('gpt'));
-    expect(table.partitions.map((p) => ({ start: p.start, size: p.size, type: p.type, uuid: String(p.uuid).toLowerCase(), name: p.name, attrs: p.attrs }))).toEqual([
+    expect(
+      table.partitions.map((p) => ({ start: p.start, size: p.size, type: p.type, uuid: String(p.uuid).toLowerCase(), name: p.name, attrs: p.attrs })),
+    ).toEqual([
       { start: 2048, size: 65536, type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', uuid: stableUuid('gpt/boot'), name: 'boot', attrs: 'LegacyBIOSBootable' },
       { start: 81920, size: 4096, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: stableUuid('gpt/fw'), name: 'fw', attrs: undefined },
       { start: 86016, size: 16384, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', uuid: stableUuid('gpt/data'), name: 'data', attrs: undefined },
     ]);
-    expect(readFileSync(img.path).subarray(40 * MiB, 40 * MiB + firmware.length).equals(firmware)).toBe(true);
+    expect(
+      readFileSync(img.path)
+        .subarray(40 * MiB, 40 * MiB + firmware.length)
+        .equals(firmware),
+    ).toBe(true);
     expect(run(['mtype', '-i', `${img.path}@@${MiB}`, '::MLO'])).toBe('fake MLO\n');
     run(['e2fsck', '-fn', `${img.path}?offset=${42 * MiB}`]); // an empty, clean file system
   });
@@ -138,7 +159,8 @@ describe('buildImage (dra7-evm layout)', () => {
   // As root, the build runs as nobody, who must be able to read this checkout's dist/ (any clone under a 0755 path).
   const asRoot = process.getuid?.() === 0;
   const distBuild = path.resolve('dist/image/build.js');
-  const nobodyReads = !asRoot || spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(distBuild)})`], { uid: 65534, gid: 65534 }).status === 0;
+  const nobodyReads =
+    !asRoot || spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(distBuild)})`], { uid: 65534, gid: 65534 }).status === 0;
   const FAKEROOT_LINE = "genimage saw the root file system trees as root's under fakeroot (files of more than one owner, or no user namespaces here)";
   /** Builds a card from a tree of its own as nobody (as itself when not root); returns its uid and what the build said. */
   function buildAsNobody(name: string, opts: { extraPath?: string; tarball?: Buffer } = {}): { uid: number; lines: string[]; img: string } {
@@ -173,7 +195,7 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     // The built xenbuild (dist/, made by `npm test` before the tests) in a process of its own, as nobody when the tests run as root.
     const { uid, lines, img } = buildAsNobody('rootless');
     expect(uid).not.toBe(0);
-    expect(lines).toContain('genimage saw the root file system trees as root\'s in a user namespace where the builder is root (unshare --map-root-user)');
+    expect(lines).toContain("genimage saw the root file system trees as root's in a user namespace where the builder is root (unshare --map-root-user)");
     expect(debugStat(img, MiB, '/bin/su')).toEqual({ uid: 0, gid: 0, mode: '04755' });
     expect(debugStat(img, MiB, '/tmp')).toEqual({ uid: 0, gid: 0, mode: '01777' });
   });
@@ -236,8 +258,16 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     for (const [format, archive] of formats) {
       writeFileSync(tarball, archive);
       const lines: string[] = [];
-      const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: `special-${format}`, workDir: dir, outDir: dir, onLine: (l) => lines.push(l) });
-      expect(lines.find((l) => l.includes('device nodes'))).toMatch(/^4 device nodes and FIFOs of rootfs\.tar for partition root: (\.\/(dev\/console|dev\/null|dev\/mmcblk0|run\/initctl) ?){4}$/);
+      const img = await buildImage({
+        layout: dra7Layout(inputs.deploy, { tarball }),
+        name: `special-${format}`,
+        workDir: dir,
+        outDir: dir,
+        onLine: (l) => lines.push(l),
+      });
+      expect(lines.find((l) => l.includes('device nodes'))).toMatch(
+        /^4 device nodes and FIFOs of rootfs\.tar for partition root: (\.\/(dev\/console|dev\/null|dev\/mmcblk0|run\/initctl) ?){4}$/,
+      );
       expectDeviceNodes(img.path, 65 * MiB);
       expect(debugStat(img.path, 65 * MiB, '/etc/hostname')).toEqual({ uid: 0, gid: 0, mode: '0644' });
     }
@@ -249,12 +279,15 @@ console.log(JSON.stringify({ uid: process.getuid(), lines }));
     const dir = path.join(base, 'links');
     mkdirSync(dir);
     const tarball = path.join(dir, 'rootfs.tar');
-    writeFileSync(tarball, rawTar([
-      { path: './bin/', type: 'Directory' },
-      { path: './bin/busybox', type: 'File', body: 'bb\n' },
-      { path: './bin/sh', type: 'SymbolicLink', linkpath: '/bin/busybox' },
-      { path: './usr/lib/libc.so', type: 'SymbolicLink', linkpath: '../../../lib/libc.so.6' },
-    ]));
+    writeFileSync(
+      tarball,
+      rawTar([
+        { path: './bin/', type: 'Directory' },
+        { path: './bin/busybox', type: 'File', body: 'bb\n' },
+        { path: './bin/sh', type: 'SymbolicLink', linkpath: '/bin/busybox' },
+        { path: './usr/lib/libc.so', type: 'SymbolicLink', linkpath: '../../../lib/libc.so.6' },
+      ]),
+    );
     const img = await buildImage({ layout: dra7Layout(inputs.deploy, { tarball }), name: 'links', workDir: dir, outDir: dir });
     expect(run(['debugfs', '-R', 'stat /bin/sh', `${img.path}?offset=${65 * MiB}`])).toMatch(/Fast link dest: "\/bin\/busybox"/);
     expect(run(['debugfs', '-R', 'stat /usr/lib/libc.so', `${img.path}?offset=${65 * MiB}`])).toMatch(/Fast link dest: "..\/..\/..\/lib\/libc.so.6"/);

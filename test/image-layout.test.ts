@@ -78,12 +78,18 @@ image root.ext4 {
     const text = genimageConfig(layout, 'card');
     expect(text).toContain('\t\tpartition-table-type = "gpt"\n');
     expect(text).toContain(`\t\tdisk-uuid = "${stableUuid('card')}"\n`);
-    expect(text).toContain(`\tpartition boot {\n\t\tpartition-type-uuid = "F"\n\t\tpartition-uuid = "${stableUuid('card/boot')}"\n\t\timage = "boot.vfat"\n\t\tsize = 32M\n\t}`);
-    expect(text).toContain(`\tpartition fw {\n\t\tpartition-type-uuid = "L"\n\t\tpartition-uuid = "${stableUuid('card/fw')}"\n\t\timage = "/d/fw.bin"\n\t\toffset = 40M\n\t\tsize = 2M\n\t}`);
+    expect(text).toContain(
+      `\tpartition boot {\n\t\tpartition-type-uuid = "F"\n\t\tpartition-uuid = "${stableUuid('card/boot')}"\n\t\timage = "boot.vfat"\n\t\tsize = 32M\n\t}`,
+    );
+    expect(text).toContain(
+      `\tpartition fw {\n\t\tpartition-type-uuid = "L"\n\t\tpartition-uuid = "${stableUuid('card/fw')}"\n\t\timage = "/d/fw.bin"\n\t\toffset = 40M\n\t\tsize = 2M\n\t}`,
+    );
     expect(text).toContain(
       `\tvfat {\n\t\textraargs = "-F 16 --invariant -i ${stableId32('card/boot')}"\n\t\tlabel = "BOOT"\n\t\tfile "MLO" {\n\t\t\timage = "/d/MLO"\n\t\t}\n\t\tfile "xen-uImage" {\n\t\t\timage = "/d/xen"\n\t\t}\n\t}`,
     );
-    expect(text).toContain(`image data.ext4 {\n\text4 {\n\t\tuse-mke2fs = true\n\t\textraargs = "-U ${stableUuid('card/data')} -E hash_seed=${stableUuid('card/data/hash')}"\n\t\tfs-timestamp = "19800101000000"\n\t\tlabel = "data"\n\t}\n\tsize = 8M\n\tempty = true\n`);
+    expect(text).toContain(
+      `image data.ext4 {\n\text4 {\n\t\tuse-mke2fs = true\n\t\textraargs = "-U ${stableUuid('card/data')} -E hash_seed=${stableUuid('card/data/hash')}"\n\t\tfs-timestamp = "19800101000000"\n\t\tlabel = "data"\n\t}\n\tsize = 8M\n\tempty = true\n`,
+    );
   });
 
   it('derives stable identifiers from the names: the same for a rebuild, different for another card', () => {

@@ -14,7 +14,10 @@ const MANIFEST: Omit<ReleaseManifest, 'artifacts'> = {
   board: 'dra7-evm',
   profile: 'glsdk7',
   xenbuildVersion: '0.1.0',
-  components: [{ component: 'toolchain', recipe: 'debian-armhf', description: "Debian 12's cross toolchain" }, { component: 'xen', recipe: 'xen', version: '4.5.1-rc1' }],
+  components: [
+    { component: 'toolchain', recipe: 'debian-armhf', description: "Debian 12's cross toolchain" },
+    { component: 'xen', recipe: 'xen', version: '4.5.1-rc1' },
+  ],
   sources: [
     { component: 'xen', kind: 'git', url: 'git://xenbits.xen.org/xen.git', ref: '4.5.1-rc1', commit: '0c4e0ef608c98abef6220b0b027d9ce8ec65fd5f' },
     { component: 'rootfs', kind: 'debian', url: 'http://deb.debian.org/debian', version: '1:1.35.0-4', sha256: 'ab'.repeat(32) },
@@ -37,7 +40,13 @@ beforeAll(async () => {
     layout: {
       table: 'mbr',
       partitions: [
-        { name: 'boot', type: 'fat32', size: 34 * MiB, bootable: true, files: ['MLO', 'u-boot.img', 'xen-uImage'].map((f) => ({ from: path.join(deploy, f) })) },
+        {
+          name: 'boot',
+          type: 'fat32',
+          size: 34 * MiB,
+          bootable: true,
+          files: ['MLO', 'u-boot.img', 'xen-uImage'].map((f) => ({ from: path.join(deploy, f) })),
+        },
         { name: 'root', type: 'ext4', size: 48 * MiB, from: { dir: path.join(base, 'rootfs') } },
       ],
     },
@@ -52,21 +61,38 @@ describe('release', () => {
   it('writes the bmap, a zstd copy, the manifest and SHA256SUMS next to the image', async () => {
     const before = statSync(built.path);
     const r = await release({ image: built.path, outDir: deploy, compress: 'zst', manifest: MANIFEST, artifacts: ['MLO', path.join(deploy, 'xen-uImage')] });
-    expect(readdirSync(deploy).sort()).toEqual(['MLO', 'SHA256SUMS', 'manifest.json', 'sdcard.img', 'sdcard.img.bmap', 'sdcard.img.zst', 'u-boot.img', 'xen-uImage']);
+    expect(readdirSync(deploy).sort()).toEqual([
+      'MLO',
+      'SHA256SUMS',
+      'manifest.json',
+      'sdcard.img',
+      'sdcard.img.bmap',
+      'sdcard.img.zst',
+      'u-boot.img',
+      'xen-uImage',
+    ]);
     expect(statSync(built.path).ino).toBe(before.ino); // never copied
     expect(statSync(built.path).blocks * 512).toBeLessThan(before.size / 4); // still sparse
 
     // sha256sum -c in the deploy dir checks every listed file.
     const check = run(['sha256sum', '-c', 'SHA256SUMS'], deploy);
-    expect(check.trim().split('\n')).toEqual(
-      ['sdcard.img', 'sdcard.img.bmap', 'sdcard.img.zst', 'MLO', 'xen-uImage', 'manifest.json'].map((f) => `${f}: OK`),
-    );
+    expect(check.trim().split('\n')).toEqual(['sdcard.img', 'sdcard.img.bmap', 'sdcard.img.zst', 'MLO', 'xen-uImage', 'manifest.json'].map((f) => `${f}: OK`));
 
     const manifest = JSON.parse(readFileSync(r.manifest, 'utf8')) as ReleaseManifest;
     expect(manifest).toEqual({ ...MANIFEST, artifacts: r.artifacts });
     expect(r.artifacts.map((a) => a.path)).toEqual(['sdcard.img', 'sdcard.img.bmap', 'sdcard.img.zst', 'MLO', 'xen-uImage']);
     expect(r.artifacts[0]).toEqual({ path: 'sdcard.img', size: built.size, sha256: await sha256File(built.path) });
-    expect(Object.keys(JSON.parse(readFileSync(r.manifest, 'utf8')))).toEqual(['artifacts', 'board', 'components', 'memoryMap', 'patches', 'profile', 'sources', 'tools', 'xenbuildVersion']);
+    expect(Object.keys(JSON.parse(readFileSync(r.manifest, 'utf8')))).toEqual([
+      'artifacts',
+      'board',
+      'components',
+      'memoryMap',
+      'patches',
+      'profile',
+      'sources',
+      'tools',
+      'xenbuildVersion',
+    ]);
 
     // The compressed copy is the image.
     run(['zstd', '-d', '-q', '--long=27', '-o', path.join(base, 'unpacked.img'), r.compressed]);
@@ -99,7 +125,9 @@ describe('release', () => {
   });
 
   it('refuses artifacts outside the deploy dir', async () => {
-    const err = await release({ image: built.path, outDir: deploy, compress: 'zst', manifest: MANIFEST, artifacts: ['../rootfs/etc/hostname'] }).catch((e: unknown) => e);
+    const err = await release({ image: built.path, outDir: deploy, compress: 'zst', manifest: MANIFEST, artifacts: ['../rootfs/etc/hostname'] }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ImageError);
     expect((err as Error).message).toBe(`artifact ../rootfs/etc/hostname is not inside the deploy directory ${deploy}`);
   });

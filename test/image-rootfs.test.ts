@@ -91,7 +91,10 @@ describe('a vendor rootfs tarball (unpack: false)', () => {
 
   it('refuses a tarball whose sha256 differs, naming both', () => {
     rig.write('configs/boards/vendor-bad.yaml', BOARD('vendor-bad', 'rootfs', 'vendor-rootfs-bad', 'tisdk-rootfs.tar.gz'));
-    rig.write('recipes/vendor-rootfs-bad.yaml', rig.read('recipes/vendor-rootfs.yaml').replace('recipe: vendor-rootfs', 'recipe: vendor-rootfs-bad').replace(tarballSha, 'f'.repeat(64)));
+    rig.write(
+      'recipes/vendor-rootfs-bad.yaml',
+      rig.read('recipes/vendor-rootfs.yaml').replace('recipe: vendor-rootfs', 'recipe: vendor-rootfs-bad').replace(tarballSha, 'f'.repeat(64)),
+    );
     const r = rig.xenbuild(['all', '--board', 'vendor-bad']);
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toContain(tarballSha);

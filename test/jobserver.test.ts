@@ -42,12 +42,7 @@ describe('jobserver', () => {
 describe('concurrent makes share one job budget', () => {
   const rig = new Rig();
   beforeAll(() => {
-    const makefile = [
-      'all: j1 j2 j3 j4',
-      'j1 j2 j3 j4:',
-      '\tpython3 $(JOURNAL) $(NAME)-$@',
-      '',
-    ].join('\n');
+    const makefile = ['all: j1 j2 j3 j4', 'j1 j2 j3 j4:', '\tpython3 $(JOURNAL) $(NAME)-$@', ''].join('\n');
     const journal = `import fcntl, sys, time
 def log(what):
     with open(${JSON.stringify(rig.path('journal.txt'))}, 'a') as f:
@@ -58,7 +53,10 @@ log('start'); time.sleep(0.4); log('end')
     rig.write('jobs/Makefile', makefile);
     rig.write('jobs/journal.py', journal);
     for (const name of ['left', 'right']) {
-      rig.write(`recipes/${name}.yaml`, `recipe: ${name}\ntasks:\n  build:\n    make: [-f, "\${root}/jobs/Makefile", "JOURNAL=\${root}/jobs/journal.py", NAME=${name}]\n`);
+      rig.write(
+        `recipes/${name}.yaml`,
+        `recipe: ${name}\ntasks:\n  build:\n    make: [-f, "\${root}/jobs/Makefile", "JOURNAL=\${root}/jobs/journal.py", NAME=${name}]\n`,
+      );
     }
     rig.write('configs/boards/twin.yaml', 'board: twin\ncomponents:\n  left: left\n  right: right\n');
   });

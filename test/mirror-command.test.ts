@@ -63,7 +63,10 @@ describe('xenbuild mirror with Debian packages', () => {
       binaries: [{ name: 'hello-static', version: '1:1.0-1', files: { 'bin/hello': 'hello 1.0\n' } }],
       sources: [{ name: 'demo', upstream: '1.0', revision: '1', files: { 'greeting.txt': 'hello\n' }, patches: {} }],
     });
-    rig.write('recipes/hello-deb.yaml', 'recipe: hello-deb\nsource: { debian-binary: hello-static, version: "1:1.0-1", arch: armhf }\nexports: { hello: bin/hello }\n');
+    rig.write(
+      'recipes/hello-deb.yaml',
+      'recipe: hello-deb\nsource: { debian-binary: hello-static, version: "1:1.0-1", arch: armhf }\nexports: { hello: bin/hello }\n',
+    );
     rig.write('recipes/demo-src.yaml', 'recipe: demo-src\nsource: { debian-source: demo, version: 1.0-1 }\nexports: { greeting.txt: greeting.txt }\n');
     rig.write('configs/boards/deb.yaml', 'board: deb\ncomponents:\n  hello: hello-deb\n  demo: demo-src\n');
   });

@@ -131,9 +131,9 @@ describe('summary line', () => {
   });
 
   it('reports a cancelled run and a dry run', () => {
-    expect(
-      tally([start, { type: 'task-cancelled', id: 'a' }, { type: 'run-end', ok: false, durationMs: 5, report: '' }]),
-    ).toBe('CANCELLED: 0 failed, 0 skipped, 1 cancelled, 0 ran, 0 fresh in 5ms');
+    expect(tally([start, { type: 'task-cancelled', id: 'a' }, { type: 'run-end', ok: false, durationMs: 5, report: '' }])).toBe(
+      'CANCELLED: 0 failed, 0 skipped, 1 cancelled, 0 ran, 0 fresh in 5ms',
+    );
     expect(
       tally([
         { ...start, dryRun: true },
@@ -249,9 +249,7 @@ describe('plain reporter', () => {
         tail: [],
       },
     ]);
-    expect((await text()).split('\n')).toContain(
-      '::error title=u-boot%3Apatch::patch 50%25.patch does not apply; the tree was left as it was%0Aa%0Ab',
-    );
+    expect((await text()).split('\n')).toContain('::error title=u-boot%3Apatch::patch 50%25.patch does not apply; the tree was left as it was%0Aa%0Ab');
   });
 });
 
@@ -290,27 +288,32 @@ describe('tty reporter', () => {
     const all = (await text()).split('\n');
     const json = all.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TestRendererLine);
     const of = (id: string): TestRendererLine[] => json.filter((l) => l.task?.path?.[0] === id);
-    const states = (id: string): unknown[] => of(id).filter((l) => l.event === 'STATE').map((l) => l.data);
+    const states = (id: string): unknown[] =>
+      of(id)
+        .filter((l) => l.event === 'STATE')
+        .map((l) => l.data);
 
     expect(states('xen:fetch')).toEqual(['STARTED', 'COMPLETED']);
     expect(of('xen:fetch').at(-1)?.task?.title).toBe('xen:fetch fresh');
 
     expect(states('xen:build')).toEqual(['STARTED', 'COMPLETED']);
-    expect(of('xen:build').filter((l) => l.event === 'TITLE').map((l) => l.data)).toEqual([
-      'xen:build [2 jobs]',
-      'xen:build 12.3s',
-    ]);
-    expect(of('xen:build').filter((l) => l.event === 'OUTPUT').map((l) => l.data)).toEqual([
-      'patches/xen/0001-fix.patch changed (was abc123, now def456)',
-      'CC arch/arm/setup.o',
-      'LD xen-syms',
-    ]);
+    expect(
+      of('xen:build')
+        .filter((l) => l.event === 'TITLE')
+        .map((l) => l.data),
+    ).toEqual(['xen:build [2 jobs]', 'xen:build 12.3s']);
+    expect(
+      of('xen:build')
+        .filter((l) => l.event === 'OUTPUT')
+        .map((l) => l.data),
+    ).toEqual(['patches/xen/0001-fix.patch changed (was abc123, now def456)', 'CC arch/arm/setup.o', 'LD xen-syms']);
 
     expect(states('linux:build')).toEqual(['STARTED', 'FAILED']);
-    expect(of('linux:build').filter((l) => l.event === 'TITLE').map((l) => l.data)).toEqual([
-      'linux:build [2 jobs]',
-      'linux:build',
-    ]);
+    expect(
+      of('linux:build')
+        .filter((l) => l.event === 'TITLE')
+        .map((l) => l.data),
+    ).toEqual(['linux:build [2 jobs]', 'linux:build']);
     expect(of('linux:build').find((l) => l.event === 'MESSAGE')?.data).toEqual({
       error: 'linux:build: make -j2 Image exited with status 2',
     });

@@ -27,8 +27,15 @@ it('passes too', () => expect(1).toBe(1));
 `,
     );
     rig.write('broken.test.ts', "import { it } from 'vitest';\nimport './no-such-module.js';\nit('x', () => {});\n");
-    rig.write('vitest.config.mjs', `export default { test: { include: ['*.test.ts'], reporters: [${JSON.stringify(join(ROOT, 'test/util/summary-reporter.ts'))}] } };\n`);
-    const r = spawnSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--root', rig.project], { cwd: rig.project, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    rig.write(
+      'vitest.config.mjs',
+      `export default { test: { include: ['*.test.ts'], reporters: [${JSON.stringify(join(ROOT, 'test/util/summary-reporter.ts'))}] } };\n`,
+    );
+    const r = spawnSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--root', rig.project], {
+      cwd: rig.project,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
     expect(r.status).toBe(1);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('2 passed, 3 failed, 2 skipped');
   });

@@ -34,7 +34,9 @@ describe('an output reached through a symlink that leaves the build directory', 
   it('is never emptied nor written: the task fails and says where the output really is', () => {
     const r = rig.xenbuild(['all', '--board', 'tb']);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`the declared output src/tricky/out/data resolves to ${join(victim, 'data')}, outside the board's build directory (a symlink in the way)`);
+    expect(r.stdout).toContain(
+      `the declared output src/tricky/out/data resolves to ${join(victim, 'data')}, outside the board's build directory (a symlink in the way)`,
+    );
     expect(readFileSync(join(victim, 'data', 'precious'), 'utf8')).toBe('keep me\n');
     expect(existsSync(join(victim, 'data', 'new'))).toBe(false);
   });

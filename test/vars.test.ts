@@ -9,7 +9,10 @@ const scope = mapScope({
 
 describe('variables', () => {
   it('resolves for running and keeps machine paths symbolic for fingerprints', () => {
-    expect(interpolate('CROSS_COMPILE=${toolchain.prefix}', scope)).toEqual({ ok: true, result: { value: 'CROSS_COMPILE=arm-linux-gnueabihf-', symbolic: 'CROSS_COMPILE=arm-linux-gnueabihf-' } });
+    expect(interpolate('CROSS_COMPILE=${toolchain.prefix}', scope)).toEqual({
+      ok: true,
+      result: { value: 'CROSS_COMPILE=arm-linux-gnueabihf-', symbolic: 'CROSS_COMPILE=arm-linux-gnueabihf-' },
+    });
     expect(interpolate('O=${srcdir}/out', scope)).toEqual({ ok: true, result: { value: 'O=/home/me/build/b/src/xen/out', symbolic: 'O=${srcdir}/out' } });
   });
 
@@ -36,7 +39,12 @@ describe('fingerprints', () => {
     });
     expect(explainChange(was, { ...was, deps: { 'x:fetch': 'd2' } }, 'recipes/x.yaml')).toEqual({ reason: 'dependency', id: 'x:fetch' });
     expect(explainChange(was, { ...was, tools: { make: '4.4' } }, 'recipes/x.yaml')).toEqual({ reason: 'changed', what: 'tool make', was: '4.3', now: '4.4' });
-    expect(explainChange(was, { ...was, action: { argv: ['make', 'V=1'] } }, 'recipes/x.yaml')).toEqual({ reason: 'changed', what: "the command's argv", was: 'make', now: 'make V=1' });
+    expect(explainChange(was, { ...was, action: { argv: ['make', 'V=1'] } }, 'recipes/x.yaml')).toEqual({
+      reason: 'changed',
+      what: "the command's argv",
+      was: 'make',
+      now: 'make V=1',
+    });
     const boot = { action: { kind: 'boot-script', cmdlines: { dom0: 'console=hvc0', xen: 'dom0_mem=512M' } } };
     expect(explainChange(boot, { action: { kind: 'boot-script', cmdlines: { dom0: 'console=hvc0 quiet', xen: 'dom0_mem=512M' } } }, 'b.yaml')).toEqual({
       reason: 'changed',

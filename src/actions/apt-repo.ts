@@ -20,7 +20,13 @@ import { gzipSync } from 'node:zlib';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 function scan(repo: string, argv: string[]): string {
-  return execFileSync(argv[0]!, argv.slice(1), { cwd: repo, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  return execFileSync(argv[0]!, argv.slice(1), {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 /** (Re)writes `dists/<suite>` for everything in `<repo>/pool`: the indexes of each architecture, the sources, and a Release. */

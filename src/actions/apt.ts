@@ -98,7 +98,13 @@ const readText = (file: string): string | undefined => {
 function parseDeb822Sources(text: string): HostEntry[] {
   return parseControl(text)
     .filter((p) => (p.get('enabled') ?? 'yes').toLowerCase() !== 'no')
-    .map((p) => ({ types: words(p, 'types'), uris: words(p, 'uris'), suites: words(p, 'suites'), components: words(p, 'components'), signedBy: p.get('signed-by') }));
+    .map((p) => ({
+      types: words(p, 'types'),
+      uris: words(p, 'uris'),
+      suites: words(p, 'suites'),
+      components: words(p, 'components'),
+      signedBy: p.get('signed-by'),
+    }));
 }
 
 /** Entries of a one-line sources.list ("deb [opt=val …] uri suite component…"). */
@@ -108,7 +114,13 @@ function parseOneLineSources(text: string): HostEntry[] {
     const line = raw.replace(/#.*/, '').trim();
     const m = /^(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)(.*)$/.exec(line);
     if (!m || m[3]!.startsWith('cdrom:')) continue;
-    const options = new Map((m[2] ?? '').trim().split(/\s+/).filter(Boolean).map((o) => [o.split('=')[0]!.toLowerCase(), o.slice(o.indexOf('=') + 1)] as const));
+    const options = new Map(
+      (m[2] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((o) => [o.split('=')[0]!.toLowerCase(), o.slice(o.indexOf('=') + 1)] as const),
+    );
     out.push({ types: [m[1]!], uris: [m[3]!], suites: [m[4]!], components: m[5]!.trim().split(/\s+/).filter(Boolean), signedBy: options.get('signed-by') });
   }
   return out;
@@ -153,7 +165,8 @@ export function aptSourcesFromHost(rootDir = '/'): AptSource[] {
   const main = debian.find((e) => e.suites.some((s) => !POCKET.test(s)));
   if (!main) return [];
   const codename = main.suites.find((s) => !POCKET.test(s))!;
-  const keyring = (e: { signedBy?: string }) => (e.signedBy && path.isAbsolute(e.signedBy.trim()) && !/\s/.test(e.signedBy.trim()) ? e.signedBy.trim() : undefined);
+  const keyring = (e: { signedBy?: string }) =>
+    e.signedBy && path.isAbsolute(e.signedBy.trim()) && !/\s/.test(e.signedBy.trim()) ? e.signedBy.trim() : undefined;
   const out: AptSource[] = [];
   const add = (e: (typeof debian)[number], suite: string) => {
     let group = out.find((s) => s.uri === e.uri);
@@ -198,7 +211,10 @@ export function aptSourcesFromMirror(mirrorDirs: readonly string[]): AptSource[]
 
 /** A file: URI for an absolute path, as apt's deb822 parser accepts it (no spaces). */
 function fileUri(dir: string): string {
-  return `file:${dir.split('/').map((s) => encodeURIComponent(s).replace(/%2B/g, '+').replace(/%3A/gi, ':')).join('/')}`;
+  return `file:${dir
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%2B/g, '+').replace(/%3A/gi, ':'))
+    .join('/')}`;
 }
 
 /** The deb822 sources file of the private configuration: deb and deb-src; file: mirrors trusted, others signed. */
@@ -331,7 +347,12 @@ export function privateApt(ctx: ActionContext, arch: string, opts: PrivateAptOpt
     async update() {
       const signed = sources.filter((s) => !s.uri.startsWith('file:')).map((s) => s.signedBy ?? DEBIAN_ARCHIVE_KEYRING);
       for (const keyring of new Set(signed)) {
-        if (!existsSync(keyring)) throw new TaskFailure({ reason: 'missing-tool', tool: keyring, ...(keyring === DEBIAN_ARCHIVE_KEYRING ? { package: 'debian-archive-keyring' } : {}) });
+        if (!existsSync(keyring))
+          throw new TaskFailure({
+            reason: 'missing-tool',
+            tool: keyring,
+            ...(keyring === DEBIAN_ARCHIVE_KEYRING ? { package: 'debian-archive-keyring' } : {}),
+          });
       }
       rmSync(paths.stamp, { force: true });
       ctx.log(`updating the ${arch} package lists of ${describeSources(sources)}`);
@@ -341,7 +362,11 @@ export function privateApt(ctx: ActionContext, arch: string, opts: PrivateAptOpt
         if (err instanceof TaskFailure && err.failure.reason === 'exit-non-zero') {
           // What it did fetch is usable: don't fetch again for every package of this build.
           writeFileAtomicSync(paths.stamp, `${PARTIAL}${Date.now()}\n${text}`);
-          throw new TaskFailure({ reason: 'fetch-failed', url: describeSources(sources), message: 'apt-get update did not fetch every index (see the task log)' });
+          throw new TaskFailure({
+            reason: 'fetch-failed',
+            url: describeSources(sources),
+            message: 'apt-get update did not fetch every index (see the task log)',
+          });
         }
         throw err;
       }

@@ -38,7 +38,10 @@ function sizeOf(path: string, name: string): number {
 /** mkimage -T kernel: Xen as a legacy uImage that bootm copies to its load address. */
 export async function runUimage(a: Of<'uimage'>, ctx: ActionContext): Promise<void> {
   await mkdir(dirname(a.output.path), { recursive: true });
-  await makeLegacyKernelImage({ input: a.input.path, output: a.output.path, load: a.load, entry: a.load, name: a.name, arch: 'arm' }, { signal: ctx.signal, onLine: ctx.log });
+  await makeLegacyKernelImage(
+    { input: a.input.path, output: a.output.path, load: a.load, entry: a.load, name: a.name, arch: 'arm' },
+    { signal: ctx.signal, onLine: ctx.log },
+  );
   ctx.log(`${a.output.name}: uImage "${a.name}", load and entry ${'0x' + a.load.toString(16)}`);
 }
 
@@ -48,7 +51,13 @@ export async function runPlan(a: Of<'boot-plan'>, ctx: ActionContext): Promise<v
   const requests: ModuleRequest[] = a.modules.map((m) => {
     const size = sizeOf(m.file.path, m.file.name);
     sizes[m.kind] = size;
-    return { kind: m.kind, size, key: m.key, ...(m.fixed !== undefined ? { fixed: m.fixed } : {}), ...(m.growRoom !== undefined ? { growRoom: m.growRoom } : {}) };
+    return {
+      kind: m.kind,
+      size,
+      key: m.key,
+      ...(m.fixed !== undefined ? { fixed: m.fixed } : {}),
+      ...(m.growRoom !== undefined ? { growRoom: m.growRoom } : {}),
+    };
   });
   const reserved: ReservedRange[] = [...a.memory.reserved];
   // bootm copies a uImage's payload (the file less its 64-byte header) to the load address in its header.
@@ -131,7 +140,12 @@ export async function runScript(a: Of<'boot-script'>, ctx: ActionContext): Promi
   if (a.env && a.boot.env) {
     const vars =
       a.boot.firmware === 'u-boot-2014'
-        ? Object.fromEntries(text.split('\n').filter((l) => /^[A-Za-z_][\w]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+        ? Object.fromEntries(
+            text
+              .split('\n')
+              .filter((l) => /^[A-Za-z_][\w]*=/.test(l))
+              .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+          )
         : { bootcmd: `load ${a.boot.medium} \${scriptaddr} boot.scr && source \${scriptaddr}` };
     await makeEnvImage({ vars, size: a.boot.env.size, redundant: a.boot.env.redundant, output: a.env.path }, { signal: ctx.signal, onLine: ctx.log });
     ctx.log(`${a.env.name}: ${Object.keys(vars).length} variables\n${envText(vars)}`);
@@ -145,7 +159,12 @@ export async function runCheck(a: Of<'boot-check'>, ctx: ActionContext): Promise
   for (const line of report.trimEnd().split('\n')) ctx.log(line);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    throw new TaskFailure({ reason: 'check-failed', errors: errors.length, warnings: findings.length - errors.length, findings: errors.map((f) => `${f.id}  ${f.message}`) });
+    throw new TaskFailure({
+      reason: 'check-failed',
+      errors: errors.length,
+      warnings: findings.length - errors.length,
+      findings: errors.map((f) => `${f.id}  ${f.message}`),
+    });
   }
 }
 
@@ -181,11 +200,18 @@ export async function evaluateCheck(a: Of<'boot-check'>, signal?: AbortSignal): 
     ...(planFile ? [] : [`memory map: ${a.plan.name} was not built`]),
     ...(!a.dtb ? ['device tree: the firmware provides it at boot'] : dtb ? [] : [`device tree: ${a.dtb.name} was not built`]),
     ...(a.xen && xenRomHypCalls === undefined ? [`Xen binary: ${a.xen.name} was not built`] : []),
-    ...(!a.config ? ['kernel config: the board names no dom0.config artifact'] : kernelConfig !== undefined ? [] : [`kernel config: ${a.config.name} was not built`]),
+    ...(!a.config
+      ? ['kernel config: the board names no dom0.config artifact']
+      : kernelConfig !== undefined
+        ? []
+        : [`kernel config: ${a.config.name} was not built`]),
   ];
-  const evidence = xenRomHypCalls?.length ? [`${a.xen!.name}: calls the ROM's HYP-entry service 0x102 (secondary CPUs, OMAP5/DRA7) at offset ${xenRomHypCalls.map((o) => `0x${o.toString(16)}`).join(', ')}`] : [];
+  const evidence = xenRomHypCalls?.length
+    ? [
+        `${a.xen!.name}: calls the ROM's HYP-entry service 0x102 (secondary CPUs, OMAP5/DRA7) at offset ${xenRomHypCalls.map((o) => `0x${o.toString(16)}`).join(', ')}`,
+      ]
+    : [];
   const lines = [formatFindings(findings).trimEnd(), ...evidence.map((e) => `seen: ${e}`), ...notChecked.map((n) => `not checked: ${n}`)];
   if (planFile) lines.push('', renderMemoryMapTable(planFile.plan).trimEnd());
   return { report: lines.join('\n') + '\n', findings };
 }
-

@@ -95,9 +95,15 @@ export async function moduleLoadOrder(ctx: ActionContext, dir: string, wanted: r
   const visit = async (raw: string, chain: string[]): Promise<void> => {
     const name = raw.replaceAll('-', '_');
     if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new TaskFailure({ reason: 'bad-artifact', path: dir, message: `modules depend on each other in a circle: ${[...chain, name].join(' → ')}` });
+    if (state.get(name) === 'visiting')
+      throw new TaskFailure({ reason: 'bad-artifact', path: dir, message: `modules depend on each other in a circle: ${[...chain, name].join(' → ')}` });
     const path = files.get(name);
-    if (!path) throw new TaskFailure({ reason: 'bad-artifact', path: dir, message: `has no module ${raw}${chain.length ? ` (needed by ${chain[chain.length - 1]})` : ''}` });
+    if (!path)
+      throw new TaskFailure({
+        reason: 'bad-artifact',
+        path: dir,
+        message: `has no module ${raw}${chain.length ? ` (needed by ${chain[chain.length - 1]})` : ''}`,
+      });
     state.set(name, 'visiting');
     const depends = (await ctx.exec(['modinfo', '-F', 'depends', path], { cwd: dir, capture: true, quiet: true })).trim();
     for (const dep of depends.split(',').filter(Boolean)) await visit(dep, [...chain, name]);

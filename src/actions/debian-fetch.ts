@@ -29,7 +29,12 @@ export type DebianFetchOptions = PrivateAptOptions;
  * source or binary (of `opts.arch`, default armhf), as apt lists them (newest
  * first per suite). Fetches the lists when they are not current.
  */
-export async function availableVersions(ctx: ActionContext, pkg: string, kind: 'source' | 'binary', opts: DebianFetchOptions & { arch?: string } = {}): Promise<string[]> {
+export async function availableVersions(
+  ctx: ActionContext,
+  pkg: string,
+  kind: 'source' | 'binary',
+  opts: DebianFetchOptions & { arch?: string } = {},
+): Promise<string[]> {
   const apt = privateApt(ctx, checkArch(opts.arch ?? DEFAULT_DEBIAN_ARCH), opts);
   return apt.locked(async () => {
     if (!apt.listsCurrent()) await apt.update();
@@ -91,7 +96,11 @@ export async function resolveAndDownload<R, T>(ctx: ActionContext, apt: PrivateA
       const versions = await versionsIn(ctx, apt, job.pkg, job.kind);
       const has = versions.length > 0 ? `has ${versions.join(', ')}` : `has no ${job.kind} package ${job.pkg}`;
       const note = updateProblem ? ` (${updateProblem}, so the lists may be incomplete)` : '';
-      throw new TaskFailure({ reason: 'fetch-failed', url: job.label, message: `version ${job.version} is not available: the archive ${describeSources(apt.sources)} ${has}${note}` });
+      throw new TaskFailure({
+        reason: 'fetch-failed',
+        url: job.label,
+        message: `version ${job.version} is not available: the archive ${describeSources(apt.sources)} ${has}${note}`,
+      });
     }
     try {
       return await job.download(record);
@@ -180,7 +189,8 @@ export async function intoSrcDir(ctx: ActionContext, unpack: (root: string) => P
 
 /** A file name as listed in an index or .dsc, refused if it could leave its directory. */
 export function safeName(name: string): string {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new TaskFailure({ reason: 'fetch-failed', url: name, message: 'not a plain file name' });
+  if (name === '' || name.includes('/') || name === '.' || name === '..')
+    throw new TaskFailure({ reason: 'fetch-failed', url: name, message: 'not a plain file name' });
   return name;
 }
 
@@ -191,7 +201,8 @@ export async function verifyFile(dir: string, f: { name: string; sha256: string;
   const actual = await sha256File(file);
   if (actual !== f.sha256) throw new TaskFailure({ reason: 'checksum-mismatch', file, expected: f.sha256, actual });
   const size = lstatSync(file).size;
-  if (f.size !== undefined && size !== f.size) throw new TaskFailure({ reason: 'checksum-mismatch', file, expected: `${f.sha256} (${f.size} bytes)`, actual: `${actual} (${size} bytes)` });
+  if (f.size !== undefined && size !== f.size)
+    throw new TaskFailure({ reason: 'checksum-mismatch', file, expected: `${f.sha256} (${f.size} bytes)`, actual: `${actual} (${size} bytes)` });
 }
 
 // ---------------------------------------------------------------- checks
@@ -218,4 +229,3 @@ export function checkPin(sha256: string | undefined): string | undefined {
 }
 
 // ---------------------------------------------------------------- --dry-run
-

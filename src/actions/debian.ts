@@ -19,18 +19,8 @@ import {
   safeName,
   verifyFile,
 } from './debian-fetch.js';
-export { availableVersions,    type DebianFetchOptions } from './debian-fetch.js';
-import {
-  aptArgv,
-  aptPaths,
-  checksumList,
-  chooseSources,
-  DEFAULT_DEBIAN_ARCH,
-  describeSources,
-  parseControl,
-  privateApt,
-  type PrivateApt,
-} from './apt.js';
+export { availableVersions, type DebianFetchOptions } from './debian-fetch.js';
+import { aptArgv, aptPaths, checksumList, chooseSources, DEFAULT_DEBIAN_ARCH, describeSources, parseControl, privateApt, type PrivateApt } from './apt.js';
 
 /**
  * Sources taken from the Debian archive through the private apt configuration
@@ -89,7 +79,6 @@ export interface DebianBinaryResult {
   sha256: string;
 }
 
-
 /** Where the files of one source package version are cached. */
 export function debianSourceCacheDir(cacheDir: string, pkg: string, version: string): string {
   return path.join(cacheDir, 'debian', 'source', pkg, version.replace(/:/g, '%3a'));
@@ -99,7 +88,6 @@ export function debianSourceCacheDir(cacheDir: string, pkg: string, version: str
 export function debianBinaryCacheDir(cacheDir: string, pkg: string, version: string, arch: string): string {
   return path.join(cacheDir, 'debian', 'binary', arch, pkg, version.replace(/:/g, '%3a'));
 }
-
 
 // ---------------------------------------------------------------- debian-source
 
@@ -130,7 +118,8 @@ export async function fetchDebianSource(ctx: ActionContext, src: DebianSourceSpe
     const apt = privateApt(ctx, DEFAULT_DEBIAN_ARCH, opts);
     stamp = await apt.locked(async () => (await cachedSource(ctx, dir, pkg, version)) ?? (await downloadSource(ctx, apt, dir, pkg, version)));
   }
-  if (pin !== undefined && stamp.sha256 !== pin) throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.dsc), expected: pin, actual: stamp.sha256 });
+  if (pin !== undefined && stamp.sha256 !== pin)
+    throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.dsc), expected: pin, actual: stamp.sha256 });
   const dsc = path.join(dir, stamp.dsc);
   await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-source', '--no-check', '--no-copy', '-x', dsc, root], { cwd: path.dirname(root) }));
   return { version, dsc: stamp.dsc, sha256: stamp.sha256, files: stamp.files };
@@ -212,7 +201,8 @@ export async function fetchDebianBinary(ctx: ActionContext, src: DebianBinarySpe
     const apt = privateApt(ctx, arch, opts);
     stamp = await apt.locked(async () => (await cachedBinary(ctx, dir, want)) ?? (await downloadBinary(ctx, apt, dir, want)));
   }
-  if (pin !== undefined && stamp.sha256 !== pin) throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.file), expected: pin, actual: stamp.sha256 });
+  if (pin !== undefined && stamp.sha256 !== pin)
+    throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.file), expected: pin, actual: stamp.sha256 });
   const deb = path.join(dir, stamp.file);
   await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-deb', '-x', deb, root], { cwd: path.dirname(root) }));
   return { version, arch, file: stamp.file, sha256: stamp.sha256 };
@@ -245,10 +235,13 @@ async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, 
     kind: 'binary',
     find: async () => {
       const out = await query(ctx, apt, apt.argv('apt-cache', 'show', `${pkg}:${arch}`));
-      const record = parseControl(out ?? '').find((p) => p.get('package') === pkg && p.get('version') === version && [arch, 'all'].includes(p.get('architecture') ?? ''));
+      const record = parseControl(out ?? '').find(
+        (p) => p.get('package') === pkg && p.get('version') === version && [arch, 'all'].includes(p.get('architecture') ?? ''),
+      );
       if (!record) return undefined;
       const sha256 = record.get('sha256')?.toLowerCase();
-      if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the Packages index gives no SHA256 for it' });
+      if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256))
+        throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the Packages index gives no SHA256 for it' });
       return sha256;
     },
     download: (sha256) =>

@@ -201,7 +201,6 @@ export async function modifiedFiles(ctx: ActionContext, dir: string): Promise<st
   return porcelainPaths(await runGit(ctx, STATUS_ARGS, { cwd: dir, capture: true, quiet: true }));
 }
 
-
 /** Reject a 40-hex id that is not one (a bug upstream: recipes are validated). */
 export function checkCommitId(commit: string): string {
   if (!/^[0-9a-fA-F]{40}$/.test(commit)) throw new Error(`Internal error: ${JSON.stringify(commit)} is not a 40-hex commit id`);
@@ -307,7 +306,9 @@ export function describeFetchGit(src: GitSource, paths: GitPaths): string[] {
   const lines: string[] = [];
   if (!isGitRepo(cache)) lines.push(cmd('git', 'init', '--bare', cache));
   const from = mirror ?? src.git;
-  lines.push(`${cmd('git', '-C', cache, 'fetch', from, ...REFSPECS)}   # unless ${src.commit} is already cached${mirror ? `; then ${src.git} if the mirror lacks it` : ''}`);
+  lines.push(
+    `${cmd('git', '-C', cache, 'fetch', from, ...REFSPECS)}   # unless ${src.commit} is already cached${mirror ? `; then ${src.git} if the mirror lacks it` : ''}`,
+  );
   if (src.ref !== undefined) lines.push(`${cmd('git', '-C', cache, 'rev-parse', '--verify', `${src.ref}^{commit}`)}   # must be ${src.commit}`);
   if (existsSync(paths.srcDir)) {
     lines.push(`${cmd('git', '-C', paths.srcDir, 'status', '--porcelain', '--untracked-files=no')}   # must list nothing`);

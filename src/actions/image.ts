@@ -27,7 +27,15 @@ async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
 export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void> {
   const layout = await imageStep(a.output.name, async () => validateLayout(a.layout));
   const built = await imageStep(a.output.name, () =>
-    buildImage({ layout, name: a.name, workDir: layoutAt(ctx.boardDir).tmp, outDir: dirname(a.output.path), signal: ctx.signal, onLine: ctx.log, onGroup: ctx.onGroup }),
+    buildImage({
+      layout,
+      name: a.name,
+      workDir: layoutAt(ctx.boardDir).tmp,
+      outDir: dirname(a.output.path),
+      signal: ctx.signal,
+      onLine: ctx.log,
+      onGroup: ctx.onGroup,
+    }),
   );
   for (const p of built.partitions) ctx.log(`partition ${p.name}: offset ${p.offset}, ${p.size} bytes`);
 }
@@ -46,7 +54,16 @@ export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<
       outDir,
       compress: a.compress,
       level: a.level,
-      manifest: { board: a.board, ...(a.profile ? { profile: a.profile } : {}), xenbuildVersion: xenbuildVersion(), components: a.components, sources: a.sources, patches, tools: toolVersions, memoryMap },
+      manifest: {
+        board: a.board,
+        ...(a.profile ? { profile: a.profile } : {}),
+        xenbuildVersion: xenbuildVersion(),
+        components: a.components,
+        sources: a.sources,
+        patches,
+        tools: toolVersions,
+        memoryMap,
+      },
       artifacts: a.artifacts.map((f) => relative(outDir, f.path)),
       signal: ctx.signal,
       onLine: ctx.log,

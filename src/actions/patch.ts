@@ -18,7 +18,6 @@ export interface PatchOptions {
   strip?: number;
 }
 
-
 /**
  * Apply `patches` in order on top of commit `base` in ctx.srcDir, one commit
  * per patch, then check out the last commit (detached). The whole series is
@@ -27,12 +26,7 @@ export interface PatchOptions {
  * they were. Tracked files with local edits make it fail with 'dirty-tree'.
  * An empty series checks out `base`.
  */
-export async function applyPatchSeries(
-  ctx: ActionContext,
-  base: string,
-  patches: readonly PatchFile[],
-  opts: PatchOptions = {},
-): Promise<{ commit: string }> {
+export async function applyPatchSeries(ctx: ActionContext, base: string, patches: readonly PatchFile[], opts: PatchOptions = {}): Promise<{ commit: string }> {
   const dir = ctx.srcDir;
   const baseId = checkCommitId(base);
   const strip = opts.strip ?? 1;
@@ -74,13 +68,7 @@ async function commitSeries(ctx: ActionContext, base: string, patches: readonly 
   }
 }
 
-const FILE_ERRORS = [
-  'patch does not apply',
-  'does not exist in index',
-  'already exists in index',
-  'does not match index',
-  'wrong type',
-];
+const FILE_ERRORS = ['patch does not apply', 'does not exist in index', 'already exists in index', 'does not match index', 'wrong type'];
 
 /** Turn git apply's error messages into a patch-conflict naming the file and hunk. */
 function conflict(patch: PatchFile, errors: readonly string[]): Failure {

@@ -13,7 +13,11 @@ export function deployFile(boardDir: string, name: string): FileRef {
 
 /** The action with the board directory written symbolically, for machine-independent fingerprints. */
 function symbolic(action: TaskNode['action'], boardDir: string): unknown {
-  return JSON.parse(JSON.stringify(action, (_key, value: unknown) => (typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value)));
+  return JSON.parse(
+    JSON.stringify(action, (_key, value: unknown) =>
+      typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value,
+    ),
+  );
 }
 
 export interface BoardTaskSpec {

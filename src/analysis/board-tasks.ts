@@ -28,7 +28,13 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const missing = (['memory', 'xen', 'dom0', 'boot'] as const).filter((s) => b[s] === undefined);
   if (missing.length || !b.memory || !b.xen || !b.dom0 || !b.boot) {
     const first = sections[0] ?? 'dtb';
-    error(file, [first], `a board that boots Xen needs the sections memory, xen, dom0 and boot; missing: ${missing.join(', ')}`, undefined, file.spanAt([first], 'key'));
+    error(
+      file,
+      [first],
+      `a board that boots Xen needs the sections memory, xen, dom0 and boot; missing: ${missing.join(', ')}`,
+      undefined,
+      file.spanAt([first], 'key'),
+    );
     return [];
   }
   const { memory, xen, dom0, boot } = b;
@@ -41,7 +47,12 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     const found = artifacts.get(name);
     if (!found) {
       ok = false;
-      error(file, at, `no component exports an artifact "${name}"${didYouMean(name, artifacts.keys())}`, `artifacts: ${[...artifacts.keys()].sort().join(', ') || '(none: add exports to a recipe)'}`);
+      error(
+        file,
+        at,
+        `no component exports an artifact "${name}"${didYouMean(name, artifacts.keys())}`,
+        `artifacts: ${[...artifacts.keys()].sort().join(', ') || '(none: add exports to a recipe)'}`,
+      );
     }
     return found;
   };
@@ -59,7 +70,13 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const config = dom0.config === undefined ? undefined : artifact(dom0.config, ['dom0', 'config']);
   if (dtbMode === 'bake' && dtb.artifact === undefined) {
     ok = false;
-    error(file, b.dtb ? ['dtb'] : ['boot'], 'baking device-tree fixups needs dtb.artifact (the DTB a component exports)', 'or set dtb.mode: runtime when the firmware provides the DTB', file.spanAt(b.dtb ? ['dtb'] : ['boot'], 'key'));
+    error(
+      file,
+      b.dtb ? ['dtb'] : ['boot'],
+      'baking device-tree fixups needs dtb.artifact (the DTB a component exports)',
+      'or set dtb.mode: runtime when the firmware provides the DTB',
+      file.spanAt(b.dtb ? ['dtb'] : ['boot'], 'key'),
+    );
   }
   if (xen.image === 'uimage' && xen.load === undefined) {
     ok = false;
@@ -69,24 +86,35 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   fixups.forEach((f, i) => {
     if (f.op !== 'set-phandle' || dtbMode !== 'runtime') return;
     ok = false;
-    error(file, ['dtb', 'fixups', i, 'set', 'phandle'], 'a phandle is read from the DTB at build time, and in dtb.mode runtime the firmware provides the DTB only at boot', 'write the phandle as cells: [N] (fdtget -t x DTB PATH phandle), or use dtb.mode: bake');
+    error(
+      file,
+      ['dtb', 'fixups', i, 'set', 'phandle'],
+      'a phandle is read from the DTB at build time, and in dtb.mode runtime the firmware provides the DTB only at boot',
+      'write the phandle as cells: [N] (fdtget -t x DTB PATH phandle), or use dtb.mode: bake',
+    );
   });
-  const dom0Ranges: Range[] | undefined = dom0.memory?.map((r, i) => ({ start: num(r.start, ['dom0', 'memory', i, 'start']), size: num(r.size, ['dom0', 'memory', i, 'size']) }));
+  const dom0Ranges: Range[] | undefined = dom0.memory?.map((r, i) => ({
+    start: num(r.start, ['dom0', 'memory', i, 'start']),
+    size: num(r.size, ['dom0', 'memory', i, 'size']),
+  }));
   if (fixups.some((f) => f.op === 'prune-reserved-memory') && !dom0Ranges) {
     ok = false;
-    error(file, ['dtb', 'fixups'], 'prune-reserved-memory needs dom0.memory: the range Xen gives dom0 (1:1)', 'e.g. dom0: { memory: [{ start: 0xa8000000, size: 128M }] }');
+    error(
+      file,
+      ['dtb', 'fixups'],
+      'prune-reserved-memory needs dom0.memory: the range Xen gives dom0 (1:1)',
+      'e.g. dom0: { memory: [{ start: 0xa8000000, size: 128M }] }',
+    );
   }
   const bootMemory = {
     ram: memory.ram.map((r, i) => ({ start: num(r.start, ['memory', 'ram', i, 'start']), size: num(r.size, ['memory', 'ram', i, 'size']) })),
     align: memory.align === undefined ? 2 * 1024 * 1024 : num(memory.align, ['memory', 'align']),
-    reserved: (memory.reserved ?? []).map(
-      (r, i): ReservedRange => ({
-        name: r.name,
-        start: num(r.start, ['memory', 'reserved', i, 'start']),
-        size: num(r.size, ['memory', 'reserved', i, 'size']),
-        ...(r['loader-only'] ? { loaderOnly: true } : {}),
-      }),
-    ),
+    reserved: (memory.reserved ?? []).map((r, i): ReservedRange => ({
+      name: r.name,
+      start: num(r.start, ['memory', 'reserved', i, 'start']),
+      size: num(r.size, ['memory', 'reserved', i, 'size']),
+      ...(r['loader-only'] ? { loaderOnly: true } : {}),
+    })),
   };
   // A fixed address is checked now against RAM and the 32-bit bus, without waiting for the files' sizes.
   const inRam = (addr: number) => bootMemory.ram.some((r) => addr >= r.start && addr < r.start + r.size);
@@ -101,10 +129,20 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     const addr = num(raw, at);
     if (addr > 0xffffffff && boot.command !== 'booti') {
       ok = false;
-      error(file, at, `${at.join('.')} 0x${addr.toString(16)} is beyond 32 bits: U-Boot on a 32-bit ARM (bootm, bootz) cannot load there`, `an address inside RAM (${ramText})`);
+      error(
+        file,
+        at,
+        `${at.join('.')} 0x${addr.toString(16)} is beyond 32 bits: U-Boot on a 32-bit ARM (bootm, bootz) cannot load there`,
+        `an address inside RAM (${ramText})`,
+      );
     } else if (!inRam(addr)) {
       ok = false;
-      error(file, at, `${at.join('.')} 0x${addr.toString(16)} is not in RAM (${ramText})`, 'an address inside a RAM bank of memory.ram, or leave it out to have it planned');
+      error(
+        file,
+        at,
+        `${at.join('.')} 0x${addr.toString(16)} is not in RAM (${ramText})`,
+        'an address inside a RAM bank of memory.ram, or leave it out to have it planned',
+      );
     }
   }
   if (!ok || sizes.failed() || !xenArtifact || !kernel) return [];
@@ -115,7 +153,16 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   let xenDeps = [xenArtifact.producer];
   if (xen.image === 'uimage') {
     const output = deployFile('boot/xen-uImage');
-    out.push(node('xen-image', `mkimage -T kernel -a ${String(xen.load)} ${xen.artifact}`, [xenArtifact.producer], { kind: 'uimage', input: xenArtifact.file, output, load: num(xen.load!, ['xen', 'load']), name: `Xen for ${b.board}` }, [output], ['mkimage']));
+    out.push(
+      node(
+        'xen-image',
+        `mkimage -T kernel -a ${String(xen.load)} ${xen.artifact}`,
+        [xenArtifact.producer],
+        { kind: 'uimage', input: xenArtifact.file, output, load: num(xen.load!, ['xen', 'load']), name: `Xen for ${b.board}` },
+        [output],
+        ['mkimage'],
+      ),
+    );
     xenFile = output;
     xenDeps = [`${BOOT}:xen-image`];
   }
@@ -124,7 +171,13 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const xenFixed = xen.image === 'zimage' && xen.load !== undefined ? { fixed: num(xen.load, ['xen', 'load']) } : {};
   const modules: PlannedModule[] = [{ kind: 'xen', file: xenFile, key: xen.image === 'uimage' ? 'xen' : 'xen.load', ...xenFixed }];
   modules.push({ kind: 'kernel', file: kernel.file, key: 'dom0.load', ...(dom0.load !== undefined ? { fixed: num(dom0.load, ['dom0', 'load']) } : {}) });
-  if (initrd) modules.push({ kind: 'initrd', file: initrd.file, key: 'dom0.initrd-load', ...(dom0['initrd-load'] !== undefined ? { fixed: num(dom0['initrd-load'], ['dom0', 'initrd-load']) } : {}) });
+  if (initrd)
+    modules.push({
+      kind: 'initrd',
+      file: initrd.file,
+      key: 'dom0.initrd-load',
+      ...(dom0['initrd-load'] !== undefined ? { fixed: num(dom0['initrd-load'], ['dom0', 'initrd-load']) } : {}),
+    });
   if (dtbMode === 'bake' && dtbArtifact) {
     const growRoom = dtb['grow-room'] === undefined ? DEFAULT_DTB_GROW_ROOM : num(dtb['grow-room'], ['dtb', 'grow-room']);
     modules.push({ kind: 'dtb', file: dtbArtifact.file, key: 'dtb', growRoom });
@@ -138,7 +191,17 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       'plan',
       'plan load addresses and draw the memory map',
       planDeps,
-      { kind: 'boot-plan', memory: bootMemory, modules, xenRelocates: true, ...(xen.image === 'uimage' && xen.load !== undefined ? { bootmCopy: { load: num(xen.load, ['xen', 'load']) } } : {}), ...(dom0Ranges ? { dom0: dom0Ranges } : {}), ...(dom0Mem !== undefined ? { dom0Mem } : {}), json: planJson, svg: planSvg },
+      {
+        kind: 'boot-plan',
+        memory: bootMemory,
+        modules,
+        xenRelocates: true,
+        ...(xen.image === 'uimage' && xen.load !== undefined ? { bootmCopy: { load: num(xen.load, ['xen', 'load']) } } : {}),
+        ...(dom0Ranges ? { dom0: dom0Ranges } : {}),
+        ...(dom0Mem !== undefined ? { dom0Mem } : {}),
+        json: planJson,
+        svg: planSvg,
+      },
       [planJson, planSvg],
       [],
     ),
@@ -240,7 +303,8 @@ function fixupEdit(f: DtFixupSpec, at: PathKey[], num: (v: number | string, at: 
     else value = { empty: true };
     return { op: 'set', path: s.path, prop: s.prop, value };
   }
-  if ('delete' in f) return f.delete.prop === undefined ? { op: 'delete-node', path: f.delete.path } : { op: 'delete-prop', path: f.delete.path, prop: f.delete.prop };
+  if ('delete' in f)
+    return f.delete.prop === undefined ? { op: 'delete-node', path: f.delete.path } : { op: 'delete-prop', path: f.delete.path, prop: f.delete.prop };
   if ('enable' in f) return { op: 'enable', path: f.enable };
   if ('disable' in f) return { op: 'disable', path: f.disable };
   if ('add-node' in f) return { op: 'add-node', path: f['add-node'] };

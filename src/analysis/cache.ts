@@ -55,7 +55,13 @@ function stamp(path: string): [string, number, number] {
 export function readAnalysisCache(settings: Settings, board: string, profile: string | undefined, version: string): BuildGraph | undefined {
   const entry = readJsonState(
     analysisCachePath(settings, board),
-    (v): v is CacheEntry => isRecord(v) && typeof v.key === 'string' && Array.isArray(v.files) && v.files.every((f) => Array.isArray(f) && f.length === 3) && isRecord(v.graph) && Array.isArray(v.graph.tasks),
+    (v): v is CacheEntry =>
+      isRecord(v) &&
+      typeof v.key === 'string' &&
+      Array.isArray(v.files) &&
+      v.files.every((f) => Array.isArray(f) && f.length === 3) &&
+      isRecord(v.graph) &&
+      Array.isArray(v.graph.tasks),
   );
   if (!entry) return undefined;
   if (entry.key !== keyOf(settings, board, profile, version)) return undefined;
@@ -74,7 +80,13 @@ export async function writeAnalysisCache(
   graph: BuildGraph,
   files: readonly string[],
 ): Promise<void> {
-  const watched = new Set([...files, ...settings.recipeDirs.map((d) => d.dir), ...settings.boardDirs.map((d) => d.dir), ...analysisCode(), ...checkCodeFiles()]);
+  const watched = new Set([
+    ...files,
+    ...settings.recipeDirs.map((d) => d.dir),
+    ...settings.boardDirs.map((d) => d.dir),
+    ...analysisCode(),
+    ...checkCodeFiles(),
+  ]);
   const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
   await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));
 }

@@ -82,7 +82,14 @@ export function imageTasks(
   const problems = layoutProblems(layout);
   for (const problem of problems) {
     const m = /^image\.partitions\[(\d+)\](?:\.(\w+))?/.exec(problem);
-    const at: PathKey[] = m ? ['image', 'partitions', Number(m[1]), ...(m[2] && (board.value.image?.partitions[Number(m[1])] as Record<string, unknown> | undefined)?.[m[2]] !== undefined ? [m[2]] : [])] : ['image'];
+    const at: PathKey[] = m
+      ? [
+          'image',
+          'partitions',
+          Number(m[1]),
+          ...(m[2] && (board.value.image?.partitions[Number(m[1])] as Record<string, unknown> | undefined)?.[m[2]] !== undefined ? [m[2]] : []),
+        ]
+      : ['image'];
     error(file, at, problem, undefined, m ? undefined : file.spanAt(['image'], 'key'));
   }
   if (problems.length) return [];
@@ -95,7 +102,8 @@ export function imageTasks(
   const img = deploy(`${name}.img`);
   const compress = image.compress ?? 'zst';
   const level = image['compress-level'] ?? (compress === 'zst' ? 10 : 6);
-  if (compress === 'xz' && level > 9) error(file, ['image', 'compress-level'], `xz compresses at levels 1 to 9, not ${level}`, 'use 1–9 with compress: xz (19 is a zstd level)');
+  if (compress === 'xz' && level > 9)
+    error(file, ['image', 'compress-level'], `xz compresses at levels 1 to 9, not ${level}`, 'use 1–9 with compress: xz (19 is a zstd level)');
   const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
     boardTask(IMAGE, boardDir, name, { name: taskName, title, deps: taskDeps, action, outputs, tools });
   const sources: ManifestSource[] = tasks.flatMap((t): ManifestSource[] => {
@@ -118,7 +126,14 @@ export function imageTasks(
   const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
   const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
   return [
-    node('sdcard', `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`, [...deps], { kind: 'image', layout, name, output: img }, [img], ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'fallocate']),
+    node(
+      'sdcard',
+      `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`,
+      [...deps],
+      { kind: 'image', layout, name, output: img },
+      [img],
+      ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'fallocate'],
+    ),
     node(
       'release',
       `bmap, ${compress} copy, SHA256SUMS and manifest.json`,

@@ -61,11 +61,21 @@ export function loadFile<T extends Record<string, unknown>>(
     data = file.toJS();
   } catch (err) {
     if (!(err instanceof ReferenceError) || !/alias/i.test(err.message)) throw err;
-    diagnostics.push({ severity: 'error', file: path, span: file.spanAt([]), message: `the file's aliases expand more than 100 times (${err.message}): a YAML alias bomb, or aliases where values should be written out`, hint: 'write the values out, or use a few plain aliases' });
+    diagnostics.push({
+      severity: 'error',
+      file: path,
+      span: file.spanAt([]),
+      message: `the file's aliases expand more than 100 times (${err.message}): a YAML alias bomb, or aliases where values should be written out`,
+      hint: 'write the values out, or use a few plain aliases',
+    });
     return undefined;
   }
   if (data === null || data === undefined) {
-    diagnostics.push({ severity: 'error', file: path, message: `the file is empty; a ${kindKey} file starts with "${kindKey}: ${basename(path, extname(path))}"` });
+    diagnostics.push({
+      severity: 'error',
+      file: path,
+      message: `the file is empty; a ${kindKey} file starts with "${kindKey}: ${basename(path, extname(path))}"`,
+    });
     return undefined;
   }
   const { value, diagnostics: problems } = validate(schema, file, data);

@@ -48,11 +48,23 @@ export function profileChain(board: Loaded<Board>, name: string, diagnostics: Di
     const child = chain[chain.length - 1]!;
     const at = board.file.spanAt(['profiles', child, 'extends']);
     if (!profiles[parent]) {
-      diagnostics.push({ severity: 'error', file: board.file.path, span: at, message: `profile ${child} extends unknown profile "${parent}"${didYouMean(parent, Object.keys(profiles))}`, hint: `profiles of ${board.value.board}: ${Object.keys(profiles).join(', ')}` });
+      diagnostics.push({
+        severity: 'error',
+        file: board.file.path,
+        span: at,
+        message: `profile ${child} extends unknown profile "${parent}"${didYouMean(parent, Object.keys(profiles))}`,
+        hint: `profiles of ${board.value.board}: ${Object.keys(profiles).join(', ')}`,
+      });
       return undefined;
     }
     if (chain.includes(parent)) {
-      diagnostics.push({ severity: 'error', file: board.file.path, span: at, message: `profiles extend each other in a loop: ${[...chain, parent].join(' → ')}`, hint: 'a profile extends one that does not extend it back' });
+      diagnostics.push({
+        severity: 'error',
+        file: board.file.path,
+        span: at,
+        message: `profiles extend each other in a loop: ${[...chain, parent].join(' → ')}`,
+        hint: 'a profile extends one that does not extend it back',
+      });
       return undefined;
     }
     chain.push(parent);

@@ -23,7 +23,6 @@ export interface Analysis {
   files: string[];
 }
 
-
 /**
  * Turns a board and its recipes into the whole task graph, or into every
  * problem found on the way. Nothing runs and nothing is written.
@@ -32,7 +31,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const texts = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
   const files: string[] = [];
-  const done = (graph?: BuildGraph): Analysis => (graph && !diagnostics.some((d) => d.severity === 'error') ? { graph, diagnostics, texts, files } : { diagnostics, texts, files });
+  const done = (graph?: BuildGraph): Analysis =>
+    graph && !diagnostics.some((d) => d.severity === 'error') ? { graph, diagnostics, texts, files } : { diagnostics, texts, files };
 
   const badName = boardNameProblem(boardName);
   if (badName) {
@@ -116,11 +116,25 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   for (const component of resolved) {
     tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions, outputs }));
   }
-  if (byName.has(BOOT)) error(board.file, ['components', BOOT], `component name "${BOOT}" is reserved for the board's boot tasks`, 'choose another name', board.file.spanAt(['components', BOOT], 'key'));
+  if (byName.has(BOOT))
+    error(
+      board.file,
+      ['components', BOOT],
+      `component name "${BOOT}" is reserved for the board's boot tasks`,
+      'choose another name',
+      board.file.spanAt(['components', BOOT], 'key'),
+    );
   else tasks.push(...bootTasks(board, boardDir, tasks, error));
   // The image names boot files: after an error in the boot sections, its errors would only echo it.
   if (diagnostics.some((d) => d.severity === 'error')) return done();
-  if (byName.has(IMAGE)) error(board.file, ['components', IMAGE], `component name "${IMAGE}" is reserved for the board's image tasks`, 'choose another name', board.file.spanAt(['components', IMAGE], 'key'));
+  if (byName.has(IMAGE))
+    error(
+      board.file,
+      ['components', IMAGE],
+      `component name "${IMAGE}" is reserved for the board's image tasks`,
+      'choose another name',
+      board.file.spanAt(['components', IMAGE], 'key'),
+    );
   else {
     const components = resolved.map((c) => ({
       component: c.name,
@@ -139,7 +153,13 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     task.deps.forEach((dep) => {
       if (ids.has(dep)) return;
       const message = `${task.id} runs after unknown task "${dep}"${didYouMean(dep, ids)}`;
-      if (def) error(def.file, [...def.afterPath, def.after.indexOf(dep)], message, `tasks: ${[...ids].filter((id) => id.startsWith(`${dep.split(':')[0]}:`)).join(', ') || [...ids].join(', ')}`);
+      if (def)
+        error(
+          def.file,
+          [...def.afterPath, def.after.indexOf(dep)],
+          message,
+          `tasks: ${[...ids].filter((id) => id.startsWith(`${dep.split(':')[0]}:`)).join(', ') || [...ids].join(', ')}`,
+        );
       else diagnostics.push({ severity: 'error', message });
     });
   }
@@ -158,7 +178,11 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const order = topologicalOrder(depGraph);
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const toolUsers = new Map<string, { package?: string; usedBy: string[]; compiles?: CompileKind }>();
-  if (b.qemu && !b.qemu.command[0]!.includes('/')) toolUsers.set(b.qemu.command[0]!, { usedBy: ['xenbuild boot'], ...(debianPackageFor(b.qemu.command[0]!) ? { package: debianPackageFor(b.qemu.command[0]!)! } : {}) });
+  if (b.qemu && !b.qemu.command[0]!.includes('/'))
+    toolUsers.set(b.qemu.command[0]!, {
+      usedBy: ['xenbuild boot'],
+      ...(debianPackageFor(b.qemu.command[0]!) ? { package: debianPackageFor(b.qemu.command[0]!)! } : {}),
+    });
   for (const t of tasks) {
     for (const tool of t.tools) {
       const entry = toolUsers.get(tool) ?? { usedBy: [] };
@@ -200,7 +224,13 @@ function selectVersion(
     ref,
   };
   if (r.source && r.versions) {
-    error(recipe.file, ['versions'], 'a recipe has either "source" or "versions", not both', 'move the source into a version entry', recipe.file.spanAt(['versions'], 'key'));
+    error(
+      recipe.file,
+      ['versions'],
+      'a recipe has either "source" or "versions", not both',
+      'move the source into a version entry',
+      recipe.file.spanAt(['versions'], 'key'),
+    );
     return undefined;
   }
   if (!r.versions) {
@@ -217,7 +247,12 @@ function selectVersion(
   const chosen = version ?? r['default-version'];
   const known = Object.keys(r.versions);
   if (chosen === undefined) {
-    error(ref.file, ref.path, `recipe "${r.recipe}" has several versions; choose one`, `write "${r.recipe}@${known[0]}" (versions: ${known.join(', ')}) or give the recipe a default-version`);
+    error(
+      ref.file,
+      ref.path,
+      `recipe "${r.recipe}" has several versions; choose one`,
+      `write "${r.recipe}@${known[0]}" (versions: ${known.join(', ')}) or give the recipe a default-version`,
+    );
     return undefined;
   }
   const entry = r.versions[chosen];
@@ -240,4 +275,3 @@ function selectVersion(
     patchEntries: { entries: entry.patches ?? [], path: ['versions', chosen, 'patches'] },
   };
 }
-

@@ -58,7 +58,9 @@ export function makeScope(c: Component, ctx: TaskContext) {
       if (!Object.hasOwn(raw, name)) return undefined;
       // Inside another component's variable, its bare names are its own: ${linux.kver} may say "${base}-armmp".
       const owner = name.includes('.') && !name.startsWith('board.') ? name.slice(0, name.indexOf('.') + 1) : '';
-      const inner: VarScope = owner ? { lookup: (n) => scope.lookup(!n.includes('.') && Object.hasOwn(raw, owner + n) ? owner + n : n), names: scope.names } : scope;
+      const inner: VarScope = owner
+        ? { lookup: (n) => scope.lookup(!n.includes('.') && Object.hasOwn(raw, owner + n) ? owner + n : n), names: scope.names }
+        : scope;
       if (expanding.includes(name)) {
         const chain = [...expanding.slice(expanding.indexOf(name)), name].join(' → ');
         ctx.error(...site(name), `variables refer to each other in a loop: ${chain}`, 'a variable may use others, but not itself through them');
@@ -69,7 +71,11 @@ export function makeScope(c: Component, ctx: TaskContext) {
       expanding.pop();
       if (!r.ok) {
         entries[name] = { value: raw[name]! };
-        ctx.error(...site(name), `variable "${name}" = "${raw[name]}" refers to ${r.malformed ? 'an unterminated ${' : `unknown ${r.unknown.map((u) => `\${${u}}`).join(', ')}`}`, 'define it, or write $${ for a literal "${"');
+        ctx.error(
+          ...site(name),
+          `variable "${name}" = "${raw[name]}" refers to ${r.malformed ? 'an unterminated ${' : `unknown ${r.unknown.map((u) => `\${${u}}`).join(', ')}`}`,
+          'define it, or write $${ for a literal "${"',
+        );
         return { value: raw[name]! };
       }
       const found = r.result.symbolic === r.result.value ? { value: r.result.value } : { value: r.result.value, symbolic: r.result.symbolic };

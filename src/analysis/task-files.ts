@@ -19,11 +19,18 @@ export function resolvePatches(c: Component, ctx: TaskContext): FileRef[] {
       return;
     }
     if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, at, `patch "${entry}" does not exist`, `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`);
+      ctx.error(
+        c.recipe.file,
+        at,
+        `patch "${entry}" does not exist`,
+        `patch paths are relative to the project root (where xenbuild.config.* is, else the current directory)`,
+      );
       return;
     }
     if (statSync(abs).isDirectory()) {
-      const found = readdirSync(abs).filter((f) => PATCH_FILE.test(f)).sort();
+      const found = readdirSync(abs)
+        .filter((f) => PATCH_FILE.test(f))
+        .sort();
       if (!found.length) ctx.error(c.recipe.file, at, `patch directory "${entry}" holds no *.patch or *.diff files`);
       for (const f of found) refs.push(fileRef(join(abs, f), c.recipe.root));
       ctx.files.push(abs);
@@ -40,11 +47,21 @@ export function resolveInputs(entries: string[], path: PathKey[], c: Component, 
   entries.forEach((entry, i) => {
     const abs = resolvePath(c.recipe.root, entry);
     if (existsSync(abs) && !staysInside(abs, c.recipe.root)) {
-      ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" lies outside the project`, 'inputs are project files: copy it into the project, or make a recipe that fetches it');
+      ctx.error(
+        c.recipe.file,
+        [...path, index ?? i],
+        `input "${entry}" lies outside the project`,
+        'inputs are project files: copy it into the project, or make a recipe that fetches it',
+      );
       return;
     }
     if (!existsSync(abs)) {
-      ctx.error(c.recipe.file, [...path, index ?? i], `input "${entry}" does not exist`, `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`);
+      ctx.error(
+        c.recipe.file,
+        [...path, index ?? i],
+        `input "${entry}" does not exist`,
+        `inputs are project files, relative to the project root (where xenbuild.config.* is, else the current directory)`,
+      );
       return;
     }
     // A directory is one input: its tree digest covers every file, mode and link in it (src/engine/hasher.ts).
@@ -57,4 +74,3 @@ export function resolveInputs(entries: string[], path: PathKey[], c: Component, 
 function fileRef(abs: string, root: string): FileRef {
   return { path: normalize(abs), name: relative(root, abs) };
 }
-

@@ -82,7 +82,13 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       sourceTask = `${c.name}:patch`;
     }
   } else if (c.patchEntries.entries.length) {
-    ctx.error(file, c.patchEntries.path, 'patches need a source to apply to', 'add a "source" to the recipe or remove "patches"', file.spanAt(c.patchEntries.path, 'key'));
+    ctx.error(
+      file,
+      c.patchEntries.path,
+      'patches need a source to apply to',
+      'add a "source" to the recipe or remove "patches"',
+      file.spanAt(c.patchEntries.path, 'key'),
+    );
   }
 
   const declaredOutputs = new Map<string, string>();
@@ -110,17 +116,32 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       const abs = resolvePath(c.srcDir, v.value);
       const name = relative(ctx.boardDir, abs);
       if (name.startsWith('..') || isAbsolute(name)) {
-        ctx.error(file, at, `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+        ctx.error(
+          file,
+          at,
+          `output "${out}" lies outside the board's build directory`,
+          'outputs are files under the source tree (or ${builddir}, ${deploydir})',
+        );
         return undefined;
       }
       const reserved = reservedOutput(name, ctx);
       if (reserved) {
-        ctx.error(file, at, `output "${out}" is ${reserved}: a task's output is emptied before it runs`, 'declare a file or directory inside it, such as ${builddir}/out');
+        ctx.error(
+          file,
+          at,
+          `output "${out}" is ${reserved}: a task's output is emptied before it runs`,
+          'declare a file or directory inside it, such as ${builddir}/out',
+        );
         return undefined;
       }
       const owner = ctx.outputs.get(abs);
       if (owner !== undefined && owner !== id) {
-        ctx.error(file, at, `output "${out}" is also an output of ${owner}: two tasks writing one file race, and the last writer wins`, 'give each task its own output (${builddir} is per component)');
+        ctx.error(
+          file,
+          at,
+          `output "${out}" is also an output of ${owner}: two tasks writing one file race, and the last writer wins`,
+          'give each task its own output (${builddir} is per component)',
+        );
         return undefined;
       }
       ctx.outputs.set(abs, id);
@@ -132,7 +153,11 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
     (t.outputs ?? []).forEach((out, i) => addOutput(out, [...path, 'outputs', i]));
     const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
     const fail = (at: PathKey[], message: string) => ctx.error(file, at, message, undefined, file.spanAt(at, 'key'));
-    const action = taskAction(t, path, str, { fail, addOutput, addInput: (entry, at) => resolveInputs([entry], at.slice(0, -1), c, ctx, at[at.length - 1] as number)[0] });
+    const action = taskAction(t, path, str, {
+      fail,
+      addOutput,
+      addInput: (entry, at) => resolveInputs([entry], at.slice(0, -1), c, ctx, at[at.length - 1] as number)[0],
+    });
     if (!action) continue;
     inputs.push(...action.inputs);
     const deps = sourceTask ? [sourceTask, ...after] : after;
@@ -171,7 +196,12 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       const inSource = sourceTask !== undefined && !relative(c.srcDir, abs).startsWith('..');
       const producer = declaredOutputs.get(abs) ?? (inSource ? sourceTask : undefined);
       if (!producer) {
-        ctx.error(file, at, `export "${artifact}" is "${from}", which no task of ${r.recipe} declares as an output`, 'add it to the outputs of the task that makes it');
+        ctx.error(
+          file,
+          at,
+          `export "${artifact}" is "${from}", which no task of ${r.recipe} declares as an output`,
+          'add it to the outputs of the task that makes it',
+        );
         continue;
       }
       if (artifact.includes('/') || artifact.startsWith('.')) {
@@ -181,7 +211,13 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       const to = join(ctx.boardDir, 'deploy', artifact);
       const owner = ctx.outputs.get(to);
       if (owner !== undefined) {
-        ctx.error(file, at, `artifact "${artifact}" is also exported by ${owner.replace(/:deploy$/, '')}: both would be deploy/${artifact}, and the last writer wins`, 'rename one of the exports', file.spanAt(at, 'key'));
+        ctx.error(
+          file,
+          at,
+          `artifact "${artifact}" is also exported by ${owner.replace(/:deploy$/, '')}: both would be deploy/${artifact}, and the last writer wins`,
+          'rename one of the exports',
+          file.spanAt(at, 'key'),
+        );
         continue;
       }
       ctx.outputs.set(to, `${c.name}:deploy`);
@@ -227,7 +263,10 @@ interface ActionHelpers {
 function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHelpers): ActionParts | undefined {
   if ('run' in t || 'make' in t) {
     // make takes its jobs from the run's jobserver (MAKEFLAGS), not from -j.
-    const argv = 'run' in t ? t.run.map((a, i) => str(a, [...path, 'run', i])) : [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))];
+    const argv =
+      'run' in t
+        ? t.run.map((a, i) => str(a, [...path, 'run', i]))
+        : [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))];
     const jobs = 'run' in t ? (t.jobs ?? 'one') : 'make';
     const values = argv.map((a) => a.value);
     return {
@@ -252,8 +291,22 @@ function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHelpers):
   const busybox = str(b.busybox, [...at, 'busybox']);
   const modules = b.modules ? { dir: str(b.modules.dir, [...at, 'modules', 'dir']), load: b.modules.load } : undefined;
   return {
-    spec: { kind: 'busybox-root', busybox: busybox.value, init, format, output, ...(modules ? { modules: { dir: modules.dir.value, load: modules.load } } : {}) },
-    symbolic: { kind: 'busybox-root', busybox: busybox.symbolic, init: init.name, format, output: output.name, ...(modules ? { modules: { dir: modules.dir.symbolic, load: modules.load } } : {}) },
+    spec: {
+      kind: 'busybox-root',
+      busybox: busybox.value,
+      init,
+      format,
+      output,
+      ...(modules ? { modules: { dir: modules.dir.value, load: modules.load } } : {}),
+    },
+    symbolic: {
+      kind: 'busybox-root',
+      busybox: busybox.symbolic,
+      init: init.name,
+      format,
+      output: output.name,
+      ...(modules ? { modules: { dir: modules.dir.symbolic, load: modules.load } } : {}),
+    },
     title: `${format === 'cpio' ? 'initramfs' : 'root filesystem'} from busybox${modules ? ` with ${modules.load.join(', ')}` : ''}`,
     tools: format === 'cpio' ? ['cpio', 'gzip', ...(modules ? ['modinfo'] : [])] : modules ? ['modinfo'] : [],
     inputs: [init],
@@ -265,16 +318,11 @@ function toolOf(program: string | undefined): string[] {
   return [program];
 }
 
-function resolveString(
-  template: string,
-  at: PathKey[],
-  file: YamlFile,
-  scope: VarScope,
-  error: ErrorFn,
-): { value: string; symbolic: string } {
+function resolveString(template: string, at: PathKey[], file: YamlFile, scope: VarScope, error: ErrorFn): { value: string; symbolic: string } {
   const result = interpolate(template, scope);
   if (result.ok) return result.result;
-  if (result.malformed) error(file, at, `unterminated variable reference in "${template}"`, 'write ${name}; for a literal "${" write "$${"', file.spanWithin(at, '${'));
+  if (result.malformed)
+    error(file, at, `unterminated variable reference in "${template}"`, 'write ${name}; for a literal "${" write "$${"', file.spanWithin(at, '${'));
   for (const name of result.unknown) {
     error(file, at, `unknown variable "\${${name}}"${didYouMean(name, scope.names())}`, scopeHint(name, scope), file.spanWithin(at, `\${${name}}`));
   }

@@ -88,7 +88,10 @@ function collect(root: AnySchema, issue: Issue, prefix: PathKey[], data: unknown
     case 'invalid_key': {
       const key = path[path.length - 1];
       for (const sub of issue.issues) {
-        error(file.spanAt(path, 'key'), `key "${String(key)}"${describePath(path.slice(0, -1)) ? ` in ${describePath(path.slice(0, -1))}` : ''} ${sub.message}`);
+        error(
+          file.spanAt(path, 'key'),
+          `key "${String(key)}"${describePath(path.slice(0, -1)) ? ` in ${describePath(path.slice(0, -1))}` : ''} ${sub.message}`,
+        );
       }
       return;
     }

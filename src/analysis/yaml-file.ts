@@ -151,7 +151,10 @@ function explainSyntaxError(text: string, code: string, message: string, pos: [n
       const close = open === '[' ? ']' : '}';
       const at = unclosedBracket(text, pos[0], open, close);
       if (at === undefined) break;
-      return { span: [at, at + 1], message: `YAML syntax error: this "${open}" is never closed: a flow ${open === '[' ? 'list' : 'map'} must end with "${close}"` };
+      return {
+        span: [at, at + 1],
+        message: `YAML syntax error: this "${open}" is never closed: a flow ${open === '[' ? 'list' : 'map'} must end with "${close}"`,
+      };
     }
     case 'BLOCK_AS_IMPLICIT_KEY':
     case 'MULTILINE_IMPLICIT_KEY': {
@@ -220,7 +223,11 @@ function outOfBounds(text: string): { span: [number, number]; message: string; h
     const c = text[i];
     if (c === '\n' || i === text.length) {
       if (i - lineStart > MAX_LINE) {
-        return { span: [lineStart, lineStart + 1], message: `line ${line} is ${Math.round((i - lineStart) / 1024)} KiB long; a recipe or board line is never longer than ${MAX_LINE / 1024} KiB`, hint: 'is this the right file? split long values (lists go one entry per line)' };
+        return {
+          span: [lineStart, lineStart + 1],
+          message: `line ${line} is ${Math.round((i - lineStart) / 1024)} KiB long; a recipe or board line is never longer than ${MAX_LINE / 1024} KiB`,
+          hint: 'is this the right file? split long values (lists go one entry per line)',
+        };
       }
       lineStart = i + 1;
       line++;
@@ -236,7 +243,12 @@ function outOfBounds(text: string): { span: [number, number]; message: string; h
       const eol = text.indexOf('\n', i);
       i = (eol === -1 ? text.length : eol) - 1;
     } else if (c === '[' || c === '{') {
-      if (++depth > MAX_DEPTH) return { span: [i, i + 1], message: `the collections here are nested more than ${MAX_DEPTH} levels deep`, hint: 'a recipe or board is a few levels deep; is this the right file?' };
+      if (++depth > MAX_DEPTH)
+        return {
+          span: [i, i + 1],
+          message: `the collections here are nested more than ${MAX_DEPTH} levels deep`,
+          hint: 'a recipe or board is a few levels deep; is this the right file?',
+        };
     } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
   }
   return undefined;
@@ -256,7 +268,7 @@ function notUtf8(bytes: Buffer): string | undefined {
 
 /** Where the first byte that starts no valid UTF-8 sequence is (a linear scan; 0 when only the decoder can tell). */
 function firstBadByte(b: Buffer): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
     if (n < 0) return i;

@@ -42,7 +42,6 @@ const FILLER = (() => {
   return Buffer.from(lines.join(''));
 })();
 
-
 /** Writes `count` files of 4–64 KiB under <tree>/<batch>/<area>/dNNN/, 100 to a directory. */
 function addSmallFiles(tree: string, batch: string, count: number, random: () => number): void {
   for (let i = 0; i < count; i++) {

@@ -96,8 +96,23 @@ function genimageAlone(base: string, config: string, fakeroot: boolean): number 
   for (const p of paths) mkdirSync(p);
   writeFileSync(join(dir, 'genimage.cfg'), config);
   const start = now();
-  const argv = ['genimage', '--config', join(dir, 'genimage.cfg'), '--rootpath', paths[0]!, '--tmppath', paths[1]!, '--inputpath', paths[2]!, '--outputpath', paths[3]!];
-  const r = spawnSync(fakeroot ? 'fakeroot' : argv[0]!, fakeroot ? ['--', ...argv] : argv.slice(1), { stdio: 'ignore', env: { ...process.env, ...buildEnvironment() } });
+  const argv = [
+    'genimage',
+    '--config',
+    join(dir, 'genimage.cfg'),
+    '--rootpath',
+    paths[0]!,
+    '--tmppath',
+    paths[1]!,
+    '--inputpath',
+    paths[2]!,
+    '--outputpath',
+    paths[3]!,
+  ];
+  const r = spawnSync(fakeroot ? 'fakeroot' : argv[0]!, fakeroot ? ['--', ...argv] : argv.slice(1), {
+    stdio: 'ignore',
+    env: { ...process.env, ...buildEnvironment() },
+  });
   const ms = now() - start;
   if (r.status !== 0) throw new Error(`genimage failed (status ${r.status})`);
   rmSync(dir, { recursive: true, force: true });
@@ -126,7 +141,9 @@ async function main(): Promise<void> {
   try {
     const inputs = makeInputs(base);
     const layout = layoutFor(inputs.deploy, inputs.rootfs);
-    console.log(`image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each, as uid ${process.getuid?.()}`);
+    console.log(
+      `image: 2 GiB (FAT32 64 MiB + ext4 ${2048 - 65} MiB), root tree ${(inputs.bytes / 1e6).toFixed(0)} MB in 1000 files, ${runs} runs each, as uid ${process.getuid?.()}`,
+    );
 
     await exec(['true'], { cwd: base, onLine: () => undefined }); // load execa before anything is timed
     const out = join(base, 'out');
@@ -161,7 +178,7 @@ async function main(): Promise<void> {
     if (process.getuid?.() === 0) {
       await measure('root (a build as root: genimage runs as it is)');
       giveAway(inputs.rootfs);
-      await measure('uid 1000, built by root (another user\'s files: genimage runs under fakeroot)');
+      await measure("uid 1000, built by root (another user's files: genimage runs under fakeroot)");
       asBuilder(runs);
     } else {
       await measure(`the builder, uid ${process.getuid?.()} (genimage runs in a user namespace)`);
@@ -211,13 +228,17 @@ async function main(): Promise<void> {
     methods.forEach((method, k) => {
       const xs = samples[k]!;
       const [total, write, verify] = [median(xs, 'total'), median(xs, 'write'), median(xs, 'verify')];
-      const parts = method.label.startsWith('dd') ? 'nothing verified' : `release checks ${Math.round(total - write - verify)} ms, write ${Math.round(write)} ms, read-back ${Math.round(verify)} ms`;
+      const parts = method.label.startsWith('dd')
+        ? 'nothing verified'
+        : `release checks ${Math.round(total - write - verify)} ms, write ${Math.round(write)} ms, read-back ${Math.round(verify)} ms`;
       console.log(`flash   ${method.label} ${fmt(stats(xs.map((x) => x.total)))}: ${parts}  (${(xs[0]!.bytes / 1e6).toFixed(0)} MB written)`);
     });
     const bm = { total: median(samples[0]!, 'total'), write: median(samples[0]!, 'write'), bytes: samples[0]![0]!.bytes };
     const ddMs = median(samples[2]!, 'total');
     const size = statSync(image).size;
-    console.log(`flash   ratio dd / xenbuild flash: ${(ddMs / bm.total).toFixed(1)}x (all of flash(): release checks, bmaptool, read-back), ${(ddMs / bm.write).toFixed(1)}x writing only (as dd does)`);
+    console.log(
+      `flash   ratio dd / xenbuild flash: ${(ddMs / bm.total).toFixed(1)}x (all of flash(): release checks, bmaptool, read-back), ${(ddMs / bm.write).toFixed(1)}x writing only (as dd does)`,
+    );
     // On a card the bytes written dominate; this disk (page cache, then ~1 GB/s) leaves mostly fixed costs.
     // The projection adds the card's transfer times to everything measured here (so the host's own costs are counted twice, not zero times).
     const card = { write: 20e6, read: 40e6 };

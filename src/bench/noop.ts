@@ -184,7 +184,7 @@ function summary(fx: Fixture, one: Series, ten: Series, help: Stats): void {
   const load = ten.node.median / one.node.median;
   if (load > SLOWER_TOLERANCE || load < 1 / SLOWER_TOLERANCE) {
     say(`  note: node -e 0 itself took ${load.toFixed(2)}× as long during the 10x runs as during the 1x runs:`);
-    say('        the machine\'s load changed between the series, so the ratio says little; rerun when it is quiet');
+    say("        the machine's load changed between the series, so the ratio says little; rerun when it is quiet");
   }
 }
 
@@ -201,7 +201,12 @@ function main(): void {
 
     // 10× the bytes, and 10× the small files (3× with --quick).
     const extraFiles = SMALL_FILES_1X * (opts.quick ? 2 : 9);
-    const size10 = grow(fx, 'sources grown 10x', { batch: 'grown-10x', smallFilesPerTree: extraFiles, totalBytes: 10 * size1.bytes, sparseFilesPerTree: 8 }, random);
+    const size10 = grow(
+      fx,
+      'sources grown 10x',
+      { batch: 'grown-10x', smallFilesPerTree: extraFiles, totalBytes: 10 * size1.bytes, sparseFilesPerTree: 8 },
+      random,
+    );
     const ten = timeNoops(fx, size10, opts.runs);
 
     const help = timeBaseline([process.execPath, XENBUILD, '--help'], fx.project, opts.runs);

@@ -44,7 +44,13 @@ function conflictKeys(conflicts: PlanError[]): Set<string> {
 function planItems(plan: MemoryPlan, conflicts: PlanError[]): Item[] {
   const items: Item[] = [
     ...plan.reserved.map((r): Item => ({ kind: 'reserved', name: r.name, start: r.start, size: r.size, conflict: false })),
-    ...(plan.dom0 ?? []).map((r, i): Item => ({ kind: 'dom0', name: i ? `dom0 memory #${i + 1}` : 'dom0 memory', start: r.start, size: r.size, conflict: false })),
+    ...(plan.dom0 ?? []).map((r, i): Item => ({
+      kind: 'dom0',
+      name: i ? `dom0 memory #${i + 1}` : 'dom0 memory',
+      start: r.start,
+      size: r.size,
+      conflict: false,
+    })),
     ...(plan.xenRelocated ? [{ kind: 'relocated' as const, name: 'xen (relocated)', ...plan.xenRelocated, conflict: false }] : []),
     ...plan.placements.map((p): Item => ({ kind: p.fixed ? 'fixed' : 'planned', name: p.name, key: p.key, start: p.start, size: p.size, conflict: false })),
   ];
@@ -155,7 +161,11 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
   const rows: { title: string; range: Range; items: Item[] }[] = plan.ram
     .slice()
     .sort((a, b) => a.start - b.start)
-    .map((b, i) => ({ title: `RAM bank ${i} ${hex(b.start)}–${hex(rangeEnd(b) - 1)} (${formatSize(b.size)})`, range: b, items: items.filter((it) => rangesOverlap(it, b)) }));
+    .map((b, i) => ({
+      title: `RAM bank ${i} ${hex(b.start)}–${hex(rangeEnd(b) - 1)} (${formatSize(b.size)})`,
+      range: b,
+      items: items.filter((it) => rangesOverlap(it, b)),
+    }));
   const outside = items.filter((it) => !plan.ram.some((b) => rangesOverlap(it, b)));
   if (outside.length) {
     const start = Math.min(...outside.map((o) => o.start));
@@ -182,7 +192,10 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
     for (let t = start - (start % step) + step; t < end; t += step) {
       const tx = x(t);
       if (tx - labelW / 2 < lastRight + 8 || tx + labelW / 2 > LEFT + barW - labelW - 8) continue;
-      body.push(`<line x1="${px(tx)}" y1="${tickY + 3}" x2="${px(tx)}" y2="${tickY + 9}" stroke="#555"/>`, `<text x="${px(tx)}" y="${tickY}" text-anchor="middle">${hex(t)}</text>`);
+      body.push(
+        `<line x1="${px(tx)}" y1="${tickY + 3}" x2="${px(tx)}" y2="${tickY + 9}" stroke="#555"/>`,
+        `<text x="${px(tx)}" y="${tickY}" text-anchor="middle">${hex(t)}</text>`,
+      );
       lastRight = tx + labelW / 2;
     }
     y += 8;
@@ -200,13 +213,17 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
       const b = box(it);
       const fill = it.conflict ? CONFLICT_FILL : STYLE[it.kind].fill;
       const dash = it.kind === 'relocated' ? ' stroke-dasharray="4 2"' : '';
-      body.push(`<rect x="${px(b.x)}" y="${y}" width="${px(b.w)}" height="${barH}" fill="${fill}" fill-opacity="${it.kind === 'reserved' && !it.conflict ? 1 : 0.45}" stroke="${it.conflict ? CONFLICT_FILL : '#555'}"${dash} data-region="${esc(it.name)}"><title>${esc(label(it))}</title></rect>`);
+      body.push(
+        `<rect x="${px(b.x)}" y="${y}" width="${px(b.w)}" height="${barH}" fill="${fill}" fill-opacity="${it.kind === 'reserved' && !it.conflict ? 1 : 0.45}" stroke="${it.conflict ? CONFLICT_FILL : '#555'}"${dash} data-region="${esc(it.name)}"><title>${esc(label(it))}</title></rect>`,
+      );
       placed.push({ it, ...b, top: y });
     }
     for (const l of lanes) {
       const top = y + 3 + l.lane * LANE_H;
       const fill = l.it.conflict ? CONFLICT_FILL : STYLE[l.it.kind].fill;
-      body.push(`<rect x="${px(l.x)}" y="${top}" width="${px(l.w)}" height="${LANE_H - 2}" fill="${fill}" stroke="#222" stroke-width="0.5" data-region="${esc(l.it.name)}"><title>${esc(label(l.it))}</title></rect>`);
+      body.push(
+        `<rect x="${px(l.x)}" y="${top}" width="${px(l.w)}" height="${LANE_H - 2}" fill="${fill}" stroke="#222" stroke-width="0.5" data-region="${esc(l.it.name)}"><title>${esc(label(l.it))}</title></rect>`,
+      );
       placed.push({ it: l.it, x: l.x, w: l.w, top });
     }
     y += barH;
@@ -218,7 +235,8 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
     );
     // Leaders first, so each label's white halo masks any line behind it.
     const ly = (row: number): number => y + 24 + row * ROW_H;
-    for (const l of labels) body.push(`<polyline points="${px(l.cx)},${y} ${px(l.xv)},${y + 8} ${px(l.xv)},${ly(l.row) - 10}" fill="none" stroke="#999" stroke-width="0.6"/>`);
+    for (const l of labels)
+      body.push(`<polyline points="${px(l.cx)},${y} ${px(l.xv)},${y + 8} ${px(l.xv)},${ly(l.row) - 10}" fill="none" stroke="#999" stroke-width="0.6"/>`);
     for (const l of labels) {
       const color = l.p.it.conflict ? CONFLICT_FILL : '#111';
       body.push(`<text x="${px(l.lx)}" y="${ly(l.row)}" fill="${color}" stroke="#fff" stroke-width="3" paint-order="stroke">${esc(l.text)}</text>`);
@@ -256,7 +274,12 @@ export function renderMemoryMapTable(plan: MemoryPlan): string {
   ].sort((a, b) => a.r.start - b.r.start || a.order - b.order || rangeEnd(b.r) - rangeEnd(a.r) || byText(a.name, b.name));
   const cells = [['region', 'start', 'end', 'size', 'note'], ...rows.map((r) => [r.name, hex(r.r.start), hex(rangeEnd(r.r)), formatSize(r.r.size), r.note])];
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  const lines = cells.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+  const lines = cells.map((row) =>
+    row
+      .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 
   const BAR = 64;
   lines.push('');

@@ -107,18 +107,27 @@ function validate(memory: BootMemory, modules: ModuleRequest[], dom0: Range[] | 
   const given = memory.align as number | undefined;
   const align = given === undefined || given === 0 ? MIB2 : given;
   if (!Number.isSafeInteger(align) || align <= 0) {
-    errors.push({ message: `memory.align ${num(align)} is not a whole number of bytes: change ${PLAN_KEYS.align} (0x00200000 is usual)`, key: PLAN_KEYS.align });
+    errors.push({
+      message: `memory.align ${num(align)} is not a whole number of bytes: change ${PLAN_KEYS.align} (0x00200000 is usual)`,
+      key: PLAN_KEYS.align,
+    });
   }
   if (memory.ram.length === 0) errors.push({ message: `no RAM banks (a bank is 0x80000000 + 1536M, for example): set ${PLAN_KEYS.ram}`, key: PLAN_KEYS.ram });
   memory.ram.forEach((b, i) => {
     if (!whole(b.start) || !Number.isSafeInteger(b.size) || b.size <= 0 || !Number.isSafeInteger(b.start + b.size)) {
-      errors.push({ message: `RAM bank ${i} (${num(b.start)}, size ${num(b.size)}) is not a range of whole bytes: change ${PLAN_KEYS.ram}`, key: PLAN_KEYS.ram });
+      errors.push({
+        message: `RAM bank ${i} (${num(b.start)}, size ${num(b.size)}) is not a range of whole bytes: change ${PLAN_KEYS.ram}`,
+        key: PLAN_KEYS.ram,
+      });
     }
     for (const o of memory.ram.slice(0, i)) {
       if (rangesOverlap(b, o)) errors.push({ message: `RAM bank ${bank(b)} overlaps RAM bank ${bank(o)}: change ${PLAN_KEYS.ram}`, key: PLAN_KEYS.ram });
     }
   });
-  const ranges: [Range[], string, string][] = [[memory.reserved, 'reserved region', PLAN_KEYS.reserved], [dom0 ?? [], 'dom0 memory range', PLAN_KEYS.dom0Memory]];
+  const ranges: [Range[], string, string][] = [
+    [memory.reserved, 'reserved region', PLAN_KEYS.reserved],
+    [dom0 ?? [], 'dom0 memory range', PLAN_KEYS.dom0Memory],
+  ];
   for (const [list, what, key] of ranges) {
     for (const r of list.filter((r) => !whole(r.start) || !whole(r.size) || !Number.isSafeInteger(r.start + r.size))) {
       errors.push({ message: `${what} (${num(r.start)}, size ${num(r.size)}) is not a range of whole bytes: change ${key}`, key });
@@ -177,7 +186,10 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
   const ram = memory.ram;
   const reserved: NamedRange[] = memory.reserved;
   if (opts.dom0Mem !== undefined && !(Number.isSafeInteger(opts.dom0Mem) && opts.dom0Mem > 0)) {
-    errors.push({ message: `dom0_mem (${num(opts.dom0Mem)}) is not a positive whole number of bytes: change dom0_mem in ${PLAN_KEYS.dom0Mem}`, key: PLAN_KEYS.dom0Mem });
+    errors.push({
+      message: `dom0_mem (${num(opts.dom0Mem)}) is not a positive whole number of bytes: change dom0_mem in ${PLAN_KEYS.dom0Mem}`,
+      key: PLAN_KEYS.dom0Mem,
+    });
   }
   if (errors.length) return { ok: false, errors, partial: { ram, placements: [], reserved } };
 
@@ -191,7 +203,10 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
     const xenBytes = region(modules[xen]!, xen, 0).size;
     xenRelocated = xenRelocationArea(ram, xenBytes);
     if (!xenRelocated) {
-      errors.push({ message: `no RAM bank (${banks(ram)}) can hold Xen (${formatSize(xenBytes)}) when it relocates itself: change ${PLAN_KEYS.ram}`, key: PLAN_KEYS.ram });
+      errors.push({
+        message: `no RAM bank (${banks(ram)}) can hold Xen (${formatSize(xenBytes)}) when it relocates itself: change ${PLAN_KEYS.ram}`,
+        key: PLAN_KEYS.ram,
+      });
     } else {
       const heldByXenToo = reservedRegions.filter((x, i) => !memory.reserved[i]?.loaderOnly);
       for (const r of heldByXenToo.filter((x) => rangesOverlap(x, xenRelocated!))) {
@@ -243,8 +258,20 @@ function largestRun(ram: Range[], taken: Range[], align: number): string {
   return best ? `largest free run ${span(best)} (${formatSize(best.size)})` : 'no free RAM left';
 }
 
-function noRoomError(ram: Range[], taken: Range[], placements: Placement[], relocated: Range | undefined, reserved: NamedRange[], r: Region, align: number): PlanError {
-  const after = [...[...placements].sort((a, b) => a.start - b.start).map((p) => p.name), ...(relocated ? ["Xen's relocation area"] : []), ...reserved.map((x) => `reserved ${x.name}`)];
+function noRoomError(
+  ram: Range[],
+  taken: Range[],
+  placements: Placement[],
+  relocated: Range | undefined,
+  reserved: NamedRange[],
+  r: Region,
+  align: number,
+): PlanError {
+  const after = [
+    ...[...placements].sort((a, b) => a.start - b.start).map((p) => p.name),
+    ...(relocated ? ["Xen's relocation area"] : []),
+    ...reserved.map((x) => `reserved ${x.name}`),
+  ];
   const placing = after.length ? ` after placing ${after.join(', ')}` : '';
   return {
     message: `no room for ${r.label} (${formatSize(r.size)}) in RAM (${banks(ram)})${placing}: ${largestRun(ram, taken, align)}; give it an address (${r.key}) or shrink it`,
@@ -253,7 +280,15 @@ function noRoomError(ram: Range[], taken: Range[], placements: Placement[], relo
 }
 
 /** dom0's pinned ranges: inside RAM, clear of modules, reserved regions, Xen and each other, and as large as dom0_mem; or dom0_mem alone fits. */
-function checkDom0(ram: Range[], placements: Placement[], reserved: Region[], relocated: Range | undefined, dom0: Range[] | undefined, dom0Mem: number | undefined, align: number): PlanError[] {
+function checkDom0(
+  ram: Range[],
+  placements: Placement[],
+  reserved: Region[],
+  relocated: Range | undefined,
+  dom0: Range[] | undefined,
+  dom0Mem: number | undefined,
+  align: number,
+): PlanError[] {
   const errors: PlanError[] = [];
   const key = PLAN_KEYS.dom0Memory;
   const regions: Region[] = (dom0 ?? []).map((r) => ({ ...r, label: 'dom0 memory', key }));
@@ -270,13 +305,19 @@ function checkDom0(ram: Range[], placements: Placement[], reserved: Region[], re
   if (regions.length) {
     const total = regions.reduce((s, r) => s + r.size, 0);
     if (total !== dom0Mem) {
-      errors.push({ message: `dom0 memory (${regions.map(span).join(', ')}) totals ${formatSize(total)} but ${mem}: change dom0_mem in ${PLAN_KEYS.dom0Mem} or ${key}`, key: PLAN_KEYS.dom0Mem });
+      errors.push({
+        message: `dom0 memory (${regions.map(span).join(', ')}) totals ${formatSize(total)} but ${mem}: change dom0_mem in ${PLAN_KEYS.dom0Mem} or ${key}`,
+        key: PLAN_KEYS.dom0Mem,
+      });
     }
     return errors;
   }
   const taken: Range[] = [...placements, ...reserved, ...(relocated ? [relocated] : [])];
   if (!freeRuns(ram, taken, align).some((r) => r.size >= dom0Mem)) {
-    errors.push({ message: `${mem} does not fit in the RAM left free (${largestRun(ram, taken, align)}): lower dom0_mem in ${PLAN_KEYS.dom0Mem}`, key: PLAN_KEYS.dom0Mem });
+    errors.push({
+      message: `${mem} does not fit in the RAM left free (${largestRun(ram, taken, align)}): lower dom0_mem in ${PLAN_KEYS.dom0Mem}`,
+      key: PLAN_KEYS.dom0Mem,
+    });
   }
   return errors;
 }

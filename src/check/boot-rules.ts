@@ -27,7 +27,7 @@ function checkHyp(input: CheckInput): Finding[] {
         id: 'XB-HYP-001',
         severity: 'error',
         message: `${input.dtb.root.string('compatible') ?? 'OMAP5/DRA7'}: Xen wakes CPU1 itself (AuxCoreBoot1) in non-secure SVC mode, and this Xen binary never calls the ROM's HYP-entry service (0x102): CPU1 stops with "Xen must be entered in NS Hyp mode".${said}`,
-        fix: "apply the secondary-core patch to the Xen recipe (patches/xen/4.5.1-rc1/ or patches/xen-debian/4.17/0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch) and set xen.hyp: xen-fallback; as a stopgap, boot Xen with maxcpus=1",
+        fix: 'apply the secondary-core patch to the Xen recipe (patches/xen/4.5.1-rc1/ or patches/xen-debian/4.17/0001-xen-arm-omap5-secondary-cpus-enter-hyp.patch) and set xen.hyp: xen-fallback; as a stopgap, boot Xen with maxcpus=1',
         where: 'xen.artifact',
       },
     ];
@@ -52,7 +52,7 @@ function checkDom0Console(input: CheckInput): Finding[] {
       id: 'XB-BOOT-001',
       severity: 'warning',
       message: `dom0's bootargs have no console=hvc0 ("${input.dom0Bootargs}"): dom0's kernel will print nothing on Xen's console`,
-      fix: 'add console=hvc0 to dom0\'s bootargs (and earlyprintk=xen to see early messages)',
+      fix: "add console=hvc0 to dom0's bootargs (and earlyprintk=xen to see early messages)",
       where: 'dom0.bootargs',
     },
   ];
@@ -94,7 +94,7 @@ export const DOM0_MODULE: CheckRule = {
       match: /Missing kernel boot module\?/,
       explain: () => ({
         message: 'Xen found no dom0 kernel module in /chosen ("Missing kernel boot module?") and could not set up dom0',
-        fix: "the boot script or DTB must give Xen a /chosen/module node for dom0's kernel (compatible \"xen,linux-zimage\" or \"multiboot,kernel\") at the address the kernel was loaded to: rebuild boot:dtb and boot:script, and do not edit them by hand",
+        fix: 'the boot script or DTB must give Xen a /chosen/module node for dom0\'s kernel (compatible "xen,linux-zimage" or "multiboot,kernel") at the address the kernel was loaded to: rebuild boot:dtb and boot:script, and do not edit them by hand',
         boardKey: 'dom0.kernel',
       }),
     },

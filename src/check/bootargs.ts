@@ -10,7 +10,10 @@ export function argValue(cmdline: string, key: string): string | undefined {
 
 /** Every value of `key=` words ("console=ttyS0 console=hvc0" → ["ttyS0", "hvc0"]). */
 export function argValues(cmdline: string, key: string): string[] {
-  return cmdline.split(/\s+/).filter((w) => w.startsWith(key + '=')).map((w) => w.slice(key.length + 1));
+  return cmdline
+    .split(/\s+/)
+    .filter((w) => w.startsWith(key + '='))
+    .map((w) => w.slice(key.length + 1));
 }
 
 /** Whether Xen's console includes dtuart: `console=` lists it, or there is no `console=` (ARM's default is dtuart). */

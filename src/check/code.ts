@@ -19,6 +19,11 @@ export function checkCodeFiles(): string[] {
 
 export function checkCodeDigest(): string {
   const hash = createHash('sha256');
-  for (const file of checkCodeFiles()) hash.update(file.slice(file.lastIndexOf('/') + 1)).update('\0').update(readFileSync(file)).update('\0');
+  for (const file of checkCodeFiles())
+    hash
+      .update(file.slice(file.lastIndexOf('/') + 1))
+      .update('\0')
+      .update(readFileSync(file))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }

@@ -74,7 +74,7 @@ function checkTimer(input: CheckInput): Finding[] {
         id: 'XB-DT-002',
         severity: 'error',
         message: 'no arch timer node (compatible "arm,armv7-timer" or "arm,armv8-timer"); Xen panics: "Unable to find a compatible timer in the device tree"',
-        fix: 'add the timer node of the SoC\'s dtsi, with its four PPIs and clock-frequency',
+        fix: "add the timer node of the SoC's dtsi, with its four PPIs and clock-frequency",
         where: '/timer',
       },
     ];
@@ -152,23 +152,42 @@ function checkDtuart(input: CheckInput): Finding[] {
     source = `/chosen/stdout-path "${spec}"`;
   }
   if (spec === undefined || spec === '') {
-    return error('Xen\'s console is dtuart, but neither dtuart= nor /chosen/stdout-path names a UART: Xen will print nothing', 'add dtuart=serial0 (an alias of the debug UART) to Xen\'s bootargs');
+    return error(
+      "Xen's console is dtuart, but neither dtuart= nor /chosen/stdout-path names a UART: Xen will print nothing",
+      "add dtuart=serial0 (an alias of the debug UART) to Xen's bootargs",
+    );
   }
   const name = spec.split(':')[0]!; // "serial0:115200n8": options follow a colon
   const { path, node } = tree.resolve(name);
   if (path === undefined) {
     const known = [...tree.aliases().keys()].filter((a) => a.startsWith('serial')).join(', ');
-    return error(`${source}: /aliases has no ${name}${known ? ` (it has ${known})` : ''}; Xen finds no console UART`, `use one of the serial aliases, or a full path: dtuart=/path/to/uart`, '/aliases');
+    return error(
+      `${source}: /aliases has no ${name}${known ? ` (it has ${known})` : ''}; Xen finds no console UART`,
+      `use one of the serial aliases, or a full path: dtuart=/path/to/uart`,
+      '/aliases',
+    );
   }
-  if (!node) return error(`${source} → ${path}, which is not in the DTB; Xen finds no console UART`, 'point the alias at the UART node, or use its full path in dtuart=', path);
+  if (!node)
+    return error(
+      `${source} → ${path}, which is not in the DTB; Xen finds no console UART`,
+      'point the alias at the UART node, or use its full path in dtuart=',
+      path,
+    );
   if (!node.isEnabled()) {
-    return error(`${source} → ${node.path} has status "${node.status}"; Xen will not use a disabled UART`, `dtb fixup: enable ${node.path}, or use an enabled UART`, node.path, [{ op: 'enable', path: node.path }]);
+    return error(
+      `${source} → ${node.path} has status "${node.status}"; Xen will not use a disabled UART`,
+      `dtb fixup: enable ${node.path}, or use an enabled UART`,
+      node.path,
+      [{ op: 'enable', path: node.path }],
+    );
   }
   if (!node.isCompatible(...XEN_UART_COMPATIBLES)) {
     const ti = (node.string('compatible') ?? '').startsWith('ti,');
     return error(
       `${source} → ${node.path} is "${node.strings('compatible')?.join('", "') ?? 'without compatible'}", which none of Xen's UART drivers takes; Xen has no console ("Unable to initialize dtuart")`,
-      ti ? `dtb fixup: set ${node.path} compatible = [${[...(node.strings('compatible') ?? []), 'ti,omap4-uart'].map((c) => `"${c}"`).join(', ')}] (Linux 5.14 dropped "ti,omap4-uart" from DRA7's UARTs; Xen's omap-uart matches only it)` : `use a UART whose compatible one of Xen's drivers takes: ${XEN_UART_COMPATIBLES.join(', ')}`,
+      ti
+        ? `dtb fixup: set ${node.path} compatible = [${[...(node.strings('compatible') ?? []), 'ti,omap4-uart'].map((c) => `"${c}"`).join(', ')}] (Linux 5.14 dropped "ti,omap4-uart" from DRA7's UARTs; Xen's omap-uart matches only it)`
+        : `use a UART whose compatible one of Xen's drivers takes: ${XEN_UART_COMPATIBLES.join(', ')}`,
       node.path,
       ti ? [{ op: 'set', path: node.path, prop: 'compatible', value: { strings: [...(node.strings('compatible') ?? []), 'ti,omap4-uart'] } }] : undefined,
     );
@@ -201,7 +220,14 @@ function checkGic(input: CheckInput): Finding[] {
   const gic = primaryGic(tree);
   if (!gic) {
     if (tree.compatible('arm,gic-v3').length > 0) return [];
-    return [{ id: 'XB-DT-004', severity: 'error', message: `no GICv2 interrupt controller (${GICV2.join(', ')}) or GICv3 in the DTB; Xen cannot take interrupts`, fix: 'use the SoC\'s full DTB, with its interrupt-controller node' }];
+    return [
+      {
+        id: 'XB-DT-004',
+        severity: 'error',
+        message: `no GICv2 interrupt controller (${GICV2.join(', ')}) or GICv3 in the DTB; Xen cannot take interrupts`,
+        fix: "use the SoC's full DTB, with its interrupt-controller node",
+      },
+    ];
   }
   const out: Finding[] = [];
   const regions = tree.reg(gic)?.length ?? 0;
@@ -289,8 +315,9 @@ export const TIMER_FREQUENCY: CheckRule = {
     {
       match: /Using generic timer at 0 KHz/,
       explain: () => ({
-        message: 'Xen read the arch timer\'s frequency as 0 ("Using generic timer at 0 KHz"): the firmware did not program CNTFRQ and the timer node has no clock-frequency, so Xen\'s time stands still',
-        fix: 'dtb fixups: set /timer clock-frequency = <6144000> on DRA7 (the SoC\'s 6.144 MHz; the frequency of the SoC elsewhere) and enable /timer',
+        message:
+          'Xen read the arch timer\'s frequency as 0 ("Using generic timer at 0 KHz"): the firmware did not program CNTFRQ and the timer node has no clock-frequency, so Xen\'s time stands still',
+        fix: "dtb fixups: set /timer clock-frequency = <6144000> on DRA7 (the SoC's 6.144 MHz; the frequency of the SoC elsewhere) and enable /timer",
         boardKey: 'dtb.fixups',
       }),
     },
@@ -299,7 +326,7 @@ export const TIMER_FREQUENCY: CheckRule = {
 
 const noConsole = (alias: string | undefined, what: string): ConsoleExplanation => ({
   message: `Xen has no console: ${alias ? `dtuart=${alias}` : 'its dtuart'} ${what}; nothing more from Xen reaches this serial line`,
-  fix: 'point dtuart= at an alias of an enabled UART whose interrupt is wired to the GIC (the thread\'s fix: dtuart=serial0), or wire it with dtb fixups as dra7-evm\'s debian12 profile does',
+  fix: "point dtuart= at an alias of an enabled UART whose interrupt is wired to the GIC (the thread's fix: dtuart=serial0), or wire it with dtb fixups as dra7-evm's debian12 profile does",
   boardKey: 'xen.bootargs',
 });
 const consoleAlias = (log: ConsoleLog, i: number) => lineBefore(log, i, /Looking for UART console (\S+)/)?.[1];
@@ -309,9 +336,19 @@ export const XEN_CONSOLE: CheckRule = {
   title: "Xen's console UART",
   checks: [checkDtuart],
   console: [
-    { match: /omap-uart: Unable to retrieve the IRQ/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'names a UART without an interrupt Xen can use ("omap-uart: Unable to retrieve the IRQ")') },
-    { match: /Unable to initialize dtuart/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'names a UART none of Xen\'s drivers takes, or one it cannot set up ("Unable to initialize dtuart")') },
-    { match: /Bad console= option 'dtuart'/, explain: (_m, log, i) => noConsole(consoleAlias(log, i), "could not be set up (\"Bad console= option 'dtuart'\")") },
+    {
+      match: /omap-uart: Unable to retrieve the IRQ/,
+      explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'names a UART without an interrupt Xen can use ("omap-uart: Unable to retrieve the IRQ")'),
+    },
+    {
+      match: /Unable to initialize dtuart/,
+      explain: (_m, log, i) =>
+        noConsole(consoleAlias(log, i), 'names a UART none of Xen\'s drivers takes, or one it cannot set up ("Unable to initialize dtuart")'),
+    },
+    {
+      match: /Bad console= option 'dtuart'/,
+      explain: (_m, log, i) => noConsole(consoleAlias(log, i), 'could not be set up ("Bad console= option \'dtuart\'")'),
+    },
   ],
 };
 

@@ -29,14 +29,19 @@ const arm64 = (c: Map<string, string | null>) => c.get('CONFIG_ARM64') === 'y';
 
 const REQUIREMENTS: Requirement[] = [
   { id: 'XB-KCONF-001', option: 'CONFIG_XEN', why: 'without it the kernel cannot run as dom0', when: () => true },
-  { id: 'XB-KCONF-002', option: 'CONFIG_HVC_XEN', why: 'dom0\'s console=hvc0 needs it', when: () => true },
+  { id: 'XB-KCONF-002', option: 'CONFIG_HVC_XEN', why: "dom0's console=hvc0 needs it", when: () => true },
   {
     id: 'XB-KCONF-003',
     option: 'CONFIG_ARM_PSCI',
     why: 'dom0 starts its secondary vCPUs through PSCI',
     when: (input, c) => cpuCount(input) > 1 && !arm64(c),
   },
-  { id: 'XB-KCONF-003', option: 'CONFIG_ARM_PSCI_FW', why: 'dom0 starts its secondary vCPUs through PSCI', when: (input, c) => cpuCount(input) > 1 && arm64(c) },
+  {
+    id: 'XB-KCONF-003',
+    option: 'CONFIG_ARM_PSCI_FW',
+    why: 'dom0 starts its secondary vCPUs through PSCI',
+    when: (input, c) => cpuCount(input) > 1 && arm64(c),
+  },
   { id: 'XB-KCONF-004', option: 'CONFIG_ARM_LPAE', why: 'this board needs an LPAE kernel', when: (input, c) => input.needsLpae === true && !arm64(c) },
   // Only kernels that have the option (3.x–6.x on ARM, where it follows CONFIG_XEN) mention it.
   { id: 'XB-KCONF-005', option: 'CONFIG_XEN_DOM0', why: 'it is what lets the kernel be the control domain', when: (_, c) => c.has('CONFIG_XEN_DOM0') },

@@ -45,7 +45,7 @@ function checkReservedMemory(input: CheckInput): Finding[] {
       id: 'XB-MEM-004',
       severity: 'error' as const,
       message: `${node.path} (${ranges.map(regionText).join(', ')}) lies outside dom0's memory ${spanText(dom0)}; dom0 will panic in reserve_bootmem`,
-      fix: 'dtb fixup: prune-reserved-memory (keep: inside-dom0), or move the pool inside dom0\'s memory',
+      fix: "dtb fixup: prune-reserved-memory (keep: inside-dom0), or move the pool inside dom0's memory",
       where: node.path,
       fixup: [{ op: 'prune-reserved-memory' as const, keep: 'inside-dom0' as const }],
     }));
@@ -61,7 +61,8 @@ function checkKernelReserves(input: CheckInput): Finding[] {
   if (input.kernelConfig === undefined) return [];
   const reserves = kernelReserves(parseKconfig(input.kernelConfig));
   if (reserves.length === 0) return [];
-  const fix = 'turn the carve-outs off in the dom0 kernel\'s config fragment ("# CONFIG_OMAP_REMOTEPROC is not set": remoteprocs are not dom0\'s under Xen), or give dom0 memory that covers them';
+  const fix =
+    'turn the carve-outs off in the dom0 kernel\'s config fragment ("# CONFIG_OMAP_REMOTEPROC is not set": remoteprocs are not dom0\'s under Xen), or give dom0 memory that covers them';
   const dom0 = input.dom0Range ?? input.plan?.dom0;
   if (!dom0 || dom0.length === 0) {
     return [
@@ -108,16 +109,23 @@ const MiB = 1024 * 1024;
  * memory: a pool outside every bank is the thread's reserve_bootmem panic.
  */
 function cmaOutsideDom0(log: ConsoleLog): ConsoleExplanation | undefined {
-  const banks = allMatches(log, /BANK\[\d+\] 0x([0-9a-f]+)-0x([0-9a-f]+)/i).map(({ m }) => ({ start: parseInt(m[1]!, 16), size: parseInt(m[2]!, 16) - parseInt(m[1]!, 16) }));
+  const banks = allMatches(log, /BANK\[\d+\] 0x([0-9a-f]+)-0x([0-9a-f]+)/i).map(({ m }) => ({
+    start: parseInt(m[1]!, 16),
+    size: parseInt(m[2]!, 16) - parseInt(m[1]!, 16),
+  }));
   if (banks.length === 0) return undefined;
-  const pools = allMatches(log, /CMA: reserved (\d+) MiB at (?:0x)?([0-9a-f]+)/i).map(({ m, index }) => ({ start: parseInt(m[2]!, 16), size: Number(m[1]) * MiB, index }));
+  const pools = allMatches(log, /CMA: reserved (\d+) MiB at (?:0x)?([0-9a-f]+)/i).map(({ m, index }) => ({
+    start: parseInt(m[2]!, 16),
+    size: Number(m[1]) * MiB,
+    index,
+  }));
   const outside = pools.filter((p) => !insideAny(p, banks));
   if (outside.length === 0) return undefined;
   const panic = log.lines.findIndex((l) => /reserve_bootmem/.test(l.text));
   const panicked = panic >= 0;
   return {
     message: `dom0's kernel reserves ${outside.length} CMA pool${outside.length === 1 ? '' : 's'} outside its memory ${spanText(banks)} (Xen's BANK lines): ${outside.map(regionText).join(', ')}${panicked ? '; it panicked in reserve_bootmem' : ''}`,
-    fix: "turn the carve-outs off in the dom0 kernel's config (\"# CONFIG_OMAP_REMOTEPROC is not set\" where board code reserves them, as TI's 3.14 does), or prune them from /reserved-memory (dtb fixup prune-reserved-memory), or give dom0 memory that covers them",
+    fix: 'turn the carve-outs off in the dom0 kernel\'s config ("# CONFIG_OMAP_REMOTEPROC is not set" where board code reserves them, as TI\'s 3.14 does), or prune them from /reserved-memory (dtb fixup prune-reserved-memory), or give dom0 memory that covers them',
     boardKey: 'dom0.config',
     evidence: [...outside.map((p) => p.index), ...(panicked ? [panic] : [])],
   };

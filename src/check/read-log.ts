@@ -137,7 +137,15 @@ export function readConsoleLog(input: Uint8Array | string, milestones: readonly 
     });
   }
   const xenVersion = log.lines.map((l) => /^Xen version (\S+)/.exec(l.text)?.[1]).find((v) => v !== undefined);
-  return { lines: log.lines.length, reached, missing, ...(last ? { last } : {}), ...(xenVersion ? { xenVersion } : {}), findings: sorted, ok: complete && sorted.length === 0 };
+  return {
+    lines: log.lines.length,
+    reached,
+    missing,
+    ...(last ? { last } : {}),
+    ...(xenVersion ? { xenVersion } : {}),
+    findings: sorted,
+    ok: complete && sorted.length === 0,
+  };
 }
 
 /** The reading as text: how far the boot got, where the log stops, each failure with its line and fix. */
@@ -163,5 +171,3 @@ export function formatReading(r: LogReading, opts: { name: string; boardFile?: s
   out.push('', `${r.findings.length} failure${r.findings.length === 1 ? '' : 's'} named`);
   return out.join('\n') + '\n';
 }
-
-;

@@ -10,7 +10,7 @@ import { KERNEL_CONFIG } from './kconfig.js';
 import { PLAN, RESERVED_MEMORY } from './mem-rules.js';
 import type { CheckInput, CheckRule, Finding, Rule } from './types.js';
 
-export type { CheckInput, CheckRule, Finding,    } from './types.js';
+export type { CheckInput, CheckRule, Finding } from './types.js';
 export { formatFindings } from './format.js';
 
 /** The rule book, in report order. */

@@ -48,7 +48,8 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   const argv = graph.qemu.command.map((arg) =>
     arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
       const value = vars[name];
-      if (value === undefined) throw new CommandError(`qemu.command of board ${graph.board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
+      if (value === undefined)
+        throw new CommandError(`qemu.command of board ${graph.board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
       return value;
     }),
   );
@@ -110,7 +111,9 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
     return EXIT.ok;
   }
   const last = tracker.last;
-  const why = timedOut ? `not reached within ${formatDuration(timeoutMs)}` : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${elapsed}`;
+  const why = timedOut
+    ? `not reached within ${formatDuration(timeoutMs)}`
+    : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${elapsed}`;
   process.stdout.write(
     `FAILED: ${tracker.next!.name} ${why}; last milestone reached: ${last ? `${last.name} (${formatDuration(last.atMs)})` : 'none'}\n` +
       `--- last ${tail.length} lines of ${shown} ---\n${tail.join('\n')}\n--- end of boot.log ---\n`,

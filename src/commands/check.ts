@@ -22,10 +22,13 @@ export async function checkCommand(opts: GlobalOptions): Promise<number> {
   const status = report.tasks.find((t) => t.id === task.id)?.status;
   process.stdout.write(`\n${text}`);
   const svg = graph.tasks.find((t) => t.action.kind === 'boot-plan');
-  if (svg?.action.kind === 'boot-plan' && existsSync(svg.action.svg.path)) process.stdout.write(`memory map: ${relative(process.cwd(), svg.action.svg.path)}\n`);
+  if (svg?.action.kind === 'boot-plan' && existsSync(svg.action.svg.path))
+    process.stdout.write(`memory map: ${relative(process.cwd(), svg.action.svg.path)}\n`);
   if (status !== 'ran' && status !== 'fresh' && !findings.some((f) => f.severity === 'error')) {
     const failed = report.tasks.filter((t) => t.status === 'failed').map((t) => t.id);
-    process.stdout.write(`\nthe check is incomplete: ${failed.length ? `${failed.join(', ')} failed` : 'its inputs were not built'}; what exists was checked\n`);
+    process.stdout.write(
+      `\nthe check is incomplete: ${failed.length ? `${failed.join(', ')} failed` : 'its inputs were not built'}; what exists was checked\n`,
+    );
     return EXIT.failed;
   }
   return findings.some((f) => f.severity === 'error') ? EXIT.failed : EXIT.ok;
@@ -45,7 +48,10 @@ export async function checkLogCommand(file: string, opts: GlobalOptions): Promis
   try {
     bytes = file === '-' ? await readStdin() : await readFile(file);
   } catch (err) {
-    throw new CommandError(`xenbuild: error: cannot read the console log ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, EXIT.usage);
+    throw new CommandError(
+      `xenbuild: error: cannot read the console log ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      EXIT.usage,
+    );
   }
   if (bytes.includes(0)) throw new CommandError(`xenbuild: error: ${file} holds NUL bytes: it is not a console log (a capture saved as text is)`, EXIT.usage);
   let milestones = DEFAULT_MILESTONES;

@@ -76,7 +76,6 @@ async function analyseFresh(settings: Settings, board: string): Promise<{ graph?
   return analysis.graph ? { graph: analysis.graph, rendered, files: analysis.files } : { rendered, files: analysis.files };
 }
 
-
 /** Takes the board's lock for the duration of `body`; a second xenbuild waits (--wait) or is told who holds it. */
 export async function withLock<T>(graph: BuildGraph, opts: GlobalOptions, command: string, body: () => Promise<T>): Promise<T> {
   const path = layoutOf(graph).lock;
@@ -118,4 +117,3 @@ export async function withInterrupts<T>(body: (signal: AbortSignal) => Promise<T
     process.off('SIGTERM', onSignal);
   }
 }
-

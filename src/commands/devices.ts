@@ -32,8 +32,17 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
     print('no removable disks found: insert the SD card (a built-in reader shows up as /dev/mmcblkN)');
     return 0;
   }
-  const rows = [['DEVICE', 'SIZE', 'MODEL', 'STATE'], ...disks.map((d) => [d.path, storageSize(d.sizeBytes), [d.vendor, d.model].filter(Boolean).join(' ') || '-', state(d)])];
+  const rows = [
+    ['DEVICE', 'SIZE', 'MODEL', 'STATE'],
+    ...disks.map((d) => [d.path, storageSize(d.sizeBytes), [d.vendor, d.model].filter(Boolean).join(' ') || '-', state(d)]),
+  ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) print(r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd());
+  for (const r of rows)
+    print(
+      r
+        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+        .join('  ')
+        .trimEnd(),
+    );
   return 0;
 }

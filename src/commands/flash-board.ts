@@ -22,7 +22,7 @@ export async function flashBoardCommand(opts: FlashBoardOptions): Promise<number
     const image = opts.image;
     return withInterrupts((signal) => flashCommand({ image, ...(opts.bmap ? { bmap: opts.bmap } : {}), ...common, signal }));
   }
-  if (opts.bmap !== undefined) throw new CommandError('--bmap goes with --image; a board\'s image has its bmap next to it');
+  if (opts.bmap !== undefined) throw new CommandError("--bmap goes with --image; a board's image has its bmap next to it");
   const { graph } = await analysedBoard(opts);
   const image = join(graph.boardDir, 'deploy', `${graph.board}.img`);
   const bmap = `${image}.bmap`;

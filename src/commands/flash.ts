@@ -19,7 +19,6 @@ export interface FlashCommandOptions extends Omit<FlashOptions, 'bmap' | 'print'
   print?: (line: string) => void;
 }
 
-
 /** The bmap next to an image, as `xenbuild release` names it (and as bmaptool looks for it). */
 function bmapFor(image: string): string {
   const stem = image.replace(/\.img(\.(zst|xz|gz|bz2))?$/, '');

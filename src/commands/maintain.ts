@@ -59,7 +59,12 @@ export async function doctorCommand(opts: GlobalOptions): Promise<number> {
     tools = graph.tools;
     if (!tools.some((t) => t.tool === 'git')) tools = [{ tool: 'git', package: 'git', usedBy: ['xenbuild'] }, ...tools];
   } else {
-    tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({ tool, package: pkg, usedBy: [], ...(isCCompiler(tool) ? { compiles: 'hosted' as const } : {}) }));
+    tools = Object.entries(DEBIAN_PACKAGES).map(([tool, pkg]) => ({
+      tool,
+      package: pkg,
+      usedBy: [],
+      ...(isCCompiler(tool) ? { compiles: 'hosted' as const } : {}),
+    }));
   }
   const versions = new ToolVersions(settings.board ? boardLayout(settings.workdir, settings.board).tools : join(tmpdir(), 'tools.json'));
   const width = Math.max(...tools.map((t) => t.tool.length));
@@ -70,7 +75,9 @@ export async function doctorCommand(opts: GlobalOptions): Promise<number> {
     const version = path ? await versions.version(t.tool) : undefined;
     if (!path && t.package) missing.push(t.package);
     const status = path ? `ok       ${version}` : 'MISSING ';
-    process.stdout.write(`${t.tool.padEnd(width)}  ${status}${t.package ? `  [${t.package}]` : ''}${!path && t.usedBy.length ? `  needed by ${t.usedBy.join(', ')}` : ''}\n`);
+    process.stdout.write(
+      `${t.tool.padEnd(width)}  ${status}${t.package ? `  [${t.package}]` : ''}${!path && t.usedBy.length ? `  needed by ${t.usedBy.join(', ')}` : ''}\n`,
+    );
     if (!path || !t.compiles) continue;
     const probe = await probeCompiler(t.tool, t.compiles);
     process.stdout.write(`${''.padEnd(width)}  ${describeProbe(probe)}\n`);
@@ -81,7 +88,10 @@ export async function doctorCommand(opts: GlobalOptions): Promise<number> {
   }
   if (settings.board) await versions.save();
   if (missing.length || broken) {
-    const problems = [missing.length ? `${new Set(missing).size} missing: apt-get install ${[...new Set(missing)].sort().join(' ')}` : '', broken ? `${broken} compiler${broken === 1 ? '' : 's'} cannot build for ${broken === 1 ? 'its' : 'their'} target` : ''];
+    const problems = [
+      missing.length ? `${new Set(missing).size} missing: apt-get install ${[...new Set(missing)].sort().join(' ')}` : '',
+      broken ? `${broken} compiler${broken === 1 ? '' : 's'} cannot build for ${broken === 1 ? 'its' : 'their'} target` : '',
+    ];
     process.stdout.write(`\n${problems.filter(Boolean).join('; ')}\n`);
     return 1;
   }

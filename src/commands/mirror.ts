@@ -62,6 +62,8 @@ export async function mirrorCommand(dir: string, opts: GlobalOptions): Promise<n
     if (where !== undefined) process.stdout.write(`mirrored ${task.id.padEnd(24)} ${where}\n`);
   }
   if (debian > 0) indexDebianMirror(out, archs);
-  process.stdout.write(`\n${fetches.length} source${fetches.length === 1 ? '' : 's'} of ${graph.board}${graph.profile ? ` (profile ${graph.profile})` : ''} in ${show(out)}; build offline with --mirror ${show(out)}\n`);
+  process.stdout.write(
+    `\n${fetches.length} source${fetches.length === 1 ? '' : 's'} of ${graph.board}${graph.profile ? ` (profile ${graph.profile})` : ''} in ${show(out)}; build offline with --mirror ${show(out)}\n`,
+  );
   return EXIT.ok;
 }

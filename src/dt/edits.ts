@@ -9,12 +9,9 @@ import type { DtOp, PrunedRegion } from './ops.js';
 import { pruneReservedMemory } from './reserved.js';
 import { hex } from './units.js';
 
-export type { DtOp,  } from './ops.js';
-;
-export { bakeEdits,  } from './bake.js';
-export { ubootFdtCommands,  } from './uboot.js';
-;
-
+export type { DtOp } from './ops.js';
+export { bakeEdits } from './bake.js';
+export { ubootFdtCommands } from './uboot.js';
 export interface ResolveContext {
   /** The DTB the edits apply to; needed by prune-reserved-memory. */
   tree?: DtTree;
@@ -60,11 +57,17 @@ export function resolveEdits(edits: readonly DtEdit[], ctx: ResolveContext = {})
         break;
       case 'enable':
       case 'disable':
-        ops.push({ op: 'set', path: edit.path, prop: 'status', value: { strings: [edit.op === 'enable' ? 'okay' : 'disabled'] }, why: `dtb fixup: ${edit.op}` });
+        ops.push({
+          op: 'set',
+          path: edit.path,
+          prop: 'status',
+          value: { strings: [edit.op === 'enable' ? 'okay' : 'disabled'] },
+          why: `dtb fixup: ${edit.op}`,
+        });
         break;
       case 'prune-reserved-memory': {
         if (!ctx.tree || !ctx.dom0 || ctx.dom0.length === 0) {
-          problems.push('prune-reserved-memory needs the DTB and dom0\'s memory (pin dom0 with dom0_mem and its memory range), so nothing was pruned');
+          problems.push("prune-reserved-memory needs the DTB and dom0's memory (pin dom0 with dom0_mem and its memory range), so nothing was pruned");
           break;
         }
         const result = pruneReservedMemory(ctx.tree, ctx.dom0);

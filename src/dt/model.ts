@@ -30,7 +30,9 @@ export class DtProperty {
     const b = this.bytes;
     if (b.length === 0) return [];
     if (b[b.length - 1] !== 0) return undefined;
-    return Buffer.from(b.buffer, b.byteOffset, b.length - 1).toString('utf8').split('\0');
+    return Buffer.from(b.buffer, b.byteOffset, b.length - 1)
+      .toString('utf8')
+      .split('\0');
   }
 
   /** The first string of the value, if the value is a string list. */

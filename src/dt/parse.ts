@@ -47,8 +47,7 @@ function unescape(body: string, line: number): number[] {
  * One token at the sticky position: whitespace, comments, a string, <cells>,
  * [bytes], a /directive/, a name (of a node, property or label), punctuation.
  */
-const TOKEN =
-  /(\s+|\/\*[\s\S]*?\*\/|\/\/[^\n]*)|"((?:[^"\\]|\\[\s\S])*)"|<([^>]*)>|\[([^\]]*)\]|\/([a-z0-9-]+)\/|([A-Za-z0-9,._+*#?@-]+)|([{};=,:/&])/y;
+const TOKEN = /(\s+|\/\*[\s\S]*?\*\/|\/\/[^\n]*)|"((?:[^"\\]|\\[\s\S])*)"|<([^>]*)>|\[([^\]]*)\]|\/([a-z0-9-]+)\/|([A-Za-z0-9,._+*#?@-]+)|([{};=,:/&])/y;
 
 const UNTERMINATED: Record<string, string> = { '"': 'string', '<': 'cell list', '[': 'byte string', '/': 'comment' };
 
@@ -56,7 +55,7 @@ const UNTERMINATED: Record<string, string> = { '"': 'string', '<': 'cell list', 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     TOKEN.lastIndex = i;
     const m = TOKEN.exec(text);
     if (!m) {
@@ -209,7 +208,10 @@ export function parseDts(text: string): DtTree {
       const start = number();
       const size = number();
       expect(';');
-      memreserve.push({ start: joinCells([Number(start >> 32n), Number(start & 0xffffffffn)]), size: joinCells([Number(size >> 32n), Number(size & 0xffffffffn)]) });
+      memreserve.push({
+        start: joinCells([Number(start >> 32n), Number(start & 0xffffffffn)]),
+        size: joinCells([Number(size >> 32n), Number(size & 0xffffffffn)]),
+      });
     } else {
       const own = labels();
       if (!isPunct('/')) fail('"/ {" (the root node)');

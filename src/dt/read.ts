@@ -9,7 +9,7 @@ import { exec } from '../host/process.js';
 import { DtError, type DtTree } from './model.js';
 import { parseDts } from './parse.js';
 
-export { DtError,   DtTree } from './model.js';
+export { DtError, DtTree } from './model.js';
 export { parseDts } from './parse.js';
 
 const FDT_MAGIC = 0xd00dfeed;

@@ -46,7 +46,7 @@ interface ActionResult {
 }
 
 /** How a task takes jobs: one, what is free when it starts (as ${jobs}), or a share of make's jobserver. */
-type JobsMode = 'one' | 'shared' | 'make';
+export type JobsMode = 'one' | 'shared' | 'make';
 
 /**
  * One kind of action, in one module under src/actions/kinds/: how it runs, how

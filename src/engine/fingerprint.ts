@@ -18,7 +18,7 @@ export function explainChange(was: Record<string, unknown>, now: Record<string, 
   const rank = (k: string) => ['deps.', 'inputs.', 'tree.', 'definition', 'action', 'env', 'cwd', 'outputs', 'tools.'].findIndex((p) => k.startsWith(p));
   keys.sort((a, b) => (rank(a) === -1 ? 99 : rank(a)) - (rank(b) === -1 ? 99 : rank(b)) || a.localeCompare(b));
   const key = keys[0];
-  if (key === undefined) return { reason: 'changed', what: 'xenbuild\'s task format' };
+  if (key === undefined) return { reason: 'changed', what: "xenbuild's task format" };
   const short = (v: string | undefined) => (v === undefined ? undefined : /^[0-9a-f]{16,}$/.test(v) ? v.slice(0, 8) : v);
   const was_ = short(before.get(key));
   const now_ = short(after.get(key));
@@ -61,7 +61,8 @@ function firstDifference(a: unknown, b: unknown, path = ''): { path: string; was
     }
     return undefined;
   }
-  const text = (v: unknown) => (v === undefined ? 'absent' : typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : canonicalJson(v));
+  const text = (v: unknown) =>
+    v === undefined ? 'absent' : typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : canonicalJson(v);
   return canonicalJson(a) === canonicalJson(b) ? undefined : { path, was: text(a), now: text(b) };
 }
 

@@ -209,7 +209,13 @@ class Run {
     if (verdict.fresh && !wouldRunDep) {
       digests.set(task.id, verdict.stamp.outputDigest);
       opts.emit({ type: 'task-fresh', id: task.id });
-      return this.settle({ id: task.id, status: 'fresh', durationMs: 0, fingerprint: verdict.fingerprint, log: relative(this.graph.boardDir, state.paths.log(task.id)) });
+      return this.settle({
+        id: task.id,
+        status: 'fresh',
+        durationMs: 0,
+        fingerprint: verdict.fingerprint,
+        log: relative(this.graph.boardDir, state.paths.log(task.id)),
+      });
     }
     const why: StaleReason = wouldRunDep ? { reason: 'dependency', id: wouldRunDep } : verdict.fresh ? { reason: 'forced' } : verdict.why;
     const kind = kindOf(opts.actions, task.action);
@@ -276,7 +282,9 @@ class Run {
     const log = new TaskLog(logPath);
     opts.emit({ type: 'task-start', id: task.id, why, jobs: grant.jobs, log: logName });
     const ctx = this.context(task, log);
-    ctx.log(`# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${grant.jobs} jobs (jobserver)` : `${grant.jobs} job${grant.jobs === 1 ? '' : 's'}`}`);
+    ctx.log(
+      `# ${task.id}: ${describeStale(why)}; ${grant.jobserverFd !== undefined ? `up to ${grant.jobs} jobs (jobserver)` : `${grant.jobs} job${grant.jobs === 1 ? '' : 's'}`}`,
+    );
     try {
       this.clearOutputs(task);
       const result = await kindOf(opts.actions, task.action).run(task.action, task, ctx, grant);

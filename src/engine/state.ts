@@ -49,6 +49,8 @@ function isStamp(v: unknown): v is Stamp {
     isRecord(v.basis) &&
     (v.head === undefined || typeof v.head === 'string') &&
     Array.isArray(v.outputs) &&
-    v.outputs.every((o) => isRecord(o) && typeof o.name === 'string' && typeof o.size === 'number' && typeof o.mtimeMs === 'number' && typeof o.sha256 === 'string')
+    v.outputs.every(
+      (o) => isRecord(o) && typeof o.name === 'string' && typeof o.size === 'number' && typeof o.mtimeMs === 'number' && typeof o.sha256 === 'string',
+    )
   );
 }

@@ -118,7 +118,7 @@ export async function verifyRanges(path: string, bmap: Bmap, signal?: AbortSigna
       if (signal?.aborted) throw new BmapError('verification was cancelled');
       const { start, end } = rangeBytes(bmap, r);
       const hash = createHash(bmap.checksumType);
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, end - pos), pos);
         if (bytesRead === 0) break; // the target ends early: the checksum will say so
         hash.update(buffer.subarray(0, bytesRead));

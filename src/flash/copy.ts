@@ -14,7 +14,6 @@ import { imageMismatch as mismatch } from './target.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
-
 export interface CopyOptions {
   /** The target is a regular file (created or truncated), not a disk. */
   isFile: boolean;
@@ -35,7 +34,7 @@ export async function copyMappedRanges(image: string, target: string, bmap: Bmap
     for (const r of bmap.ranges) {
       const { start, end } = rangeBytes(bmap, r);
       const hash = createHash(bmap.checksumType);
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
         const { bytesRead } = await src.read(buffer, 0, Math.min(CHUNK, end - pos), pos);
         if (bytesRead === 0) throw mismatch(image, target, `it ends at byte ${pos}, but its bmap maps data up to byte ${end}`);

@@ -129,7 +129,10 @@ function labels(env: DeviceEnv): Map<string, string> {
   for (const link of list(dir)) {
     try {
       const target = readlinkSync(join(dir, link));
-      out.set(target.slice(target.lastIndexOf('/') + 1), link.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+      out.set(
+        target.slice(target.lastIndexOf('/') + 1),
+        link.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      );
     } catch {
       /* not a link */
     }

@@ -118,7 +118,10 @@ async function readBmap(path: string, image: string): Promise<Bmap> {
   );
   if (size === undefined) throw new FlashRefusal('image-mismatch', `${image} does not exist; build the image first`);
   if (!COMPRESSED.test(image) && size !== bmap.imageSize) {
-    throw new FlashRefusal('image-mismatch', `${image} is ${size} bytes but ${path} describes an image of ${bmap.imageSize} bytes: they do not belong together; recreate the bmap`);
+    throw new FlashRefusal(
+      'image-mismatch',
+      `${image} is ${size} bytes but ${path} describes an image of ${bmap.imageSize} bytes: they do not belong together; recreate the bmap`,
+    );
   }
   return bmap;
 }
@@ -149,7 +152,10 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   } catch (err) {
     if (!(err instanceof TaskFailure) || err.failure.reason !== 'missing-tool') throw err;
     if (COMPRESSED.test(opts.image)) {
-      throw new FlashRefusal('image-mismatch', `bmaptool is not installed (apt-get install bmap-tools), and without it only an uncompressed .img can be written`);
+      throw new FlashRefusal(
+        'image-mismatch',
+        `bmaptool is not installed (apt-get install bmap-tools), and without it only an uncompressed .img can be written`,
+      );
     }
     method = 'builtin';
     print(`bmaptool is not installed (apt-get install bmap-tools): copying the ${bmap.ranges.length} mapped ranges (${storageSize(mappedBytes(bmap))}) myself`);
@@ -171,13 +177,16 @@ export async function flash(opts: FlashOptions): Promise<FlashResult> {
   if (bad.length > 0) {
     if (!COMPRESSED.test(opts.image)) {
       const source = await verifyRanges(opts.image, { ...bmap, ranges: bad.map((b) => b.range) }, opts.signal);
-      if (source.length > 0) throw imageMismatch(opts.image, target.path, `blocks ${source[0]!.range.first}-${source[0]!.range.last} differ from the bmap's checksum`, bad);
+      if (source.length > 0)
+        throw imageMismatch(opts.image, target.path, `blocks ${source[0]!.range.first}-${source[0]!.range.last} differ from the bmap's checksum`, bad);
     }
     const advice =
       target.kind === 'disk'
         ? 'The card or the reader is faulty, or the card is fake and smaller than it claims: do not boot from it; try another card.'
         : 'The file was changed while it was written, or the storage under it is faulty.';
-    const lines = bad.slice(0, 5).map((b) => `  blocks ${b.range.first}-${b.range.last} (bytes ${b.start}-${b.end - 1}): ${bmap.checksumType} ${b.actual}, expected ${b.range.checksum}`);
+    const lines = bad
+      .slice(0, 5)
+      .map((b) => `  blocks ${b.range.first}-${b.range.last} (bytes ${b.start}-${b.end - 1}): ${bmap.checksumType} ${b.actual}, expected ${b.range.checksum}`);
     if (bad.length > 5) lines.push(`  … and ${bad.length - 5} more`);
     throw new FlashVerifyError(
       `verification FAILED: ${bad.length} of ${bmap.ranges.length} written ranges of ${target.path} read back differently from the image:\n${lines.join('\n')}\n${advice}`,

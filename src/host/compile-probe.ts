@@ -82,7 +82,10 @@ function run(argv: string[], cwd: string): Promise<Run> {
 
 /** The first line of a compiler's output that says what went wrong. */
 function firstError(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /error|cannot find|undefined reference|No such file/.test(l)) ?? lines[0] ?? 'no output';
 }
 

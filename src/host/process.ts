@@ -98,7 +98,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions): Promise<
     }
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT' && !existsSync(opts.cwd)) throw new Error(`Internal error: the working directory ${opts.cwd} of ${argv[0]} does not exist`);
-    if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(result.message ?? ""))) {
+    if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(result.message ?? ''))) {
       const pkg = debianPackageFor(argv[0]!, opts.packages);
       throw new TaskFailure(pkg ? { reason: 'missing-tool', tool: argv[0]!, package: pkg } : { reason: 'missing-tool', tool: argv[0]! });
     }

@@ -90,7 +90,9 @@ async function inputProblems(layout: ImageLayout): Promise<string[]> {
     if (p.image !== undefined) {
       if ((await kind(p.image)) !== 'file') problems.push(`partition ${p.name}: ${p.image} is not a file`);
       else if ((await stat(p.image)).size > p.size) {
-        problems.push(`partition ${p.name}: ${p.image} (${storageSize((await stat(p.image)).size)}) does not fit in ${storageSize(p.size)}; enlarge the partition`);
+        problems.push(
+          `partition ${p.name}: ${p.image} (${storageSize((await stat(p.image)).size)}) does not fit in ${storageSize(p.size)}; enlarge the partition`,
+        );
       }
     }
   }
@@ -132,11 +134,14 @@ async function digHoles(image: string, run: ExecOptions, log: (line: string) => 
     await exec(['fallocate', '--dig-holes', image], { ...run, capture: true });
   } catch (err) {
     if (err instanceof TaskFailure && err.failure.reason === 'cancelled') throw err;
-    log(`the image stays fully allocated (${storageSize(before.blocks * 512)}): this file system cannot punch holes (${err instanceof Error ? err.message : String(err)})`);
+    log(
+      `the image stays fully allocated (${storageSize(before.blocks * 512)}): this file system cannot punch holes (${err instanceof Error ? err.message : String(err)})`,
+    );
     return;
   }
   const after = await stat(image);
-  if (after.blocks < before.blocks) log(`made the image sparse again: ${storageSize(before.blocks * 512)} → ${storageSize(after.blocks * 512)} allocated of ${storageSize(after.size)}`);
+  if (after.blocks < before.blocks)
+    log(`made the image sparse again: ${storageSize(before.blocks * 512)} → ${storageSize(after.blocks * 512)} allocated of ${storageSize(after.size)}`);
 }
 
 /** Moves the finished image to `dest`: a rename, or a sparse copy and a rename across file systems. */
@@ -197,7 +202,19 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     }
     const config = join(tmp, 'genimage.cfg');
     await writeFile(config, genimageConfig(layout, opts.name, { rootDirs }));
-    const genimage = ['genimage', '--config', config, '--rootpath', paths.root, '--tmppath', paths.tmp, '--inputpath', paths.input, '--outputpath', paths.output];
+    const genimage = [
+      'genimage',
+      '--config',
+      config,
+      '--rootpath',
+      paths.root,
+      '--tmppath',
+      paths.tmp,
+      '--inputpath',
+      paths.input,
+      '--outputpath',
+      paths.output,
+    ];
     const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
     const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() }, specials);
     if (trees.length > 0) log(`genimage saw the root file system trees as root's ${VIEWS[view]}`);

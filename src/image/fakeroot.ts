@@ -50,7 +50,10 @@ export interface FakerootOptions {
  * Starts faked, calls `body` with the environment that makes a program see
  * itself as root (pass it to exec), and stops faked when `body` settles.
  */
-export async function withFakeroot<T>(opts: FakerootOptions, body: (env: Record<string, string>, faked: { key: string; pid: number }) => Promise<T>): Promise<T> {
+export async function withFakeroot<T>(
+  opts: FakerootOptions,
+  body: (env: Record<string, string>, faked: { key: string; pid: number }) => Promise<T>,
+): Promise<T> {
   const dir = preloadDir();
   if (dir === undefined) throw new TaskFailure({ reason: 'missing-tool', tool: PRELOAD, package: 'fakeroot' });
   const stop = new AbortController();

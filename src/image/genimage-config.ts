@@ -40,7 +40,11 @@ const KiB = 1024;
 
 /** genimage's size syntax: 1G, 64M, 512k or bytes. */
 function genimageSize(bytes: number): string {
-  for (const [unit, factor] of [['G', KiB ** 3], ['M', KiB ** 2], ['k', KiB]] as const) {
+  for (const [unit, factor] of [
+    ['G', KiB ** 3],
+    ['M', KiB ** 2],
+    ['k', KiB],
+  ] as const) {
     if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
   return String(bytes);

@@ -19,7 +19,7 @@
 /** Partitions start and end on 1 MiB boundaries: the SD card erase-block convention, and genimage's `align`. */
 const ALIGN = 1024 * 1024;
 
-export type { FatFile,  ImageLayout, Partition,   } from '../model/image.js';
+export type { FatFile, ImageLayout, Partition } from '../model/image.js';
 import { storageSize } from '../util/units.js';
 import type { FatFile, ImageLayout, PartitionType } from '../model/image.js';
 
@@ -54,7 +54,6 @@ const FAT_FORBIDDEN = /[*:<>?|]/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-
 
 /** Why a path is unusable, or undefined. */
 function pathProblem(where: string, p: unknown): string | undefined {
@@ -99,7 +98,8 @@ function partitionProblems(where: string, p: Record<string, unknown>): string[] 
   if (!isPosInt(p.size) || p.size % ALIGN !== 0) problems.push(`${where}.size must be a positive multiple of 1 MiB`);
   else if (type === 'fat32' || type === 'fat16') {
     const { min, max } = FAT_LIMITS[type];
-    if (p.size < min || p.size > max) problems.push(`${where}: a ${type} partition must be ${storageSize(min)} to ${storageSize(max)} (got ${storageSize(p.size)})`);
+    if (p.size < min || p.size > max)
+      problems.push(`${where}: a ${type} partition must be ${storageSize(min)} to ${storageSize(max)} (got ${storageSize(p.size)})`);
   }
   if (p.offset !== undefined && (!Number.isSafeInteger(p.offset) || (p.offset as number) < ALIGN || (p.offset as number) % ALIGN !== 0)) {
     problems.push(`${where}.offset must be a multiple of 1 MiB, at least 1 MiB (the partition table lives below)`);
@@ -196,4 +196,3 @@ export function imageSize(layout: ImageLayout): number {
   const end = Math.max(...placePartitions(layout).map((p) => p.offset + p.size));
   return layout.table === 'gpt' ? Math.ceil((end + 33 * 512) / 4096) * 4096 : end;
 }
-

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from './names.js';
 
-;
-
 /**
  * The recipe and board formats. This file is the single source of truth: the
  * validator uses these schemas and `npm run build` emits the JSON Schemas in
@@ -12,7 +10,6 @@ import { NAME_PATTERN } from './names.js';
  * that tells the options apart (`git:` vs `tarball:`, `run:` vs `make:`); the
  * diagnostics use it to report the errors of the option the user meant.
  */
-
 
 const name = z.string().regex(NAME_PATTERN, 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
 
@@ -29,12 +26,18 @@ const gitUrl = z
   .string()
   .min(1)
   .refine((url) => !url.startsWith('-'), 'must not start with "-": git would read it as an option')
-  .refine((url) => !/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url), 'must not name a git remote helper ("ext::", "fd::"…): use https://, git://, ssh://, file:// or a path')
+  .refine(
+    (url) => !/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url),
+    'must not name a git remote helper ("ext::", "fd::"…): use https://, git://, ssh://, file:// or a path',
+  )
   .refine((url) => {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
     return scheme === undefined || ['https', 'http', 'git', 'ssh', 'git+ssh', 'ssh+git', 'file'].includes(scheme);
   }, 'uses a transport xenbuild does not fetch with: use https://, git://, ssh://, file:// or a path')
-  .refine((url) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?-/.test(url) && !/^[^@/:]*@-[^/:]*:/.test(url), 'names a host that starts with "-": ssh would read it as an option')
+  .refine(
+    (url) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?-/.test(url) && !/^[^@/:]*@-[^/:]*:/.test(url),
+    'names a host that starts with "-": ssh would read it as an option',
+  )
   .refine((url) => !/[\0\r\n]/.test(url), 'must be one line');
 
 const gitSource = z.strictObject({
@@ -48,7 +51,10 @@ const gitSource = z.strictObject({
 
 const tarballSource = z.strictObject({
   tarball: z.string().min(1).describe('URL or path of a .tar, .tar.gz, .tar.xz or .tar.zst archive'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').describe('sha256 of the archive'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
+    .describe('sha256 of the archive'),
   strip: z.number().int().min(0).optional().describe('Leading path components to strip (default 1)'),
   unpack: z
     .boolean()
@@ -60,24 +66,32 @@ const debianVersion = z.string().regex(/^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/, 'm
 const sha256Pin = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 
 const debianSource = z.strictObject({
-  'debian-source': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian source package name').describe("A Debian source package, unpacked with Debian's patches applied"),
+  'debian-source': z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian source package name')
+    .describe("A Debian source package, unpacked with Debian's patches applied"),
   version: debianVersion,
   sha256: sha256Pin.optional().describe('sha256 of the .dsc'),
 });
 
 const debianBinary = z.strictObject({
-  'debian-binary': z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name').describe('A Debian binary package, unpacked with dpkg-deb -x'),
+  'debian-binary': z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name')
+    .describe('A Debian binary package, unpacked with dpkg-deb -x'),
   version: debianVersion,
-  arch: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('Debian architecture (default armhf)'),
+  arch: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .optional()
+    .describe('Debian architecture (default armhf)'),
   sha256: sha256Pin.optional().describe('sha256 of the .deb'),
 });
 
 /** Where a component's source comes from. New kinds are added here. */
 const source = z.union([gitSource, tarballSource, debianSource, debianBinary]);
 
-const patches = z
-  .array(z.string().min(1))
-  .describe('Patch files or directories (every *.patch / *.diff inside, by name), relative to the project root');
+const patches = z.array(z.string().min(1)).describe('Patch files or directories (every *.patch / *.diff inside, by name), relative to the project root');
 
 const versionEntry = z.strictObject({
   source,
@@ -90,7 +104,10 @@ const taskCommon = {
   after: z.array(z.string().min(1)).optional().describe('Tasks that must finish first: "configure" (same recipe) or "toolchain:fetch"'),
   cwd: z.string().optional().describe('Working directory, relative to the source tree'),
   env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an environment variable name (letters, digits and "_", not starting with a digit; never "=")'), scalar)
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an environment variable name (letters, digits and "_", not starting with a digit; never "=")'),
+      scalar,
+    )
     .optional()
     .describe('Environment variables laid over a clean environment'),
   inputs: z.array(z.string().min(1)).optional().describe('Project files the task reads (config fragments, scripts), hashed for freshness'),
@@ -108,7 +125,7 @@ const runTask = z.strictObject({
 });
 
 const makeTask = z.strictObject({
-  make: z.array(scalar).describe('Arguments to make; xenbuild adds -j with the task\'s share of --jobs'),
+  make: z.array(scalar).describe("Arguments to make; xenbuild adds -j with the task's share of --jobs"),
   ...taskCommon,
 });
 
@@ -156,10 +173,7 @@ export const recipe = z.strictObject({
   versions: z.record(z.string().min(1), versionEntry).optional(),
   'default-version': z.string().optional(),
   tasks: z.record(name, task).optional(),
-  exports: z
-    .record(z.string().min(1), z.string().min(1))
-    .optional()
-    .describe('Artifacts copied into deploy/: name → a declared output of one of the tasks'),
+  exports: z.record(z.string().min(1), z.string().min(1)).optional().describe('Artifacts copied into deploy/: name → a declared output of one of the tasks'),
 });
 
 const componentRef = z.union([
@@ -176,7 +190,10 @@ const components = z.record(name, componentRef).describe('Component name → rec
 /** An address: a number, or hex as written (0x80200000). */
 const address = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/, 'must be a hex address such as 0x80200000')]);
 /** A size: bytes, hex, or with a K/M/G suffix (1024-based): 1536M. */
-const size = z.union([z.number().int().positive(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+[KMG]?)$/, 'must be a size such as 4096, 0x20000, 64K, 128M or 2G')]);
+const size = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+[KMG]?)$/, 'must be a size such as 4096, 0x20000, 64K, 128M or 2G'),
+]);
 const range = z.strictObject({ start: address, size });
 const artifactName = z.string().min(1).describe('An artifact a component exports (its name in deploy/)');
 
@@ -189,7 +206,7 @@ const memorySection = z.strictObject({
         name: z.string().min(1),
         start: address,
         size,
-        'loader-only': z.boolean().optional().describe("Held only while U-Boot runs (its relocated copy): Xen may later use it"),
+        'loader-only': z.boolean().optional().describe('Held only while U-Boot runs (its relocated copy): Xen may later use it'),
       }),
     )
     .optional()
@@ -221,7 +238,11 @@ const dtValue = {
   string: z.string().optional(),
   u32: z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]+$/)]).optional(),
   empty: z.literal(true).optional(),
-  phandle: z.string().regex(/^\//, 'must be an absolute node path such as /interrupt-controller@48211000').optional().describe("The phandle of this node, read from the DTB (interrupt-parent = <&gic>); bake mode only"),
+  phandle: z
+    .string()
+    .regex(/^\//, 'must be an absolute node path such as /interrupt-controller@48211000')
+    .optional()
+    .describe('The phandle of this node, read from the DTB (interrupt-parent = <&gic>); bake mode only'),
 };
 const nodePath = z.string().regex(/^\//, 'must be an absolute node path such as /timer');
 const dtFixup = z.union([

@@ -60,11 +60,7 @@ export function failureHeadline(e: TaskFailedEvent): string[] {
 export function tailBlock(e: TaskFailedEvent, wrap: (lines: string[]) => string[] = (l) => l): string[] {
   if (e.tail.length === 0) return [`--- ${e.log} has no output ---`];
   const n = e.tail.length;
-  return [
-    `--- last ${n} ${n === 1 ? 'line' : 'lines'} of ${e.log} ---`,
-    ...wrap(e.tail),
-    `--- end of ${basename(e.log)} ---`,
-  ];
+  return [`--- last ${n} ${n === 1 ? 'line' : 'lines'} of ${e.log} ---`, ...wrap(e.tail), `--- end of ${basename(e.log)} ---`];
 }
 
 /** Counts what happened to tasks during a run, for the summary line. */
@@ -122,13 +118,7 @@ export class Tally {
   summary(): string | undefined {
     const end = this.end;
     if (!end) return undefined;
-    const label = end.ok
-      ? this.dryRun
-        ? 'dry run'
-        : 'ok'
-      : this.failed === 0 && this.cancelled > 0
-        ? 'CANCELLED'
-        : 'FAILED';
+    const label = end.ok ? (this.dryRun ? 'dry run' : 'ok') : this.failed === 0 && this.cancelled > 0 ? 'CANCELLED' : 'FAILED';
     const parts: string[] = [];
     if (!end.ok || this.failed > 0) parts.push(`${this.failed} failed`);
     if (!end.ok || this.skipped > 0) parts.push(`${this.skipped} skipped`);

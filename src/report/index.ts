@@ -18,11 +18,7 @@ export function defaultReporterName(stream: { isTTY?: boolean }, env: NodeJS.Pro
 }
 
 /** Loads the named reporter's module and creates a reporter writing to `out`. */
-export async function createReporter(
-  name: ReporterName,
-  out: NodeJS.WritableStream,
-  env: NodeJS.ProcessEnv,
-): Promise<Reporter> {
+export async function createReporter(name: ReporterName, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<Reporter> {
   switch (name) {
     case 'plain':
       return (await import('./plain.js')).createPlainReporter(out, env);

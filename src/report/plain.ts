@@ -26,11 +26,7 @@ export interface PlainReporterOptions {
  * Creates the plain reporter. GitHub Actions folding (`::group::`, `::error`)
  * is switched on by `env.GITHUB_ACTIONS === 'true'`.
  */
-export function createPlainReporter(
-  out: NodeJS.WritableStream,
-  env: NodeJS.ProcessEnv,
-  options: PlainReporterOptions = {},
-): Reporter {
+export function createPlainReporter(out: NodeJS.WritableStream, env: NodeJS.ProcessEnv, options: PlainReporterOptions = {}): Reporter {
   return new PlainReporter(out, env.GITHUB_ACTIONS === 'true', options.stopCommandsToken ?? randomUUID);
 }
 

@@ -6,27 +6,12 @@
  * then spins until the event that ends it. After run-end the failure tails and
  * the summary line are printed below the tree, as the plain reporter does.
  */
-import {
-  DefaultRenderer,
-  Listr,
-  ListrLogger,
-  ProcessOutput,
-  type ListrTask,
-} from 'listr2';
+import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 
 import { describeStale, type Reporter, type RunEvent, type TaskSummary } from '../engine/events.js';
 import { describeFailure } from '../host/failure.js';
 import { unreachable } from '../util/unreachable.js';
-import {
-  LineWriter,
-  Tally,
-  failureHeadline,
-  formatDuration,
-  formatElapsed,
-  formatJobs,
-  tailBlock,
-  type TaskFailedEvent,
-} from './format.js';
+import { LineWriter, Tally, failureHeadline, formatDuration, formatElapsed, formatJobs, tailBlock, type TaskFailedEvent } from './format.js';
 
 /** listr2 renderers the tty reporter can draw with. */
 export type TtyRendererName = 'default' | 'simple' | 'verbose' | 'test';
@@ -48,11 +33,7 @@ export interface TtyReporterOptions {
 }
 
 /** Creates the listr2-tree reporter writing to `out` (normally process.stdout). */
-export function createTtyReporter(
-  out: NodeJS.WritableStream,
-  env: NodeJS.ProcessEnv,
-  options: TtyReporterOptions = {},
-): Reporter {
+export function createTtyReporter(out: NodeJS.WritableStream, env: NodeJS.ProcessEnv, options: TtyReporterOptions = {}): Reporter {
   return new TtyReporter(out, env, options);
 }
 
@@ -264,9 +245,7 @@ class TtyReporter implements Reporter {
    * a pty without a size reports 0 and would draw nothing).
    */
   private canDrawLive(): boolean {
-    return (
-      (this.out as { isTTY?: boolean }).isTTY === true && this.env.TERM !== 'dumb' && process.stdout.columns !== 0
-    );
+    return (this.out as { isTTY?: boolean }).isTTY === true && this.env.TERM !== 'dumb' && process.stdout.columns !== 0;
   }
 
   /** The task function of one row: mirror the runner until the row ends. */

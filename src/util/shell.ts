@@ -2,4 +2,3 @@
 export function shellQuote(s: string): string {
   return /^[\w@%+=:,./^*-][\w@%+=:,./^*~-]*$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
-

@@ -111,22 +111,45 @@ function createFakeMachine(base: string, opts: { rootDevNumber?: string | null }
 export function standardMachine(base: string, opts: { rootDevNumber?: string | null } = {}): FakeMachine {
   const m = createFakeMachine(base, opts);
   m.addDisk({
-    name: 'sdb', sizeBytes: 4 * GiB, removable: true, vendor: 'Generic', model: 'SD/MMC CRW', dev: '8:16',
+    name: 'sdb',
+    sizeBytes: 4 * GiB,
+    removable: true,
+    vendor: 'Generic',
+    model: 'SD/MMC CRW',
+    dev: '8:16',
     partitions: [
       { name: 'sdb1', sizeBytes: 64 * MiB, label: 'BOOT', dev: '8:17' },
       { name: 'sdb2', sizeBytes: 1 * GiB, label: 'root fs', dev: '8:18' },
     ],
   });
-  m.addDisk({ name: 'sda', sizeBytes: 64 * GiB, removable: false, vendor: 'ATA', model: 'Samsung SSD 870', dev: '8:0', partitions: [{ name: 'sda1', sizeBytes: 64 * GiB - MiB, dev: '8:1' }] });
   m.addDisk({
-    name: 'sdc', sizeBytes: 8 * GiB, removable: true, vendor: 'Kingston', model: 'DataTraveler', dev: '8:32',
+    name: 'sda',
+    sizeBytes: 64 * GiB,
+    removable: false,
+    vendor: 'ATA',
+    model: 'Samsung SSD 870',
+    dev: '8:0',
+    partitions: [{ name: 'sda1', sizeBytes: 64 * GiB - MiB, dev: '8:1' }],
+  });
+  m.addDisk({
+    name: 'sdc',
+    sizeBytes: 8 * GiB,
+    removable: true,
+    vendor: 'Kingston',
+    model: 'DataTraveler',
+    dev: '8:32',
     partitions: [
       { name: 'sdc1', sizeBytes: 64 * MiB, dev: '8:33' },
       { name: 'sdc2', sizeBytes: 4 * GiB, dev: '8:34', holders: ['dm-1'] },
     ],
   });
   m.addDisk({
-    name: 'sdd', sizeBytes: 16 * GiB, removable: true, vendor: 'SanDisk', model: 'Cruzer', dev: '8:48',
+    name: 'sdd',
+    sizeBytes: 16 * GiB,
+    removable: true,
+    vendor: 'SanDisk',
+    model: 'Cruzer',
+    dev: '8:48',
     partitions: [
       { name: 'sdd1', sizeBytes: 256 * MiB, dev: '8:49' },
       { name: 'sdd2', sizeBytes: 15 * GiB, dev: '8:50' },

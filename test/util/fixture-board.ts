@@ -28,8 +28,8 @@ export function fixtureBoard(rig: Rig): { helloCommit: string; tarball: string }
     'hello',
     {
       'hello.c': HELLO_C,
-      'Makefile': 'CC ?= cc\nGREETING ?= "xen"\nhello: hello.c\n\t$(CC) -DGREETING=\'$(GREETING)\' -o $@ $<\n',
-      'README': 'hello\n',
+      Makefile: 'CC ?= cc\nGREETING ?= "xen"\nhello: hello.c\n\t$(CC) -DGREETING=\'$(GREETING)\' -o $@ $<\n',
+      README: 'hello\n',
     },
     'v1.0',
   );

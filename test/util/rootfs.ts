@@ -31,14 +31,32 @@ function debugSpecial(img: string, offset: number, file: string): { type: string
 }
 
 /** A tar archive written entry by entry, for entries the file system cannot hold (device nodes, "../" paths). */
-export type RawEntry = { path: string; type: 'File' | 'Directory' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'SymbolicLink'; body?: string; linkpath?: string; mode?: number; dev?: [number, number] };
+export type RawEntry = {
+  path: string;
+  type: 'File' | 'Directory' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'SymbolicLink';
+  body?: string;
+  linkpath?: string;
+  mode?: number;
+  dev?: [number, number];
+};
 export function rawTar(entries: RawEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
     const [devmaj, devmin] = e.dev ?? [0, 0];
     const mode = e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644);
-    const h = new Header({ path: e.path, type: e.type, ...(e.linkpath ? { linkpath: e.linkpath } : {}), mode, size: body.length, uid: 1000, gid: 1000, mtime: new Date(0), devmaj, devmin });
+    const h = new Header({
+      path: e.path,
+      type: e.type,
+      ...(e.linkpath ? { linkpath: e.linkpath } : {}),
+      mode,
+      size: body.length,
+      uid: 1000,
+      gid: 1000,
+      mtime: new Date(0),
+      devmaj,
+      devmin,
+    });
     h.encode();
     blocks.push(h.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
@@ -73,7 +91,22 @@ export function gnuDeviceTar(dir: string): Buffer {
   run(['mknod', '-m', '660', path.join(tree, 'dev/mmcblk0'), 'b', '179', '0']);
   run(['mknod', '-m', '600', path.join(tree, 'run/initctl'), 'p']);
   const tarball = path.join(dir, 'gnu-rootfs.tar');
-  run(['tar', '--format=gnu', '--no-recursion', '-C', tree, '-cf', tarball, './dev/', './dev/console', './dev/null', './dev/mmcblk0', './run/initctl', './etc/hostname', './etc/shadow']);
+  run([
+    'tar',
+    '--format=gnu',
+    '--no-recursion',
+    '-C',
+    tree,
+    '-cf',
+    tarball,
+    './dev/',
+    './dev/console',
+    './dev/null',
+    './dev/mmcblk0',
+    './run/initctl',
+    './etc/hostname',
+    './etc/shadow',
+  ]);
   run(['rm', path.join(tree, 'dev/null')]);
   run(['mknod', '-m', '666', path.join(tree, 'dev/null'), 'c', '1', '3']);
   run(['tar', '--format=gnu', '-C', tree, '-rf', tarball, './dev/null']); // listed twice: the device comes last

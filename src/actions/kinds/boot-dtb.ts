@@ -8,5 +8,7 @@ export const bootDtbKind: ActionKind<Extract<ActionSpec, { kind: 'boot-dtb' }>> 
     await (await import('../boot.js')).runDtb(spec, ctx);
     return {};
   },
-  describe: (spec) => [`dtc -I dtb -O dtb -p 4096 ${shellQuote(spec.input.path)} && fdtput …   # /chosen, modules and ${spec.edits.length} fixups → ${spec.output.name}`],
+  describe: (spec) => [
+    `dtc -I dtb -O dtb -p 4096 ${shellQuote(spec.input.path)} && fdtput …   # /chosen, modules and ${spec.edits.length} fixups → ${spec.output.name}`,
+  ],
 };

@@ -12,6 +12,9 @@ export const fetchGitKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-git' }>
     await runGit(ctx, ['update-ref', BASE_REF, commit], { cwd: ctx.srcDir });
     return { head: commit };
   },
-  describe: (spec, _task, where) => [...describeFetchGit(spec.source, where), `git -C ${shellQuote(where.srcDir)} update-ref ${BASE_REF} ${spec.source.commit}`],
+  describe: (spec, _task, where) => [
+    ...describeFetchGit(spec.source, where),
+    `git -C ${shellQuote(where.srcDir)} update-ref ${BASE_REF} ${spec.source.commit}`,
+  ],
   ...fetchedTree,
 };

@@ -10,6 +10,8 @@ export const uimageKind: ActionKind<Extract<ActionSpec, { kind: 'uimage' }>> = {
   },
   describe(spec) {
     const load = `0x${spec.load.toString(16)}`;
-    return [`mkimage -A arm -O linux -T kernel -C none -a ${load} -e ${load} -n ${shellQuote(spec.name)} -d ${shellQuote(spec.input.path)} ${shellQuote(spec.output.path)}`];
+    return [
+      `mkimage -A arm -O linux -T kernel -C none -a ${load} -e ${load} -n ${shellQuote(spec.name)} -d ${shellQuote(spec.input.path)} ${shellQuote(spec.output.path)}`,
+    ];
   },
 };
