@@ -1,7 +1,8 @@
 import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aptSourcesFromHost, aptSourcesFromMirror, DEBIAN_ARCHIVE_KEYRING, privateApt, renderSources } from '../src/actions/apt.js';
+import { aptSourcesFromHost, aptSourcesFromMirror, DEBIAN_ARCHIVE_KEYRING, renderSources } from '../src/actions/apt-sources.js';
+import { privateApt } from '../src/actions/apt.js';
 import {
   availableVersions,
   debianBinaryCacheDir,

@@ -6,7 +6,8 @@ import { TaskFailure } from '../host/failure.js';
 import { sha256File } from '../host/hasher.js';
 import type { ActionContext } from '../engine/action.js';
 import { replaceTree } from '../util/fs.js';
-import { DEFAULT_DEBIAN_ARCH, describeSources, privateApt, proxyEnv, type PrivateApt, type PrivateAptOptions } from './apt.js';
+import { DEFAULT_DEBIAN_ARCH, describeSources } from './apt-sources.js';
+import { privateApt, proxyEnv, type PrivateApt, type PrivateAptOptions } from './apt.js';
 
 const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+$/;
 

@@ -20,7 +20,8 @@ import {
   verifyFile,
 } from './debian-fetch.js';
 export { availableVersions, type DebianFetchOptions } from './debian-fetch.js';
-import { aptArgv, aptPaths, checksumList, chooseSources, DEFAULT_DEBIAN_ARCH, describeSources, parseControl, privateApt, type PrivateApt } from './apt.js';
+import { checksumList, DEFAULT_DEBIAN_ARCH, describeSources, parseControl } from './apt-sources.js';
+import { aptArgv, aptPaths, chooseSources, privateApt, type PrivateApt } from './apt.js';
 
 /**
  * Sources taken from the Debian archive through the private apt configuration
