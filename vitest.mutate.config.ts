@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The tests that drive src/engine/ in-process, for `npm run mutate` (StrykerJS):
+ * The tests that drive src/engine/ and src/host/ in-process, for `npm run mutate` (StrykerJS):
  * a CLI subprocess runs the built dist/, which mutants never reach.
  */
 export default defineConfig({
