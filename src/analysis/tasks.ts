@@ -22,28 +22,63 @@ export type { Component, ErrorFn, TaskContext } from './context.js';
 const BUILTIN_TASKS = ['fetch', 'patch', 'deploy'] as const;
 /** Variables that depend on the machine or the run: symbolic in fingerprints. */
 
+/** What the task makers of one component share. */
+interface Maker {
+  c: Component;
+  ctx: TaskContext;
+  file: YamlFile;
+  r: Recipe;
+  scope: VarScope;
+  /** A task of this component, with what every one of its tasks carries. */
+  node: (name: string, fields: Omit<TaskNode, 'id' | 'component' | 'name' | 'srcDir' | 'definedIn' | 'packages'>) => TaskNode;
+  /** Each declared output of the component's tasks, by absolute path: what exports may name. */
+  declaredOutputs: Map<string, string>;
+  /** The task after which the source tree is ready (fetch, or patch), when the recipe has a source. */
+  sourceTask?: string;
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
 export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
   const { file, root } = c.recipe;
   const r = c.recipe.value;
   const definedIn = relative(root, file.path);
-  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-  const tasks: TaskNode[] = [];
   const declared = Object.entries(r.tools ?? {});
   const packages = Object.fromEntries(declared.map(([tool, v]) => [tool, typeof v === 'string' ? v : v.package]));
   const freestanding = declared.filter(([, v]) => typeof v !== 'string' && v.freestanding).map(([tool]) => tool);
-  const node = (name: string, fields: Omit<TaskNode, 'id' | 'component' | 'name' | 'srcDir' | 'definedIn' | 'packages'>): TaskNode => ({
-    id: `${c.name}:${name}`,
-    component: c.name,
-    name,
-    srcDir: c.srcDir,
-    definedIn,
-    packages,
-    ...(freestanding.length ? { freestanding } : {}),
-    ...fields,
-  });
-  const scope = makeScope(c, ctx);
-  let sourceTask: string | undefined;
+  const m: Maker = {
+    c,
+    ctx,
+    file,
+    r,
+    scope: makeScope(c, ctx),
+    declaredOutputs: new Map(),
+    node: (name, fields) => ({
+      id: `${c.name}:${name}`,
+      component: c.name,
+      name,
+      srcDir: c.srcDir,
+      definedIn,
+      packages,
+      ...(freestanding.length ? { freestanding } : {}),
+      ...fields,
+    }),
+  };
+  const tasks = sourceTasks(m);
+  if (tasks.length) m.sourceTask = tasks.at(-1)!.id;
+  for (const [taskName, t] of Object.entries(r.tasks ?? {})) {
+    const task = recipeTask(m, taskName, t);
+    if (task) tasks.push(task);
+  }
+  const deploy = exportTask(m);
+  if (deploy) tasks.push(deploy);
+  return tasks;
+}
 
+/** fetch, and patch when the recipe has patches: the tasks that make the source tree. */
+function sourceTasks(m: Maker): TaskNode[] {
+  const { c, ctx, file, node } = m;
+  const tasks: TaskNode[] = [];
   if (c.source) {
     const action = fetchAction(c.source);
     const what = describeSource(c.source);
@@ -63,12 +98,11 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
         ...(patches.length ? {} : { keepsHead: true }),
       }),
     );
-    sourceTask = `${c.name}:fetch`;
     if (patches.length) {
       tasks.push(
         node('patch', {
           title: `apply ${patches.length} patch${patches.length === 1 ? '' : 'es'}`,
-          deps: [sourceTask],
+          deps: [`${c.name}:fetch`],
           action: { kind: 'patch', patches },
           cwd: c.srcDir,
           env: {},
@@ -79,7 +113,6 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
           basis: { action: { kind: 'patch', patches: patches.map((p) => p.name) } },
         }),
       );
-      sourceTask = `${c.name}:patch`;
     }
   } else if (c.patchEntries.entries.length) {
     ctx.error(
@@ -91,99 +124,105 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
     );
   }
 
-  const declaredOutputs = new Map<string, string>();
-  for (const [taskName, t] of Object.entries(r.tasks ?? {})) {
-    const path: PathKey[] = ['tasks', taskName];
-    if ((BUILTIN_TASKS as readonly string[]).includes(taskName)) {
-      ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name', file.spanAt(path, 'key'));
-      continue;
-    }
-    const id = `${c.name}:${taskName}`;
-    const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
-    ctx.definitions.set(id, { file, afterPath: [...path, 'after'], after });
-    const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
-    const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
-    const env: Record<string, string> = {};
-    const envSymbolic: Record<string, string> = {};
-    for (const [key, value] of Object.entries(t.env ?? {})) {
-      const v = str(value, [...path, 'env', key]);
-      env[key] = v.value;
-      envSymbolic[key] = v.symbolic;
-    }
-    const outputs: FileRef[] = [];
-    const addOutput = (out: string, at: PathKey[]) => {
-      const v = str(out, at);
-      const abs = resolvePath(c.srcDir, v.value);
-      const name = relative(ctx.boardDir, abs);
-      if (name.startsWith('..') || isAbsolute(name)) {
-        ctx.error(
-          file,
-          at,
-          `output "${out}" lies outside the board's build directory`,
-          'outputs are files under the source tree (or ${builddir}, ${deploydir})',
-        );
-        return undefined;
-      }
-      const reserved = reservedOutput(name, ctx);
-      if (reserved) {
-        ctx.error(
-          file,
-          at,
-          `output "${out}" is ${reserved}: a task's output is emptied before it runs`,
-          'declare a file or directory inside it, such as ${builddir}/out',
-        );
-        return undefined;
-      }
-      const owner = ctx.outputs.get(abs);
-      if (owner !== undefined && owner !== id) {
-        ctx.error(
-          file,
-          at,
-          `output "${out}" is also an output of ${owner}: two tasks writing one file race, and the last writer wins`,
-          'give each task its own output (${builddir} is per component)',
-        );
-        return undefined;
-      }
-      ctx.outputs.set(abs, id);
-      const ref = { path: abs, name };
-      outputs.push(ref);
-      declaredOutputs.set(abs, id);
-      return ref;
-    };
-    (t.outputs ?? []).forEach((out, i) => addOutput(out, [...path, 'outputs', i]));
-    const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
-    const fail = (at: PathKey[], message: string) => ctx.error(file, at, message, undefined, file.spanAt(at, 'key'));
-    const action = taskAction(t, path, str, {
-      fail,
-      addOutput,
-      addInput: (entry, at) => resolveInputs([entry], at.slice(0, -1), c, ctx, at[at.length - 1] as number)[0],
-    });
-    if (!action) continue;
-    inputs.push(...action.inputs);
-    const deps = sourceTask ? [sourceTask, ...after] : after;
-    tasks.push(
-      node(taskName, {
-        title: t.description ?? action.title,
-        deps: [...new Set(deps)],
-        ...(sourceTask ? { readsTree: true } : {}),
-        action: action.spec,
-        cwd: cwd.value,
-        env,
-        inputs,
-        outputs,
-        // The recipe's declared host programs (the cross compiler make runs) count too: a new compiler rebuilds.
-        tools: [...new Set([...action.tools, ...Object.keys(r.tools ?? {})])].sort(),
-        basis: {
-          action: action.symbolic,
-          cwd: cwd.symbolic,
-          env: envSymbolic,
-          outputs: outputs.map((o) => o.name),
-          definition: sha(file.definitionText(path)),
-        },
-      }),
-    );
-  }
+  return tasks;
+}
 
+/** One task the recipe declares (run, make, busybox-root), or undefined when it has errors. */
+function recipeTask(m: Maker, taskName: string, t: Task): TaskNode | undefined {
+  const { c, ctx, file, r, scope, node, sourceTask } = m;
+  const path: PathKey[] = ['tasks', taskName];
+  if ((BUILTIN_TASKS as readonly string[]).includes(taskName)) {
+    ctx.error(file, path, `task name "${taskName}" is reserved: xenbuild makes the ${taskName} task itself`, 'choose another name', file.spanAt(path, 'key'));
+    return undefined;
+  }
+  const id = `${c.name}:${taskName}`;
+  const after = (t.after ?? []).map((dep) => (dep.includes(':') ? dep : `${c.name}:${dep}`));
+  ctx.definitions.set(id, { file, afterPath: [...path, 'after'], after });
+  const str = (value: Scalar, at: PathKey[]) => resolveString(String(value), at, file, scope, ctx.error);
+  const cwd = t.cwd === undefined ? { value: c.srcDir, symbolic: '${srcdir}' } : str(t.cwd, [...path, 'cwd']);
+  const env: Record<string, string> = {};
+  const envSymbolic: Record<string, string> = {};
+  for (const [key, value] of Object.entries(t.env ?? {})) {
+    const v = str(value, [...path, 'env', key]);
+    env[key] = v.value;
+    envSymbolic[key] = v.symbolic;
+  }
+  const outputs: FileRef[] = [];
+  const addOutput = outputAdder(m, id, str, outputs);
+  (t.outputs ?? []).forEach((out, i) => addOutput(out, [...path, 'outputs', i]));
+  const inputs = resolveInputs(t.inputs ?? [], [...path, 'inputs'], c, ctx);
+  const fail = (at: PathKey[], message: string) => ctx.error(file, at, message, undefined, file.spanAt(at, 'key'));
+  const action = taskAction(t, path, str, {
+    fail,
+    addOutput,
+    addInput: (entry, at) => resolveInputs([entry], at.slice(0, -1), c, ctx, at[at.length - 1] as number)[0],
+  });
+  if (!action) return undefined;
+  inputs.push(...action.inputs);
+  const deps = sourceTask ? [sourceTask, ...after] : after;
+  return node(taskName, {
+    title: t.description ?? action.title,
+    deps: [...new Set(deps)],
+    ...(sourceTask ? { readsTree: true } : {}),
+    action: action.spec,
+    cwd: cwd.value,
+    env,
+    inputs,
+    outputs,
+    // The recipe's declared host programs (the cross compiler make runs) count too: a new compiler rebuilds.
+    tools: [...new Set([...action.tools, ...Object.keys(r.tools ?? {})])].sort(),
+    basis: {
+      action: action.symbolic,
+      cwd: cwd.symbolic,
+      env: envSymbolic,
+      outputs: outputs.map((o) => o.name),
+      definition: sha(file.definitionText(path)),
+    },
+  });
+}
+
+/** Makes `addOutput` for one task: each output resolved, checked (inside the board, not reserved, one writer) and recorded. */
+function outputAdder(m: Maker, id: string, str: Str, outputs: FileRef[]): (out: string, at: PathKey[]) => FileRef | undefined {
+  const { c, ctx, file, declaredOutputs } = m;
+  return (out: string, at: PathKey[]) => {
+    const v = str(out, at);
+    const abs = resolvePath(c.srcDir, v.value);
+    const name = relative(ctx.boardDir, abs);
+    if (name.startsWith('..') || isAbsolute(name)) {
+      ctx.error(file, at, `output "${out}" lies outside the board's build directory`, 'outputs are files under the source tree (or ${builddir}, ${deploydir})');
+      return undefined;
+    }
+    const reserved = reservedOutput(name, ctx);
+    if (reserved) {
+      ctx.error(
+        file,
+        at,
+        `output "${out}" is ${reserved}: a task's output is emptied before it runs`,
+        'declare a file or directory inside it, such as ${builddir}/out',
+      );
+      return undefined;
+    }
+    const owner = ctx.outputs.get(abs);
+    if (owner !== undefined && owner !== id) {
+      ctx.error(
+        file,
+        at,
+        `output "${out}" is also an output of ${owner}: two tasks writing one file race, and the last writer wins`,
+        'give each task its own output (${builddir} is per component)',
+      );
+      return undefined;
+    }
+    ctx.outputs.set(abs, id);
+    const ref = { path: abs, name };
+    outputs.push(ref);
+    declaredOutputs.set(abs, id);
+    return ref;
+  };
+}
+
+/** deploy: the recipe's exports copied into deploy/. */
+function exportTask(m: Maker): TaskNode | undefined {
+  const { c, ctx, file, r, scope, node, sourceTask, declaredOutputs } = m;
   const exports = Object.entries(r.exports ?? {});
   if (exports.length) {
     const files: { from: FileRef; to: FileRef }[] = [];
@@ -224,21 +263,19 @@ export function componentTasks(c: Component, ctx: TaskContext): TaskNode[] {
       deps.add(producer);
       files.push({ from: { path: abs, name: relative(ctx.boardDir, abs) }, to: { path: to, name: relative(ctx.boardDir, to) } });
     }
-    tasks.push(
-      node('deploy', {
-        title: `deploy ${files.map((f) => f.to.name.replace(/^deploy\//, '')).join(', ')}`,
-        deps: [...deps].sort(),
-        action: { kind: 'artifact', files },
-        cwd: ctx.boardDir,
-        env: {},
-        inputs: [],
-        outputs: files.map((f) => f.to),
-        tools: [],
-        basis: { action: { kind: 'artifact', files: files.map((f) => [f.from.name, f.to.name]) }, definition: sha(file.definitionText(['exports'])) },
-      }),
-    );
+    return node('deploy', {
+      title: `deploy ${files.map((f) => f.to.name.replace(/^deploy\//, '')).join(', ')}`,
+      deps: [...deps].sort(),
+      action: { kind: 'artifact', files },
+      cwd: ctx.boardDir,
+      env: {},
+      inputs: [],
+      outputs: files.map((f) => f.to),
+      tools: [],
+      basis: { action: { kind: 'artifact', files: files.map((f) => [f.from.name, f.to.name]) }, definition: sha(file.definitionText(['exports'])) },
+    });
   }
-  return tasks;
+  return undefined;
 }
 
 type Str = (v: Scalar, at: PathKey[]) => { value: string; symbolic: string };
