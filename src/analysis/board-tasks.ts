@@ -1,7 +1,7 @@
 import { parseDom0Mem } from '../boot/sizes.js';
 import { checkCodeDigest } from '../check/code.js';
 import { boardTask, deployFile as deployFileIn, exportedArtifacts, sizeReader } from './board-common.js';
-import type { BootConfig, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../model/boot.js';
+import type { BootConfig, BootMemory, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../model/boot.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
 import type { Board, DtFixupSpec } from '../model/schema.js';
 import type { Loaded } from './load.js';
@@ -13,6 +13,28 @@ import type { PathKey } from './yaml-file.js';
 export const BOOT = 'boot';
 const DEFAULT_DTB_GROW_ROOM = 64 * 1024;
 
+type Artifact = { producer: string; file: FileRef };
+type Num = (value: number | string, at: PathKey[]) => number;
+type BoardValue = Board & Required<Pick<Board, 'memory' | 'xen' | 'dom0' | 'boot'>>;
+
+/** The boot sections read and checked, every artifact they name found: what the boot tasks are made from. */
+interface BootInputs {
+  b: BoardValue;
+  dtb: NonNullable<Board['dtb']>;
+  dtbMode: 'bake' | 'runtime';
+  num: Num;
+  deployFile: (name: string) => FileRef;
+  node: (name: string, title: string, deps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]) => TaskNode;
+  xenArtifact: Artifact;
+  kernel: Artifact;
+  initrd?: Artifact;
+  dtbArtifact?: Artifact;
+  config?: Artifact;
+  fixups: DtEdit[];
+  dom0Ranges?: Range[];
+  bootMemory: BootMemory;
+}
+
 /**
  * The board-level tasks that turn built artifacts into a bootable set of
  * files: Xen's uImage, the memory plan (and its picture), the device tree with
@@ -21,10 +43,26 @@ const DEFAULT_DTB_GROW_ROOM = 64 * 1024;
  * (memory, xen, dom0, boot; dtb optional).
  */
 export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): TaskNode[] {
+  const inputs = readBootSections(board, boardDir, tasks, error);
+  if (!inputs) return [];
+  const out: TaskNode[] = [];
+  const xen = xenImage(inputs);
+  if (xen.task) out.push(xen.task);
+  const plan = planTask(inputs, xen);
+  out.push(plan.task);
+  const dtb = dtbTask(inputs, plan.json);
+  if (dtb) out.push(dtb.task);
+  out.push(scriptTask(inputs, xen.file, plan.json, dtb?.file));
+  out.push(checkTask(inputs, plan.json, dtb?.file));
+  return out;
+}
+
+/** The four boot sections, present together or not at all. */
+function presentSections(board: Loaded<Board>, error: ErrorFn): BoardValue | undefined {
   const b = board.value;
   const file = board.file;
   const sections = (['memory', 'xen', 'dom0', 'boot'] as const).filter((s) => b[s] !== undefined);
-  if (sections.length === 0 && b.dtb === undefined) return [];
+  if (sections.length === 0 && b.dtb === undefined) return undefined;
   const missing = (['memory', 'xen', 'dom0', 'boot'] as const).filter((s) => b[s] === undefined);
   if (missing.length || !b.memory || !b.xen || !b.dom0 || !b.boot) {
     const first = sections[0] ?? 'dtb';
@@ -35,19 +73,29 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       undefined,
       file.spanAt([first], 'key'),
     );
-    return [];
+    return undefined;
   }
-  const { memory, xen, dom0, boot } = b;
-  const dtb = b.dtb ?? {};
+  return b as BoardValue;
+}
 
+/** Reads the boot sections and checks what can be checked before anything is built; undefined (errors reported) when they cannot boot. */
+function readBootSections(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): BootInputs | undefined {
+  const b = presentSections(board, error);
+  if (!b) return undefined;
+  const file = board.file;
+  const { memory, xen, dom0 } = b;
+  const dtb = b.dtb ?? {};
   // Every artifact the components export, and the deploy task that makes it.
   const artifacts = exportedArtifacts(tasks);
   let ok = true;
+  const problem = (...args: Parameters<ErrorFn>) => {
+    ok = false;
+    error(...args);
+  };
   const artifact = (name: string, at: PathKey[]) => {
     const found = artifacts.get(name);
     if (!found) {
-      ok = false;
-      error(
+      problem(
         file,
         at,
         `no component exports an artifact "${name}"${didYouMean(name, artifacts.keys())}`,
@@ -58,10 +106,6 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   };
   const sizes = sizeReader(file, error);
   const num = sizes.num;
-  const deployFile = (name: string): FileRef => deployFileIn(boardDir, name);
-  const node = (name: string, title: string, deps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
-    boardTask(BOOT, boardDir, b.board, { name, title, deps, action, outputs, tools });
-
   const xenArtifact = artifact(xen.artifact, ['xen', 'artifact']);
   const kernel = artifact(dom0.kernel, ['dom0', 'kernel']);
   const initrd = dom0.initrd === undefined ? undefined : artifact(dom0.initrd, ['dom0', 'initrd']);
@@ -69,24 +113,22 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
   const dtbArtifact = dtb.artifact === undefined ? undefined : artifact(dtb.artifact, ['dtb', 'artifact']);
   const config = dom0.config === undefined ? undefined : artifact(dom0.config, ['dom0', 'config']);
   if (dtbMode === 'bake' && dtb.artifact === undefined) {
-    ok = false;
-    error(
+    const at = b.dtb ? ['dtb'] : ['boot'];
+    problem(
       file,
-      b.dtb ? ['dtb'] : ['boot'],
+      at,
       'baking device-tree fixups needs dtb.artifact (the DTB a component exports)',
       'or set dtb.mode: runtime when the firmware provides the DTB',
-      file.spanAt(b.dtb ? ['dtb'] : ['boot'], 'key'),
+      file.spanAt(at, 'key'),
     );
   }
   if (xen.image === 'uimage' && xen.load === undefined) {
-    ok = false;
-    error(file, ['xen'], 'xen.image uimage needs xen.load: mkimage writes the load address into the uImage header', undefined, file.spanAt(['xen'], 'key'));
+    problem(file, ['xen'], 'xen.image uimage needs xen.load: mkimage writes the load address into the uImage header', undefined, file.spanAt(['xen'], 'key'));
   }
   const fixups = (dtb.fixups ?? []).map((f, i) => fixupEdit(f, ['dtb', 'fixups', i], num));
   fixups.forEach((f, i) => {
     if (f.op !== 'set-phandle' || dtbMode !== 'runtime') return;
-    ok = false;
-    error(
+    problem(
       file,
       ['dtb', 'fixups', i, 'set', 'phandle'],
       'a phandle is read from the DTB at build time, and in dtb.mode runtime the firmware provides the DTB only at boot',
@@ -98,15 +140,14 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
     size: num(r.size, ['dom0', 'memory', i, 'size']),
   }));
   if (fixups.some((f) => f.op === 'prune-reserved-memory') && !dom0Ranges) {
-    ok = false;
-    error(
+    problem(
       file,
       ['dtb', 'fixups'],
       'prune-reserved-memory needs dom0.memory: the range Xen gives dom0 (1:1)',
       'e.g. dom0: { memory: [{ start: 0xa8000000, size: 128M }] }',
     );
   }
-  const bootMemory = {
+  const bootMemory: BootMemory = {
     ram: memory.ram.map((r, i) => ({ start: num(r.start, ['memory', 'ram', i, 'start']), size: num(r.size, ['memory', 'ram', i, 'size']) })),
     align: memory.align === undefined ? 2 * 1024 * 1024 : num(memory.align, ['memory', 'align']),
     reserved: (memory.reserved ?? []).map((r, i): ReservedRange => ({
@@ -116,178 +157,196 @@ export function bootTasks(board: Loaded<Board>, boardDir: string, tasks: readonl
       ...(r['loader-only'] ? { loaderOnly: true } : {}),
     })),
   };
-  // A fixed address is checked now against RAM and the 32-bit bus, without waiting for the files' sizes.
-  const inRam = (addr: number) => bootMemory.ram.some((r) => addr >= r.start && addr < r.start + r.size);
-  const ramText = bootMemory.ram.map((r) => `0x${r.start.toString(16)}-0x${(r.start + r.size - 1).toString(16)}`).join(', ');
+  if (!sizes.failed() && !fixedAddressesFit(b, bootMemory, num, (at, message, hint) => problem(file, at, message, hint))) ok = false;
+  if (!ok || sizes.failed() || !xenArtifact || !kernel) return undefined;
+  return {
+    b,
+    dtb,
+    dtbMode,
+    num,
+    deployFile: (name) => deployFileIn(boardDir, name),
+    node: (name, title, deps, action, outputs, tools) => boardTask(BOOT, boardDir, b.board, { name, title, deps, action, outputs, tools }),
+    xenArtifact,
+    kernel,
+    ...(initrd ? { initrd } : {}),
+    ...(dtbArtifact ? { dtbArtifact } : {}),
+    ...(config ? { config } : {}),
+    fixups,
+    ...(dom0Ranges ? { dom0Ranges } : {}),
+    bootMemory,
+  };
+}
+
+/** A fixed load address is checked now against RAM and the 32-bit bus, without waiting for the files' sizes. */
+function fixedAddressesFit(b: BoardValue, memory: BootMemory, num: Num, problem: (at: PathKey[], message: string, hint: string) => void): boolean {
+  const { xen, dom0, boot } = b;
+  const inRam = (addr: number) => memory.ram.some((r) => addr >= r.start && addr < r.start + r.size);
+  const ramText = memory.ram.map((r) => `0x${r.start.toString(16)}-0x${(r.start + r.size - 1).toString(16)}`).join(', ');
   const fixedAddresses: [PathKey[], number | string | undefined][] = [
     [['xen', 'load'], xen.load],
     [['dom0', 'load'], dom0.load],
     [['dom0', 'initrd-load'], dom0['initrd-load']],
   ];
+  let ok = true;
   for (const [at, raw] of fixedAddresses) {
-    if (raw === undefined || sizes.failed()) continue;
+    if (raw === undefined) continue;
     const addr = num(raw, at);
     if (addr > 0xffffffff && boot.command !== 'booti') {
       ok = false;
-      error(
-        file,
+      problem(
         at,
         `${at.join('.')} 0x${addr.toString(16)} is beyond 32 bits: U-Boot on a 32-bit ARM (bootm, bootz) cannot load there`,
         `an address inside RAM (${ramText})`,
       );
     } else if (!inRam(addr)) {
       ok = false;
-      error(
-        file,
+      problem(
         at,
         `${at.join('.')} 0x${addr.toString(16)} is not in RAM (${ramText})`,
         'an address inside a RAM bank of memory.ram, or leave it out to have it planned',
       );
     }
   }
-  if (!ok || sizes.failed() || !xenArtifact || !kernel) return [];
+  return ok;
+}
 
-  const out: TaskNode[] = [];
-  // Xen as the bootloader loads it.
-  let xenFile = xenArtifact.file;
-  let xenDeps = [xenArtifact.producer];
-  if (xen.image === 'uimage') {
-    const output = deployFile('boot/xen-uImage');
-    out.push(
-      node(
-        'xen-image',
-        `mkimage -T kernel -a ${String(xen.load)} ${xen.artifact}`,
-        [xenArtifact.producer],
-        { kind: 'uimage', input: xenArtifact.file, output, load: num(xen.load!, ['xen', 'load']), name: `Xen for ${b.board}` },
-        [output],
-        ['mkimage'],
-      ),
-    );
-    xenFile = output;
-    xenDeps = [`${BOOT}:xen-image`];
-  }
+/** Xen as the bootloader loads it: the artifact itself, or a uImage made of it (bootm). */
+function xenImage(i: BootInputs): { file: FileRef; deps: string[]; task?: TaskNode } {
+  const { b, xenArtifact, num } = i;
+  const xen = b.xen;
+  if (xen.image !== 'uimage') return { file: xenArtifact.file, deps: [xenArtifact.producer] };
+  const output = i.deployFile('boot/xen-uImage');
+  const task = i.node(
+    'xen-image',
+    `mkimage -T kernel -a ${String(xen.load)} ${xen.artifact}`,
+    [xenArtifact.producer],
+    { kind: 'uimage', input: xenArtifact.file, output, load: num(xen.load!, ['xen', 'load']), name: `Xen for ${b.board}` },
+    [output],
+    ['mkimage'],
+  );
+  return { file: output, deps: [`${BOOT}:xen-image`], task };
+}
 
+/** The memory plan: where each module goes in RAM, as JSON and as a picture. */
+function planTask(i: BootInputs, xenImg: { file: FileRef; deps: string[] }): { task: TaskNode; json: FileRef } {
+  const { b, num, kernel, initrd, dtbArtifact, dtb } = i;
+  const { xen, dom0 } = b;
   // A uImage is loaded anywhere and copied by bootm to its load address; a zImage runs where it is loaded.
   const xenFixed = xen.image === 'zimage' && xen.load !== undefined ? { fixed: num(xen.load, ['xen', 'load']) } : {};
-  const modules: PlannedModule[] = [{ kind: 'xen', file: xenFile, key: xen.image === 'uimage' ? 'xen' : 'xen.load', ...xenFixed }];
+  const modules: PlannedModule[] = [{ kind: 'xen', file: xenImg.file, key: xen.image === 'uimage' ? 'xen' : 'xen.load', ...xenFixed }];
   modules.push({ kind: 'kernel', file: kernel.file, key: 'dom0.load', ...(dom0.load !== undefined ? { fixed: num(dom0.load, ['dom0', 'load']) } : {}) });
-  if (initrd)
-    modules.push({
-      kind: 'initrd',
-      file: initrd.file,
-      key: 'dom0.initrd-load',
-      ...(dom0['initrd-load'] !== undefined ? { fixed: num(dom0['initrd-load'], ['dom0', 'initrd-load']) } : {}),
-    });
-  if (dtbMode === 'bake' && dtbArtifact) {
+  if (initrd) {
+    const fixed = dom0['initrd-load'] !== undefined ? { fixed: num(dom0['initrd-load'], ['dom0', 'initrd-load']) } : {};
+    modules.push({ kind: 'initrd', file: initrd.file, key: 'dom0.initrd-load', ...fixed });
+  }
+  const baked = i.dtbMode === 'bake' && dtbArtifact;
+  if (baked) {
     const growRoom = dtb['grow-room'] === undefined ? DEFAULT_DTB_GROW_ROOM : num(dtb['grow-room'], ['dtb', 'grow-room']);
     modules.push({ kind: 'dtb', file: dtbArtifact.file, key: 'dtb', growRoom });
   }
-  const planJson = deployFile('memory-map.json');
-  const planSvg = deployFile('memory-map.svg');
+  const json = i.deployFile('memory-map.json');
+  const svg = i.deployFile('memory-map.svg');
   const dom0Mem = parseDom0Mem(xen.bootargs);
-  const planDeps = [...xenDeps, kernel.producer, ...(initrd ? [initrd.producer] : []), ...(dtbMode === 'bake' && dtbArtifact ? [dtbArtifact.producer] : [])];
-  out.push(
-    node(
-      'plan',
-      'plan load addresses and draw the memory map',
-      planDeps,
-      {
-        kind: 'boot-plan',
-        memory: bootMemory,
-        modules,
-        xenRelocates: true,
-        ...(xen.image === 'uimage' && xen.load !== undefined ? { bootmCopy: { load: num(xen.load, ['xen', 'load']) } } : {}),
-        ...(dom0Ranges ? { dom0: dom0Ranges } : {}),
-        ...(dom0Mem !== undefined ? { dom0Mem } : {}),
-        json: planJson,
-        svg: planSvg,
-      },
-      [planJson, planSvg],
-      [],
-    ),
-  );
+  const deps = [...xenImg.deps, kernel.producer, ...(initrd ? [initrd.producer] : []), ...(baked ? [dtbArtifact.producer] : [])];
+  const action: TaskNode['action'] = {
+    kind: 'boot-plan',
+    memory: i.bootMemory,
+    modules,
+    xenRelocates: true,
+    ...(xen.image === 'uimage' && xen.load !== undefined ? { bootmCopy: { load: num(xen.load, ['xen', 'load']) } } : {}),
+    ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}),
+    ...(dom0Mem !== undefined ? { dom0Mem } : {}),
+    json,
+    svg,
+  };
+  return { task: i.node('plan', 'plan load addresses and draw the memory map', deps, action, [json, svg], []), json };
+}
 
-  const cmdlines = { xen: xen.bootargs, dom0: dom0.bootargs };
-  const mediumFiles: BootMediumFile[] = [
+/** In dtb.mode bake: the board's DTB with /chosen, the modules and the fixups written in. */
+function dtbTask(i: BootInputs, plan: FileRef): { task: TaskNode; file: FileRef } | undefined {
+  const { dtb, dtbArtifact, fixups } = i;
+  if (i.dtbMode !== 'bake' || !dtbArtifact || !dtb.artifact) return undefined;
+  const file = i.deployFile(`boot/${dtb.artifact}`);
+  const cmdlines = { xen: i.b.xen.bootargs, dom0: i.b.dom0.bootargs };
+  const task = i.node(
+    'dtb',
+    `add /chosen, modules and ${fixups.length} fixup${fixups.length === 1 ? '' : 's'} to ${dtb.artifact}`,
+    [`${BOOT}:plan`, dtbArtifact.producer],
+    { kind: 'boot-dtb', input: dtbArtifact.file, output: file, plan, edits: fixups, cmdlines, ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}) },
+    [file],
+    ['dtc', 'fdtput', 'fdtget'],
+  );
+  return { task, file };
+}
+
+/** The firmware's boot script (boot.scr, or uEnv.txt for U-Boot 2014), and uboot.env when asked. */
+function scriptTask(i: BootInputs, xenFile: FileRef, plan: FileRef, bakedDtb: FileRef | undefined): TaskNode {
+  const { b, num, kernel, initrd, dtb } = i;
+  const { xen, dom0, boot } = b;
+  const files: BootMediumFile[] = [
     { kind: 'xen', file: xenFile, name: baseName(xenFile.name) },
     { kind: 'kernel', file: kernel.file, name: dom0.kernel },
     ...(initrd && dom0.initrd ? [{ kind: 'initrd' as ModuleKind, file: initrd.file, name: dom0.initrd }] : []),
+    ...(bakedDtb && dtb.artifact ? [{ kind: 'dtb' as ModuleKind, file: bakedDtb, name: dtb.artifact }] : []),
   ];
-  let bakedDtb: FileRef | undefined;
-  if (dtbMode === 'bake' && dtbArtifact && dtb.artifact) {
-    bakedDtb = deployFile(`boot/${dtb.artifact}`);
-    out.push(
-      node(
-        'dtb',
-        `add /chosen, modules and ${fixups.length} fixup${fixups.length === 1 ? '' : 's'} to ${dtb.artifact}`,
-        [`${BOOT}:plan`, dtbArtifact.producer],
-        { kind: 'boot-dtb', input: dtbArtifact.file, output: bakedDtb, plan: planJson, edits: fixups, cmdlines, ...(dom0Ranges ? { dom0: dom0Ranges } : {}) },
-        [bakedDtb],
-        ['dtc', 'fdtput', 'fdtget'],
-      ),
-    );
-    mediumFiles.push({ kind: 'dtb', file: bakedDtb, name: dtb.artifact });
-  }
-
   const bootConfig: BootConfig = {
     firmware: boot.firmware,
     medium: boot.medium,
     command: boot.command,
-    dtMode: dtbMode,
+    dtMode: i.dtbMode,
     ...(boot.setup ? { setup: boot.setup } : {}),
     ...(boot.env ? { env: { size: num(boot.env.size, ['boot', 'env', 'size']), redundant: boot.env.redundant ?? false } } : {}),
   };
   const scriptName = boot.firmware === 'u-boot-2014' ? 'uEnv.txt' : 'boot.scr';
-  const script = deployFile(`boot/${scriptName}`);
-  const cmd = deployFile('boot/boot.cmd');
-  const envImage = boot.env ? deployFile('boot/uboot.env') : undefined;
-  out.push(
-    node(
-      'script',
-      `write ${scriptName}${envImage ? ' and uboot.env' : ''}`,
-      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : [])],
-      {
-        kind: 'boot-script',
-        board: b.board,
-        boot: bootConfig,
-        plan: planJson,
-        files: mediumFiles,
-        cmdlines,
-        edits: dtbMode === 'runtime' ? fixups : [],
-        ...(boot['fdt-addr'] !== undefined ? { fdtAddr: num(boot['fdt-addr'], ['boot', 'fdt-addr']) } : {}),
-        cmd,
-        output: script,
-        ...(envImage ? { env: envImage } : {}),
-      },
-      [...(boot.firmware === 'u-boot' ? [cmd] : []), script, ...(envImage ? [envImage] : [])],
-      scriptName === 'boot.scr' ? ['mkimage'] : [],
-    ),
+  const output = i.deployFile(`boot/${scriptName}`);
+  const cmd = i.deployFile('boot/boot.cmd');
+  const env = boot.env ? i.deployFile('boot/uboot.env') : undefined;
+  return i.node(
+    'script',
+    `write ${scriptName}${env ? ' and uboot.env' : ''}`,
+    [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : [])],
+    {
+      kind: 'boot-script',
+      board: b.board,
+      boot: bootConfig,
+      plan,
+      files,
+      cmdlines: { xen: xen.bootargs, dom0: dom0.bootargs },
+      edits: i.dtbMode === 'runtime' ? i.fixups : [],
+      ...(boot['fdt-addr'] !== undefined ? { fdtAddr: num(boot['fdt-addr'], ['boot', 'fdt-addr']) } : {}),
+      cmd,
+      output,
+      ...(env ? { env } : {}),
+    },
+    [...(boot.firmware === 'u-boot' ? [cmd] : []), output, ...(env ? [env] : [])],
+    scriptName === 'boot.scr' ? ['mkimage'] : [],
   );
+}
 
-  const report = deployFile('check.txt');
-  out.push(
-    node(
-      'check',
-      'check the memory map, device tree and kernel config against what Xen needs',
-      [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : []), ...(config ? [config.producer] : []), ...(xenArtifact ? [xenArtifact.producer] : [])],
-      {
-        kind: 'boot-check',
-        plan: planJson,
-        rules: checkCodeDigest(),
-        ...(xenArtifact ? { xen: xenArtifact.file } : {}),
-        ...(bakedDtb ? { dtb: bakedDtb } : {}),
-        ...(config ? { config: config.file } : {}),
-        cmdlines,
-        hyp: xen.hyp ?? 'unknown',
-        ...(dom0Ranges ? { dom0: dom0Ranges } : {}),
-        lpae: dom0.lpae ?? false,
-        report,
-      },
-      [report],
-      ['dtc'],
-    ),
+/** The pre-flight check: the rule book against the plan, the baked DTB, dom0's kernel config and Xen's bytes. */
+function checkTask(i: BootInputs, plan: FileRef, bakedDtb: FileRef | undefined): TaskNode {
+  const { b, config, xenArtifact } = i;
+  const report = i.deployFile('check.txt');
+  return i.node(
+    'check',
+    'check the memory map, device tree and kernel config against what Xen needs',
+    [`${BOOT}:plan`, ...(bakedDtb ? [`${BOOT}:dtb`] : []), ...(config ? [config.producer] : []), xenArtifact.producer],
+    {
+      kind: 'boot-check',
+      plan,
+      rules: checkCodeDigest(),
+      xen: xenArtifact.file,
+      ...(bakedDtb ? { dtb: bakedDtb } : {}),
+      ...(config ? { config: config.file } : {}),
+      cmdlines: { xen: b.xen.bootargs, dom0: b.dom0.bootargs },
+      hyp: b.xen.hyp ?? 'unknown',
+      ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}),
+      lpae: b.dom0.lpae ?? false,
+      report,
+    },
+    [report],
+    ['dtc'],
   );
-  return out;
 }
 
 /** A board's fixup, as written in YAML, as an edit. */
