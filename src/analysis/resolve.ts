@@ -23,21 +23,80 @@ export interface Analysis {
   files: string[];
 }
 
+/** What every phase of one analysis shares: the settings, what was read, and the diagnostics so far. */
+interface Session {
+  settings: Settings;
+  texts: Map<string, string>;
+  diagnostics: Diagnostic[];
+  files: string[];
+  error: ErrorFn;
+  failed: () => boolean;
+}
+
+type ComponentRefs = Record<string, { ref: Board['components'][string]; path: PathKey[] }>;
+
+/** A board with its profile laid over it: the components and variables it builds with. */
+interface ChosenBoard {
+  name: string;
+  board: Loaded<Board>;
+  profileName: string | undefined;
+  components: ComponentRefs;
+  boardVars: Record<string, Scalar>;
+}
+
 /**
  * Turns a board and its recipes into the whole task graph, or into every
- * problem found on the way. Nothing runs and nothing is written.
+ * problem found on the way. Nothing runs and nothing is written. Each phase
+ * stops the analysis when it found an error, so later ones never echo it.
  */
 export function analyse(settings: Settings, boardName: string, profileOverride?: string): Analysis {
-  const texts = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
-  const files: string[] = [];
-  const done = (graph?: BuildGraph): Analysis =>
-    graph && !diagnostics.some((d) => d.severity === 'error') ? { graph, diagnostics, texts, files } : { diagnostics, texts, files };
+  const session: Session = {
+    settings,
+    texts: new Map(),
+    diagnostics,
+    files: [],
+    error: (file, path, message, hint, span) =>
+      diagnostics.push({ severity: 'error', file: file.path, span: span ?? file.spanAt(path), message, ...(hint ? { hint } : {}) }),
+    failed: () => diagnostics.some((d) => d.severity === 'error'),
+  };
+  const done = (graph?: BuildGraph): Analysis => {
+    const { texts, files } = session;
+    return graph && !session.failed() ? { graph, diagnostics, texts, files } : { diagnostics, texts, files };
+  };
+  const chosen = chooseBoard(session, boardName, profileOverride);
+  if (!chosen) return done();
+  const boardDir = join(settings.workdir, boardName);
+  const resolved = resolveComponents(session, chosen, boardDir);
+  if (session.failed()) return done();
+  const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>();
+  const tasks = allTasks(session, chosen, resolved, boardDir, definitions);
+  if (!tasks) return done();
+  checkDependencies(session, tasks, definitions);
+  if (session.failed()) return done();
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const b = chosen.board.value;
+  const graph: BuildGraph = {
+    board: boardName,
+    boardDir,
+    workdir: settings.workdir,
+    cacheDir: settings.cacheDir,
+    mirrors: settings.mirrors,
+    tasks: topologicalOrder(new Map(tasks.map((t) => [t.id, t.deps]))).map((id) => byId.get(id)!),
+    tools: hostTools(tasks, b.qemu?.command[0]),
+  };
+  if (chosen.profileName !== undefined) graph.profile = chosen.profileName;
+  if (b.qemu) graph.qemu = { command: b.qemu.command, timeoutSeconds: b.qemu.timeout ?? 120, smp: b.qemu.smp ?? 1, milestones: b.qemu.milestones };
+  return done(graph);
+}
 
+/** The board file, found and loaded, with its profile (the one asked for, or its default) laid over it. */
+function chooseBoard(session: Session, boardName: string, profileOverride: string | undefined): ChosenBoard | undefined {
+  const { settings, diagnostics, error } = session;
   const badName = boardNameProblem(boardName);
   if (badName) {
     diagnostics.push({ severity: 'error', ...badName });
-    return done();
+    return undefined;
   }
   const found = findInLayers(settings.boardDirs, boardName);
   if (!found) {
@@ -47,21 +106,18 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       message: `unknown board "${boardName}"${didYouMean(boardName, known)}`,
       hint: `boards: ${known.join(', ') || '(none)'}; a board is a file configs/boards/<name>.yaml`,
     });
-    return done();
+    return undefined;
   }
-  files.push(found.path);
-  const loaded = loadFile<Board>(boardSchema, found.path, found.root, 'board', texts, diagnostics);
-  if (!loaded) return done();
-  const error = (file: YamlFile, path: readonly PathKey[], message: string, hint?: string, span?: [number, number]) =>
-    diagnostics.push({ severity: 'error', file: file.path, span: span ?? file.spanAt(path), message, ...(hint ? { hint } : {}) });
-
+  session.files.push(found.path);
+  const loaded = loadFile<Board>(boardSchema, found.path, found.root, 'board', session.texts, diagnostics);
+  if (!loaded) return undefined;
   // Profile: a named set of components, variables and section keys laid over the board's own.
   const profileName = profileOverride ?? loaded.value['default-profile'];
   const chain = profileName !== undefined && loaded.value.profiles?.[profileName] ? profileChain(loaded, profileName, diagnostics) : [];
   const board = chain && chain.length > 0 ? withProfile(loaded, chain, diagnostics) : loaded;
-  if (!chain || !board) return done();
+  if (!chain || !board) return undefined;
   const b = board.value;
-  let components: Record<string, { ref: Board['components'][string]; path: PathKey[] }> = {};
+  const components: ComponentRefs = {};
   for (const [name, ref] of Object.entries(b.components)) components[name] = { ref, path: ['components', name] };
   let boardVars: Record<string, Scalar> = { ...b.variables };
   if (profileName !== undefined) {
@@ -72,9 +128,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       const hint = known.length ? `profiles of ${boardName}: ${known.join(', ')}` : `${boardName} has no profiles`;
       if (profileOverride !== undefined) diagnostics.push({ severity: 'error', message, hint });
       else error(board.file, ['default-profile'], message, hint);
-      return done();
+      return undefined;
     }
-    components = { ...components };
     // What a profile extends first, its own entries over them.
     for (const layer of [...chain].reverse()) {
       const p = b.profiles![layer]!;
@@ -82,59 +137,68 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       boardVars = { ...boardVars, ...p.variables };
     }
   }
+  return { name: boardName, board, profileName, components, boardVars };
+}
 
-  const boardDir = join(settings.workdir, boardName);
+/** Each component's recipe, loaded once, at the version the board asks for. */
+function resolveComponents(session: Session, chosen: ChosenBoard, boardDir: string): Component[] {
+  const { settings, error } = session;
   const recipes = new Map<string, Loaded<Recipe> | undefined>();
   const resolved: Component[] = [];
-  for (const [name, { ref, path }] of Object.entries(components)) {
+  for (const [name, { ref, path }] of Object.entries(chosen.components)) {
     const recipeName = typeof ref === 'string' ? ref.split('@')[0]! : ref.recipe;
     const version = typeof ref === 'string' ? ref.split('@')[1] : ref.version;
     if (!recipes.has(recipeName)) {
       const at = findInLayers(settings.recipeDirs, recipeName);
       if (!at) {
         const known = namesInLayers(settings.recipeDirs);
-        error(board.file, path, `unknown recipe "${recipeName}"${didYouMean(recipeName, known)}`, `recipes: ${known.join(', ') || '(none)'}`);
+        error(chosen.board.file, path, `unknown recipe "${recipeName}"${didYouMean(recipeName, known)}`, `recipes: ${known.join(', ') || '(none)'}`);
         recipes.set(recipeName, undefined);
         continue;
       }
-      files.push(at.path);
-      recipes.set(recipeName, loadFile<Recipe>(recipeSchema, at.path, at.root, 'recipe', texts, diagnostics));
+      session.files.push(at.path);
+      recipes.set(recipeName, loadFile<Recipe>(recipeSchema, at.path, at.root, 'recipe', session.texts, session.diagnostics));
     }
     const recipe = recipes.get(recipeName);
     if (!recipe) continue;
-    const component = selectVersion(name, recipe, version, { file: board.file, path }, boardDir, error);
+    const component = selectVersion(name, recipe, version, { file: chosen.board.file, path }, boardDir, error);
     if (!component) continue;
     component.variables = { ...component.variables, ...(typeof ref === 'string' ? {} : ref.variables) };
     resolved.push(component);
   }
-  if (diagnostics.some((d) => d.severity === 'error')) return done();
+  return resolved;
+}
 
+/** The components' tasks, then the board's boot and image tasks; undefined when any has an error. */
+function allTasks(
+  session: Session,
+  chosen: ChosenBoard,
+  resolved: Component[],
+  boardDir: string,
+  definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>,
+): TaskNode[] | undefined {
+  const { settings, error, files } = session;
+  const { board, boardVars, profileName } = chosen;
   const byName = new Map(resolved.map((c) => [c.name, c]));
   const tasks: TaskNode[] = [];
-  const definitions = new Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>();
   const outputs = new Map<string, string>();
+  const boardName = chosen.name;
   for (const component of resolved) {
     tasks.push(...componentTasks(component, { settings, boardName, boardDir, boardVars, byName, error, files, definitions, outputs }));
   }
-  if (byName.has(BOOT))
+  const reserved = (name: string, what: string) =>
     error(
       board.file,
-      ['components', BOOT],
-      `component name "${BOOT}" is reserved for the board's boot tasks`,
+      ['components', name],
+      `component name "${name}" is reserved for the board's ${what} tasks`,
       'choose another name',
-      board.file.spanAt(['components', BOOT], 'key'),
+      board.file.spanAt(['components', name], 'key'),
     );
+  if (byName.has(BOOT)) reserved(BOOT, 'boot');
   else tasks.push(...bootTasks(board, boardDir, tasks, error));
   // The image names boot files: after an error in the boot sections, its errors would only echo it.
-  if (diagnostics.some((d) => d.severity === 'error')) return done();
-  if (byName.has(IMAGE))
-    error(
-      board.file,
-      ['components', IMAGE],
-      `component name "${IMAGE}" is reserved for the board's image tasks`,
-      'choose another name',
-      board.file.spanAt(['components', IMAGE], 'key'),
-    );
+  if (session.failed()) return undefined;
+  if (byName.has(IMAGE)) reserved(IMAGE, 'image');
   else {
     const components = resolved.map((c) => ({
       component: c.name,
@@ -144,9 +208,12 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     }));
     tasks.push(...imageTasks(board, boardDir, tasks, error, { ...(profileName !== undefined ? { profile: profileName } : {}), components }));
   }
-  if (diagnostics.some((d) => d.severity === 'error')) return done();
+  return session.failed() ? undefined : tasks;
+}
 
-  // Dependencies must exist and form no cycle.
+/** Every dependency names a task, and none forms a cycle: each problem at the `after` entry that makes it. */
+function checkDependencies(session: Session, tasks: TaskNode[], definitions: Map<string, { file: YamlFile; afterPath: PathKey[]; after: string[] }>): void {
+  const { error, diagnostics } = session;
   const ids = new Set(tasks.map((t) => t.id));
   for (const task of tasks) {
     const def = definitions.get(task.id);
@@ -163,9 +230,8 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       else diagnostics.push({ severity: 'error', message });
     });
   }
-  if (diagnostics.some((d) => d.severity === 'error')) return done();
-  const depGraph = new Map(tasks.map((t) => [t.id, t.deps]));
-  for (const cycle of findCycles(depGraph)) {
+  if (session.failed()) return;
+  for (const cycle of findCycles(new Map(tasks.map((t) => [t.id, t.deps])))) {
     const closing = cycle[cycle.length - 2]!;
     const def = definitions.get(closing) ?? definitions.get(cycle[0]!);
     const message = `dependency cycle: ${cycle.join(' → ')}`;
@@ -173,16 +239,15 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     if (def) error(def.file, index >= 0 ? [...def.afterPath, index] : def.afterPath, message, 'a task cannot depend on itself, directly or through others');
     else diagnostics.push({ severity: 'error', message });
   }
-  if (diagnostics.some((d) => d.severity === 'error')) return done();
+}
 
-  const order = topologicalOrder(depGraph);
-  const byId = new Map(tasks.map((t) => [t.id, t]));
+/** Every host program the board runs, with its Debian package and, for a C compiler, what doctor must prove it builds. */
+function hostTools(tasks: readonly TaskNode[], emulator: string | undefined): BuildGraph['tools'] {
   const toolUsers = new Map<string, { package?: string; usedBy: string[]; compiles?: CompileKind }>();
-  if (b.qemu && !b.qemu.command[0]!.includes('/'))
-    toolUsers.set(b.qemu.command[0]!, {
-      usedBy: ['xenbuild boot'],
-      ...(debianPackageFor(b.qemu.command[0]!) ? { package: debianPackageFor(b.qemu.command[0]!)! } : {}),
-    });
+  if (emulator && !emulator.includes('/')) {
+    const pkg = debianPackageFor(emulator);
+    toolUsers.set(emulator, { usedBy: ['xenbuild boot'], ...(pkg ? { package: pkg } : {}) });
+  }
   for (const t of tasks) {
     for (const tool of t.tools) {
       const entry = toolUsers.get(tool) ?? { usedBy: [] };
@@ -193,18 +258,7 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
       toolUsers.set(tool, entry);
     }
   }
-  const graph: BuildGraph = {
-    board: boardName,
-    boardDir,
-    workdir: settings.workdir,
-    cacheDir: settings.cacheDir,
-    mirrors: settings.mirrors,
-    tasks: order.map((id) => byId.get(id)!),
-    tools: [...toolUsers].sort(([a], [b]) => a.localeCompare(b)).map(([tool, v]) => ({ tool, ...v })),
-  };
-  if (profileName !== undefined) graph.profile = profileName;
-  if (b.qemu) graph.qemu = { command: b.qemu.command, timeoutSeconds: b.qemu.timeout ?? 120, smp: b.qemu.smp ?? 1, milestones: b.qemu.milestones };
-  return done(graph);
+  return [...toolUsers].sort(([a], [b]) => a.localeCompare(b)).map(([tool, v]) => ({ tool, ...v }));
 }
 
 function selectVersion(
