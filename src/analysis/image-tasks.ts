@@ -34,9 +34,81 @@ export function imageTasks(
   for (const t of tasks) {
     for (const o of t.outputs) if (o.name.startsWith('deploy/boot/')) artifacts.set(baseName(o.name), { producer: t.id, file: o });
   }
-  let ok = true;
   const deps = new Set<string>();
   const used: FileRef[] = [];
+  const partitions = imagePartitions(board, artifacts, deps, used, error);
+  if (!partitions) return [];
+  const layout: ImageLayout = { table: image.table ?? 'mbr', partitions };
+  // The whole layout, decided here rather than after the build: overlaps, sizes a type cannot have, unsafe names.
+  const problems = layoutProblems(layout);
+  reportLayoutProblems(board, problems, error);
+  if (problems.length) return [];
+  // The card is made only after the pre-flight check says it would boot.
+  const check = tasks.find((t) => t.action.kind === 'boot-check');
+  if (check) deps.add(check.id);
+
+  const deploy = (name: string): FileRef => deployFile(boardDir, name);
+  const name = board.value.board;
+  const img = deploy(`${name}.img`);
+  const compress = image.compress ?? 'zst';
+  const level = image['compress-level'] ?? (compress === 'zst' ? 10 : 6);
+  if (compress === 'xz' && level > 9)
+    error(file, ['image', 'compress-level'], `xz compresses at levels 1 to 9, not ${level}`, 'use 1–9 with compress: xz (19 is a zstd level)');
+  const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
+    boardTask(IMAGE, boardDir, name, { name: taskName, title, deps: taskDeps, action, outputs, tools });
+  const sources = manifestSources(tasks);
+  const patches = tasks.flatMap((t) => (t.action.kind === 'patch' ? t.action.patches : []));
+  const plan = tasks.find((t) => t.action.kind === 'boot-plan');
+  const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
+  const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
+  return [
+    node(
+      'sdcard',
+      `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`,
+      [...deps],
+      { kind: 'image', layout, name, output: img },
+      [img],
+      ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'fallocate'],
+    ),
+    node(
+      'release',
+      `bmap, ${compress} copy, SHA256SUMS and manifest.json`,
+      [`${IMAGE}:sdcard`, ...(plan ? [plan.id] : [])],
+      {
+        kind: 'release',
+        board: name,
+        ...(release.profile ? { profile: release.profile } : {}),
+        components: release.components,
+        image: img,
+        compress,
+        level,
+        outputs: releaseOutputs,
+        sources,
+        patches,
+        tools: [...new Set(tasks.flatMap((t) => t.tools))].sort(),
+        ...(memoryMap ? { memoryMap } : {}),
+        artifacts: dedupe(used),
+      },
+      releaseOutputs,
+      ['bmaptool', compress === 'zst' ? 'zstd' : 'xz'],
+    ),
+  ];
+}
+
+/**
+ * The board's partitions with every artifact they name found; each artifact's
+ * producer joins `deps`, and each listed file `used`. Undefined (errors reported) when one is missing.
+ */
+function imagePartitions(
+  board: Loaded<Board>,
+  artifacts: Map<string, { producer: string; file: FileRef }>,
+  deps: Set<string>,
+  used: FileRef[],
+  error: ErrorFn,
+): Partition[] | undefined {
+  const image = board.value.image!;
+  const file = board.file;
+  let ok = true;
   /** The file an artifact name stands for; `listed`: it goes into SHA256SUMS and the manifest (a directory cannot). */
   const artifact = (name: string, at: PathKey[], listed = true) => {
     const found = artifacts.get(name);
@@ -76,10 +148,12 @@ export function imageTasks(
     }
     return part;
   });
-  if (!ok || sizes.failed()) return [];
-  const layout: ImageLayout = { table: image.table ?? 'mbr', partitions };
-  // The whole layout, decided here rather than after the build: overlaps, sizes a type cannot have, unsafe names.
-  const problems = layoutProblems(layout);
+  return ok && !sizes.failed() ? partitions : undefined;
+}
+
+/** Each layout problem at the partition (and key) it names in the board file. */
+function reportLayoutProblems(board: Loaded<Board>, problems: readonly string[], error: ErrorFn): void {
+  const file = board.file;
   for (const problem of problems) {
     const m = /^image\.partitions\[(\d+)\](?:\.(\w+))?/.exec(problem);
     const at: PathKey[] = m
@@ -92,21 +166,11 @@ export function imageTasks(
       : ['image'];
     error(file, at, problem, undefined, m ? undefined : file.spanAt(['image'], 'key'));
   }
-  if (problems.length) return [];
-  // The card is made only after the pre-flight check says it would boot.
-  const check = tasks.find((t) => t.action.kind === 'boot-check');
-  if (check) deps.add(check.id);
+}
 
-  const deploy = (name: string): FileRef => deployFile(boardDir, name);
-  const name = board.value.board;
-  const img = deploy(`${name}.img`);
-  const compress = image.compress ?? 'zst';
-  const level = image['compress-level'] ?? (compress === 'zst' ? 10 : 6);
-  if (compress === 'xz' && level > 9)
-    error(file, ['image', 'compress-level'], `xz compresses at levels 1 to 9, not ${level}`, 'use 1–9 with compress: xz (19 is a zstd level)');
-  const node = (taskName: string, title: string, taskDeps: string[], action: TaskNode['action'], outputs: FileRef[], tools: string[]): TaskNode =>
-    boardTask(IMAGE, boardDir, name, { name: taskName, title, deps: taskDeps, action, outputs, tools });
-  const sources: ManifestSource[] = tasks.flatMap((t): ManifestSource[] => {
+/** The pinned source of each component, as the manifest records it. */
+function manifestSources(tasks: readonly TaskNode[]): ManifestSource[] {
+  return tasks.flatMap((t): ManifestSource[] => {
     const a = t.action;
     switch (a.kind) {
       case 'fetch-git':
@@ -121,42 +185,6 @@ export function imageTasks(
         return [];
     }
   });
-  const patches = tasks.flatMap((t) => (t.action.kind === 'patch' ? t.action.patches : []));
-  const plan = tasks.find((t) => t.action.kind === 'boot-plan');
-  const memoryMap = plan?.action.kind === 'boot-plan' ? plan.action.json : undefined;
-  const releaseOutputs = [deploy(`${name}.img.bmap`), deploy(`${name}.img.${compress}`), deploy('manifest.json'), deploy('SHA256SUMS')];
-  return [
-    node(
-      'sdcard',
-      `${layout.table} image: ${partitions.map((p) => `${p.name} (${p.type})`).join(', ')}`,
-      [...deps],
-      { kind: 'image', layout, name, output: img },
-      [img],
-      ['genimage', 'faked-sysv', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'fallocate'],
-    ),
-    node(
-      'release',
-      `bmap, ${compress} copy, SHA256SUMS and manifest.json`,
-      [`${IMAGE}:sdcard`, ...(plan ? [plan.id] : [])],
-      {
-        kind: 'release',
-        board: name,
-        ...(release.profile ? { profile: release.profile } : {}),
-        components: release.components,
-        image: img,
-        compress,
-        level,
-        outputs: releaseOutputs,
-        sources,
-        patches,
-        tools: [...new Set(tasks.flatMap((t) => t.tools))].sort(),
-        ...(memoryMap ? { memoryMap } : {}),
-        artifacts: dedupe(used),
-      },
-      releaseOutputs,
-      ['bmaptool', compress === 'zst' ? 'zstd' : 'xz'],
-    ),
-  ];
 }
 
 function baseName(name: string): string {
