@@ -78,7 +78,11 @@ function presentSections(board: Loaded<Board>, error: ErrorFn): BoardValue | und
   return b as BoardValue;
 }
 
-/** Reads the boot sections and checks what can be checked before anything is built; undefined (errors reported) when they cannot boot. */
+/**
+ * Reads the boot sections and checks what can be checked before anything is
+ * built; undefined (errors reported) when they cannot boot. Longer than most on
+ * purpose: every check runs, so that one analysis reports every problem at once.
+ */
 function readBootSections(board: Loaded<Board>, boardDir: string, tasks: readonly TaskNode[], error: ErrorFn): BootInputs | undefined {
   const b = presentSections(board, error);
   if (!b) return undefined;

@@ -132,6 +132,7 @@ function asBuilder(runs: number): void {
   if (r.status !== 0) console.log(`build   (as uid 1000: not measured, setpriv ${process.execPath} ${script} exited with ${r.status ?? r.signal})`);
 }
 
+/** The benchmark, read top to bottom: each step is set up, timed against its baseline and printed in turn (a script, kept whole on purpose). */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false }, 'build-only': { type: 'boolean', default: false } },

@@ -141,7 +141,8 @@ function tickStep(size: number): number {
  * in lanes, never narrower than a few pixels; Xen's relocation area, dom0's
  * memory and reserved regions (hatched) as bands; anything in `conflicts` or
  * overlapping in red; labels (name, hex start, size) on staggered rows; a legend
- * and the conflict messages below.
+ * and the conflict messages below. One function on purpose: the SVG is written
+ * in document order, each layer on top of the one before.
  */
 export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []): string {
   const items = planItems(plan, conflicts);

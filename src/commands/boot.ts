@@ -43,16 +43,7 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   if (built.cancelled) return EXIT.interrupted;
   if (!built.ok || !existsSync(image)) return EXIT.failed;
 
-  const smp = opts.smp ?? graph.qemu.smp;
-  const vars: Record<string, string> = { image, deploydir: layout.deploy, smp: String(smp) };
-  const argv = graph.qemu.command.map((arg) =>
-    arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
-      const value = vars[name];
-      if (value === undefined)
-        throw new CommandError(`qemu.command of board ${graph.board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
-      return value;
-    }),
-  );
+  const argv = emulatorArgv(graph.board, graph.qemu.command, { image, deploydir: layout.deploy, smp: String(opts.smp ?? graph.qemu.smp) });
   if (opts.interactive) {
     const { execa } = await import('execa');
     process.stdout.write(`boot    ${argv.join(' ')}\n        (interactive: the console is yours; QEMU's escape is Ctrl-A X)\n`);
@@ -105,22 +96,44 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
     }
   });
   if (outcome === 'interrupted') return EXIT.interrupted;
-  const elapsed = formatDuration(Date.now() - started);
   if (tracker.done) {
     process.stdout.write(`ok: every milestone reached, the last (${tracker.last!.name}) after ${formatDuration(tracker.last!.atMs)}\n`);
     return EXIT.ok;
   }
-  const last = tracker.last;
   const why = timedOut
     ? `not reached within ${formatDuration(timeoutMs)}`
-    : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${elapsed}`;
+    : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${formatDuration(Date.now() - started)}`;
+  await reportShortfall(tracker, why, tail, logPath, graph.qemu.milestones);
+  return EXIT.failed;
+}
+
+/** The emulator's command line with ${image}, ${deploydir} and ${smp} filled in; any other name is the board's mistake. */
+function emulatorArgv(board: string, command: readonly string[], vars: Record<string, string>): string[] {
+  return command.map((arg) =>
+    arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+      const value = vars[name];
+      if (value === undefined) throw new CommandError(`qemu.command of board ${board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
+      return value;
+    }),
+  );
+}
+
+/** Says which milestone was not reached and shows the console's tail, with the rule of the check that explains where it stopped. */
+async function reportShortfall(
+  tracker: MilestoneTracker,
+  why: string,
+  tail: readonly string[],
+  logPath: string,
+  milestones: { name: string; match: string }[],
+): Promise<void> {
+  const shown = relative(process.cwd(), logPath) || logPath;
+  const last = tracker.last;
   process.stdout.write(
     `FAILED: ${tracker.next!.name} ${why}; last milestone reached: ${last ? `${last.name} (${formatDuration(last.atMs)})` : 'none'}\n` +
       `--- last ${tail.length} lines of ${shown} ---\n${tail.join('\n')}\n--- end of boot.log ---\n`,
   );
   // The same reader as `xenbuild check --log`: the rule that explains where the console stopped, when one does.
-  const reading = readConsoleLog(await readFile(logPath), boardMilestones(graph.qemu.milestones));
+  const reading = readConsoleLog(await readFile(logPath), boardMilestones(milestones));
   for (const f of reading.findings) process.stdout.write(`explained by ${f.id}: ${f.message}\n  line ${f.line.no}: ${f.line.raw.trim()}\n  fix: ${f.fix}\n`);
   if (reading.findings.length === 0) process.stdout.write('no rule of xenbuild check explains where the console stopped\n');
-  return EXIT.failed;
 }

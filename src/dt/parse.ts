@@ -86,7 +86,11 @@ function parseNumber(text: string, line: number): bigint {
   return /^0[0-7]+$/.test(digits) ? BigInt('0o' + digits.slice(1)) : BigInt(digits);
 }
 
-/** Parse dtc's dts output into a tree. Throws DtError with a line number on anything else. */
+/**
+ * Parse dtc's dts output into a tree. Throws DtError with a line number on anything else.
+ * One function on purpose (longer than most): a recursive-descent parser whose
+ * small readers share the cursor and the line count as closures.
+ */
 export function parseDts(text: string): DtTree {
   const tokens = tokenize(text);
   let pos = 0;
