@@ -64,7 +64,7 @@ export function resolveInputs(entries: string[], path: PathKey[], c: Component, 
       );
       return;
     }
-    // A directory is one input: its tree digest covers every file, mode and link in it (src/engine/hasher.ts).
+    // A directory is one input: its tree digest covers every file, mode and link in it (src/host/hasher.ts).
     refs.push(fileRef(abs, c.recipe.root));
     ctx.files.push(abs);
   });

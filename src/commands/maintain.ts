@@ -49,7 +49,7 @@ export async function cleanCommand(selectors: string[], opts: GlobalOptions): Pr
 /**
  * `xenbuild doctor`: is every host tool the board needs installed, which
  * version, and which Debian package gives it; each C compiler is proven by
- * compiling and linking a program for its target (engine/compile-probe.ts).
+ * compiling and linking a program for its target (host/compile-probe.ts).
  */
 export async function doctorCommand(opts: GlobalOptions): Promise<number> {
   const settings = await settingsFor(opts);

@@ -24,7 +24,7 @@
  *      the image appears there only when complete.
  *
  * The temp dir is removed whatever happens. Cancelling `signal` kills
- * genimage's whole process group (src/engine/process.ts) and the build fails
+ * genimage's whole process group (src/host/process.ts) and the build fails
  * with TaskFailure 'cancelled'.
  */
 import { storageSize } from '../util/units.js';

@@ -9,7 +9,7 @@
  * The `fakeroot` script is not used: it starts faked as a daemon in a session
  * of its own, which a cancelled build would leave behind (its trap does not
  * run on SIGTERM). Instead `faked-sysv --foreground` runs as an ordinary child
- * in its own process group (src/engine/process.ts): it prints `KEY:PID`, the
+ * in its own process group (src/host/process.ts): it prints `KEY:PID`, the
  * program runs with FAKEROOTKEY and the preload library in its environment,
  * and faked is stopped (SIGTERM: it removes its IPC objects) whatever happens.
  */
