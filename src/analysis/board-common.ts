@@ -1,3 +1,4 @@
+import { layoutAt } from '../model/board-layout.js';
 import { join } from 'node:path';
 import { parseSize } from '../boot/sizes.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
@@ -8,7 +9,7 @@ import type { PathKey, YamlFile } from './yaml-file.js';
 
 /** A file under <boardDir>/deploy/. */
 export function deployFile(boardDir: string, name: string): FileRef {
-  return { path: join(boardDir, 'deploy', name), name: `deploy/${name}` };
+  return { path: join(layoutAt(boardDir).deploy, name), name: `deploy/${name}` };
 }
 
 /** The action with the board directory written symbolically, for machine-independent fingerprints. */
@@ -41,7 +42,7 @@ export function boardTask(component: string, boardDir: string, board: string, sp
     action: spec.action,
     cwd: boardDir,
     env: {},
-    srcDir: join(boardDir, 'deploy'),
+    srcDir: layoutAt(boardDir).deploy,
     inputs: spec.inputs ?? [],
     outputs: spec.outputs,
     tools: spec.tools,

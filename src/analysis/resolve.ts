@@ -1,3 +1,4 @@
+import { layoutAt } from '../model/board-layout.js';
 import { join } from 'node:path';
 import type { Settings } from '../config.js';
 import { debianPackageFor, isCCompiler, type CompileKind } from '../host/host-tools.js';
@@ -274,7 +275,7 @@ function selectVersion(
     name,
     recipe,
     variables: { ...r.variables },
-    srcDir: join(boardDir, 'src', name),
+    srcDir: layoutAt(boardDir).src(name),
     ref,
   };
   if (r.source && r.versions) {

@@ -5,7 +5,7 @@
  * to each other: they are expanded on use, a loop or an unknown name reported
  * at the variable's definition.
  */
-import { join } from 'node:path';
+import { layoutAt } from '../model/board-layout.js';
 import type { Component, TaskContext } from './context.js';
 import { interpolate, JOBS_PLACEHOLDER, type VarScope, type VarValue } from './vars.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
@@ -19,8 +19,8 @@ export function makeScope(c: Component, ctx: TaskContext) {
   };
   const paths: Record<(typeof PATH_VARIABLES)[number], string> = {
     srcdir: c.srcDir,
-    builddir: join(ctx.boardDir, 'build', c.name),
-    deploydir: join(ctx.boardDir, 'deploy'),
+    builddir: layoutAt(ctx.boardDir).build(c.name),
+    deploydir: layoutAt(ctx.boardDir).deploy,
     boarddir: ctx.boardDir,
     root: c.recipe.root,
     cachedir: ctx.settings.cacheDir,
@@ -34,7 +34,7 @@ export function makeScope(c: Component, ctx: TaskContext) {
   for (const [other, comp] of ctx.byName) {
     // Another component's trees, e.g. ${busybox.srcdir}; the task must run after that component's tasks.
     put(`${other}.srcdir`, comp.srcDir, `\${${other}.srcdir}`);
-    put(`${other}.builddir`, join(ctx.boardDir, 'build', other), `\${${other}.builddir}`);
+    put(`${other}.builddir`, layoutAt(ctx.boardDir).build(other), `\${${other}.builddir}`);
   }
   // The variables of the board and of the recipes may refer to others ("${prefix}gcc"): expanded on use, cycles refused.
   const raw: Record<string, string> = {};

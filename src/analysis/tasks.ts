@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
-import { OWN_DIRS, SHARED_DIRS } from '../model/board-layout.js';
+import { layoutAt, OWN_DIRS, SHARED_DIRS } from '../model/board-layout.js';
 import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
 import { didYouMean } from './suggest.js';
@@ -247,7 +247,7 @@ function exportTask(m: Maker): TaskNode | undefined {
         ctx.error(file, at, `artifact name "${artifact}" must be a plain file name`, undefined, file.spanAt(at, 'key'));
         continue;
       }
-      const to = join(ctx.boardDir, 'deploy', artifact);
+      const to = join(layoutAt(ctx.boardDir).deploy, artifact);
       const owner = ctx.outputs.get(to);
       if (owner !== undefined) {
         ctx.error(

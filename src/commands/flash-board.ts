@@ -1,5 +1,6 @@
+import { layoutOf } from '../model/board-layout.js';
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { analysedBoard, CommandError, withInterrupts, type GlobalOptions } from './context.js';
 
 export interface FlashBoardOptions extends GlobalOptions {
@@ -24,7 +25,7 @@ export async function flashBoardCommand(opts: FlashBoardOptions): Promise<number
   }
   if (opts.bmap !== undefined) throw new CommandError("--bmap goes with --image; a board's image has its bmap next to it");
   const { graph } = await analysedBoard(opts);
-  const image = join(graph.boardDir, 'deploy', `${graph.board}.img`);
+  const image = layoutOf(graph).image;
   const bmap = `${image}.bmap`;
   if (!existsSync(image) || !existsSync(bmap)) {
     throw new CommandError(`${relative(process.cwd(), image)} and its bmap are not built: run xenbuild all --board ${graph.board} first`, 1);
