@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { layoutAt, OWN_DIRS, SHARED_DIRS } from '../model/board-layout.js';
-import type { ActionSpec, FileRef, TaskNode } from '../model/graph.js';
+import type { FileRef, TaskNode } from '../model/graph.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
 import { didYouMean } from './suggest.js';
 import { resolveInputs, resolvePatches } from './task-files.js';
 import { makeScope } from './scope.js';
-import { JOBS_PLACEHOLDER, interpolate, type VarScope } from './vars.js';
+import { interpolate, type VarScope } from './vars.js';
+import { describeSource, fetchAction, fetchTools, taskAction, type Str } from './task-actions.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 import type { Component, ErrorFn, TaskContext } from './context.js';
 
@@ -278,83 +279,6 @@ function exportTask(m: Maker): TaskNode | undefined {
   return undefined;
 }
 
-type Str = (v: Scalar, at: PathKey[]) => { value: string; symbolic: string };
-
-interface ActionParts {
-  spec: ActionSpec;
-  /** The spec with machine paths symbolic, for the fingerprint. */
-  symbolic: unknown;
-  title: string;
-  tools: string[];
-  /** Project files the action reads besides the task's declared inputs. */
-  inputs: FileRef[];
-}
-
-interface ActionHelpers {
-  fail(at: PathKey[], message: string): void;
-  addOutput(out: string, at: PathKey[]): FileRef | undefined;
-  addInput(entry: string, at: PathKey[]): FileRef | undefined;
-}
-
-/** A recipe task's action, resolved: one case per action key of the task schema. */
-function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHelpers): ActionParts | undefined {
-  if ('run' in t || 'make' in t) {
-    // make takes its jobs from the run's jobserver (MAKEFLAGS), not from -j.
-    const argv =
-      'run' in t
-        ? t.run.map((a, i) => str(a, [...path, 'run', i]))
-        : [{ value: 'make', symbolic: 'make' }, ...t.make.map((a, i) => str(a, [...path, 'make', i]))];
-    const jobs = 'run' in t ? (t.jobs ?? 'one') : 'make';
-    const values = argv.map((a) => a.value);
-    return {
-      spec: { kind: 'run', argv: values, jobs },
-      symbolic: { kind: 'run', argv: argv.map((a) => a.symbolic), jobs },
-      title: values.map((a) => a.replaceAll(JOBS_PLACEHOLDER, 'N')).join(' '),
-      tools: toolOf(values[0]),
-      inputs: [],
-    };
-  }
-  const b = t['busybox-root'];
-  const at = [...path, 'busybox-root'];
-  const formats = (['cpio', 'tar'] as const).filter((k) => b[k] !== undefined);
-  if (formats.length !== 1) {
-    helpers.fail(at, `busybox-root needs exactly one output: cpio (an initramfs) or tar (a root filesystem)`);
-    return undefined;
-  }
-  const format = formats[0]!;
-  const output = helpers.addOutput(b[format]!, [...at, format]);
-  const init = helpers.addInput(b.init, [...at, 'init']);
-  if (!output || !init) return undefined;
-  const busybox = str(b.busybox, [...at, 'busybox']);
-  const modules = b.modules ? { dir: str(b.modules.dir, [...at, 'modules', 'dir']), load: b.modules.load } : undefined;
-  return {
-    spec: {
-      kind: 'busybox-root',
-      busybox: busybox.value,
-      init,
-      format,
-      output,
-      ...(modules ? { modules: { dir: modules.dir.value, load: modules.load } } : {}),
-    },
-    symbolic: {
-      kind: 'busybox-root',
-      busybox: busybox.symbolic,
-      init: init.name,
-      format,
-      output: output.name,
-      ...(modules ? { modules: { dir: modules.dir.symbolic, load: modules.load } } : {}),
-    },
-    title: `${format === 'cpio' ? 'initramfs' : 'root filesystem'} from busybox${modules ? ` with ${modules.load.join(', ')}` : ''}`,
-    tools: format === 'cpio' ? ['cpio', 'gzip', ...(modules ? ['modinfo'] : [])] : modules ? ['modinfo'] : [],
-    inputs: [init],
-  };
-}
-
-function toolOf(program: string | undefined): string[] {
-  if (!program || program.includes('/')) return [];
-  return [program];
-}
-
 function resolveString(template: string, at: PathKey[], file: YamlFile, scope: VarScope, error: ErrorFn): { value: string; symbolic: string } {
   const result = interpolate(template, scope);
   if (result.ok) return result.result;
@@ -373,36 +297,6 @@ function scopeHint(name: string, scope: VarScope): string {
 }
 
 /** The variables a component's strings may use. */
-/** The fetch action for a source. */
-function fetchAction(source: NonNullable<Recipe['source']>): ActionSpec {
-  if ('git' in source) return { kind: 'fetch-git', source };
-  if ('tarball' in source) return { kind: 'fetch-tarball', source };
-  if ('debian-source' in source) return { kind: 'fetch-debian-source', source };
-  return { kind: 'fetch-debian-binary', source };
-}
-
-function describeSource(source: NonNullable<Recipe['source']>): string {
-  if ('git' in source) return `${source.git} ${source.commit.slice(0, 12)}`;
-  if ('tarball' in source) return source.tarball;
-  if ('debian-source' in source) return `Debian source ${source['debian-source']} ${source.version}`;
-  return `Debian package ${source['debian-binary']}:${source.arch ?? 'armhf'} ${source.version}`;
-}
-
-function fetchTools(action: ActionSpec): string[] {
-  switch (action.kind) {
-    case 'fetch-git':
-      return ['git'];
-    case 'fetch-tarball':
-      return ['git', 'tar'];
-    case 'fetch-debian-source':
-      return ['git', 'apt-get', 'dpkg-source'];
-    case 'fetch-debian-binary':
-      return ['git', 'apt-get', 'dpkg-deb'];
-    default:
-      return [];
-  }
-}
-
 /**
  * Why an output (relative to the board directory) may not be one, or undefined:
  * the directories xenbuild keeps for itself, and the source trees whole.
