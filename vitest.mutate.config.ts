@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/engine-*.test.ts', 'test/lock.test.ts', 'test/report.test.ts', 'test/vars.test.ts'],
+    include: ['test/engine-*.test.ts', 'test/host-*.test.ts', 'test/lock.test.ts', 'test/report.test.ts', 'test/vars.test.ts'],
     exclude: ['test/engine-e2e.test.ts', 'test/engine-robustness.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
