@@ -16,6 +16,9 @@ export type Verdict =
 
 /** Decides whether a task is up to date, and if not, why. Reads files; never writes. */
 export class Freshness {
+  /** `git status` of each source tree, asked once per run (a kernel tree takes a tenth of a second), forgotten when a task works in it. */
+  private readonly treeEdits = new Map<string, Promise<string[]>>();
+
   constructor(
     private readonly stamps: StampStore,
     private readonly hasher: FileHasher,
@@ -42,9 +45,20 @@ export class Freshness {
     // Absent when there are none, so a clean tree's fingerprint is the basis alone.
     const tree: Record<string, string> = {};
     if (task.readsTree) {
-      for (const file of await trackedEdits(task.srcDir)) tree[file] = (await this.hasher.hash(join(task.srcDir, file)))?.sha256 ?? 'deleted';
+      for (const file of await this.edits(task.srcDir)) tree[file] = (await this.hasher.hash(join(task.srcDir, file)))?.sha256 ?? 'deleted';
     }
     return { ...task.basis, inputs, tools, deps, ...(Object.keys(tree).length ? { tree } : {}) };
+  }
+
+  private edits(srcDir: string): Promise<string[]> {
+    let edits = this.treeEdits.get(srcDir);
+    if (!edits) this.treeEdits.set(srcDir, (edits = trackedEdits(srcDir)));
+    return edits;
+  }
+
+  /** A task ran in this tree: what `git status` said of it may no longer hold. */
+  treeTouched(srcDir: string): void {
+    this.treeEdits.delete(srcDir);
   }
 
   async check(task: TaskNode, depDigests: ReadonlyMap<string, string>, forced: boolean): Promise<Verdict> {

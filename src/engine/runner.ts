@@ -287,7 +287,10 @@ class Run {
     );
     try {
       this.clearOutputs(task);
-      const result = await kindOf(opts.actions, task.action).run(task.action, task, ctx, grant);
+      // Whatever ran may have changed its component's tree.
+      const result = await kindOf(opts.actions, task.action)
+        .run(task.action, task, ctx, grant)
+        .finally(() => state.freshness.treeTouched(task.srcDir));
       const stamp = await this.stampOf(task, fingerprint, basis, result.head, t0);
       await state.stamps.write(stamp);
       this.digests.set(task.id, stamp.outputDigest);
