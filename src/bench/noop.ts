@@ -4,10 +4,12 @@
  *
  * A no-op run is the command people type most: "is everything up to date?".
  * xenbuild answers it from fingerprints — the recipes and board, the patch
- * and input files, tool versions, each source tree's HEAD and the declared
- * outputs' (size, mtime) — and never walks or hashes a source tree. So its
- * time should be start-up plus a small, fixed amount of work, the same for a
- * toy tree as for a 10 GB kernel tree. This benchmark checks exactly that:
+ * and input files, tool versions, each source tree's HEAD, one `git status`
+ * per source tree for hand edits (git compares its index's stat data; only
+ * the files it reports changed are hashed) and the declared outputs' (size,
+ * mtime) — and never hashes a source tree. So its time should be start-up
+ * plus a small amount of work, about the same for a toy tree as for a 10 GB
+ * kernel tree. This benchmark checks exactly that:
  *
  *   1. it makes a throwaway project (fixture.ts): 6 components × fetch, patch,
  *      configure, build, deploy = 30 tasks, and builds it for real;
