@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../src/actions/registry.js';
@@ -239,6 +239,14 @@ tasks:
     const gone = await run();
     expect(gone.ran).toEqual(['lib:gen', 'lib:use']);
     expect(gone.why['lib:gen']).toEqual({ reason: 'changed', what: 'the source tree: README', now: 'deleted' });
+    git(src('lib'), 'checkout', '-q', '--', 'README');
+    expect((await run()).ran).toEqual(['lib:gen', 'lib:use']);
+    // A tracked file replaced by a link to / is known by the link, never walked.
+    rmSync(src('lib', 'README'));
+    symlinkSync('/', src('lib', 'README'));
+    const linked = await run();
+    expect(linked.why['lib:gen']).toEqual({ reason: 'changed', what: 'the source tree: README', now: 'link:/' });
+    rmSync(src('lib', 'README'));
     git(src('lib'), 'checkout', '-q', '--', 'README');
     expect((await run()).ran).toEqual(['lib:gen', 'lib:use']);
   });

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readHead, trackedEdits } from '../host/git-refs.js';
@@ -44,10 +44,20 @@ export class Freshness {
     // Hand edits in the source tree, by content, asked as the task is checked (an earlier task may have made some).
     // Absent when there are none, so a clean tree's fingerprint is the basis alone.
     const tree: Record<string, string> = {};
-    if (task.readsTree) {
-      for (const file of await this.edits(task.srcDir)) tree[file] = (await this.hasher.hash(join(task.srcDir, file)))?.sha256 ?? 'deleted';
-    }
+    if (task.readsTree) for (const file of await this.edits(task.srcDir)) tree[file] = await this.editState(join(task.srcDir, file));
     return { ...task.basis, inputs, tools, deps, ...(Object.keys(tree).length ? { tree } : {}) };
+  }
+
+  /**
+   * What a file git reports as edited holds now. A link is its target, never
+   * followed: an edit that points a tracked link at / or a device is not walked or read.
+   */
+  private async editState(path: string): Promise<string> {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) return 'deleted';
+    if (st.isSymbolicLink()) return `link:${readlinkSync(path)}`;
+    if (!st.isFile()) return st.isDirectory() ? 'directory' : 'special';
+    return (await this.hasher.hash(path))?.sha256 ?? 'deleted';
   }
 
   private edits(srcDir: string): Promise<string[]> {
