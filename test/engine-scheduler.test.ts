@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -212,6 +212,49 @@ describe('the scheduler on synthetic graphs', () => {
     expect(second.status).toEqual({ 'c:x': 'skipped' });
     const third = await run(graph, rec, {}, { targets: ['b:x'], only: true });
     expect(third.status).toEqual({ 'b:x': 'ran' });
+  });
+
+  it('tells the reporter each step, writes one log per task and report.json', async () => {
+    const graph = synthetic({ 'a:x': [], 'b:x': ['a:x'] });
+    const { report, events } = await run(graph, new Recorder(), {}, { jobs: 3 });
+    expect(events.map((e) => `${e.type}${'id' in e ? ` ${e.id}` : ''}`)).toEqual([
+      'run-start',
+      'task-start a:x',
+      'task-output a:x',
+      'task-done a:x',
+      'task-start b:x',
+      'task-output b:x',
+      'task-done b:x',
+      'run-end',
+    ]);
+    const start = events.find((e) => e.type === 'run-start');
+    expect(start).toMatchObject({
+      board: graph.board,
+      jobs: 3,
+      dryRun: false,
+      tasks: [
+        { id: 'a:x', component: 'a', name: 'x', title: 'fake a:x', deps: [] },
+        { id: 'b:x', deps: ['a:x'] },
+      ],
+    });
+    expect(events.find((e) => e.type === 'task-start')).toEqual({ type: 'task-start', id: 'a:x', why: { reason: 'never-ran' }, jobs: 1, log: 'logs/a:x.log' });
+    // The log's first line says why the task ran and with how many jobs; the reporter sees it too.
+    expect(events.find((e) => e.type === 'task-output')).toEqual({ type: 'task-output', id: 'a:x', line: '# a:x: never ran; 1 job' });
+    const end = events.at(-1)!;
+    expect(end).toMatchObject({ type: 'run-end', ok: true });
+    expect(readFileSync(join(graph.boardDir, 'logs', 'a:x.log'), 'utf8')).toBe('# a:x: never ran; 1 job\n');
+    const written = JSON.parse(readFileSync(join(graph.boardDir, 'report.json'), 'utf8')) as typeof report;
+    expect(written.tasks.map((t) => [t.id, t.status, t.log])).toEqual([
+      ['a:x', 'ran', 'logs/a:x.log'],
+      ['b:x', 'ran', 'logs/b:x.log'],
+    ]);
+    expect(written.ok).toBe(true);
+    expect(written.board).toBe(graph.board);
+    expect(Date.parse(written.startedAt)).toBeGreaterThan(0);
+    // A fresh task's report names its log too, and says nothing ran.
+    const again = await run(graph, new Recorder(), {});
+    expect(again.events.map((e) => e.type)).toEqual(['run-start', 'task-fresh', 'task-fresh', 'run-end']);
+    expect(again.report.tasks[0]).toMatchObject({ id: 'a:x', status: 'fresh', durationMs: 0, log: 'logs/a:x.log' });
   });
 
   it('a waived task (--no-check) is skipped, and what needs it still runs', async () => {
