@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { shellLine, shellQuote } from '../util/shell.js';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TaskFailure } from '../host/failure.js';
@@ -258,8 +259,8 @@ async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, 
 
 // ---------------------------------------------------------------- versions
 
-const q = (s: string) => (/^[\w@%+=:,./^*~-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-const cmd = (argv: readonly string[]) => argv.map(q).join(' ');
+const cmd = shellLine;
+const q = shellQuote;
 
 /** The archive line of a dry run (reads the host's apt sources; writes nothing). */
 function archiveLine(paths: DebianPaths, opts: DebianFetchOptions): string {

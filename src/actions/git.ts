@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { shellLine } from '../util/shell.js';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -299,8 +300,7 @@ async function materialise(ctx: ActionContext, cache: string, commit: string): P
 
 /** The commands fetchGit would run, as human-readable lines for --dry-run. */
 export function describeFetchGit(src: GitSource, paths: GitPaths): string[] {
-  const q = (s: string) => (/^[\w@%+=:,./^*-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const cmd = (...argv: string[]) => argv.map(q).join(' ');
+  const cmd = (...argv: string[]) => shellLine(argv);
   const cache = cacheRepoPath(paths.cacheDir, src.git);
   const mirror = mirrorCandidates(src.git, paths.mirrorDirs).find(isGitRepo);
   const lines: string[] = [];

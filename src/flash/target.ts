@@ -12,6 +12,7 @@
  *
  * (flash.ts adds not-confirmed, bad-bmap and image-mismatch, all before writing.)
  */
+import { shellQuote } from '../util/shell.js';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { storageSize } from '../util/units.js';
@@ -141,7 +142,7 @@ export function checkTarget(device: string, imageSize: number, opts: TargetOptio
     const points = disk.mounts.map((m) => m.mountpoint);
     throw new FlashRefusal(
       'mounted',
-      `${label} is in use: ${disk.mounts.map((m) => `${m.device} is mounted on ${m.mountpoint}`).join(', ')}. Unmount ${points.length > 1 ? 'them' : 'it'} first: umount ${points.map(shellWord).join(' ')}`,
+      `${label} is in use: ${disk.mounts.map((m) => `${m.device} is mounted on ${m.mountpoint}`).join(', ')}. Unmount ${points.length > 1 ? 'them' : 'it'} first: umount ${points.map(shellQuote).join(' ')}`,
     );
   }
   if (disk.sizeBytes < imageSize) {
@@ -151,9 +152,4 @@ export function checkTarget(device: string, imageSize: number, opts: TargetOptio
     );
   }
   return { kind: 'disk', path: device, disk };
-}
-
-/** A mount point as a person can paste it into a shell. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

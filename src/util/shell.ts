@@ -2,3 +2,8 @@
 export function shellQuote(s: string): string {
   return /^[\w@%+=:,./^*-][\w@%+=:,./^*~-]*$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** An argv as one shell line, for printing. */
+export function shellLine(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
