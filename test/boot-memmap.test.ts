@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../src/util/prng.js';
 import { PLAN_KEYS, bankHolding, freeRuns, planMemory, rangeEnd, rangesOverlap, xenRelocationArea } from '../src/boot/memmap.js';
 import { CONFLICT_FILL, renderMemoryMapSvg, renderMemoryMapTable } from '../src/boot/memmap-render.js';
-import { MIB2, alignDown, alignUp, formatSize, hex, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
+import { MIB2, alignDown, alignUp, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
+import { formatSize, hex } from '../src/util/units.js';
 import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Range } from '../src/model/boot.js';
 
 const M = 1024 * 1024;

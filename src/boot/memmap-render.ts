@@ -4,7 +4,7 @@
  * ASCII bar per bank. Pure and deterministic: the same plan gives the same bytes.
  */
 import { bankHolding, byText, rangeEnd, rangesOverlap } from './memmap.js';
-import { formatSize, hex } from './sizes.js';
+import { formatSize, hex } from '../util/units.js';
 import type { MemoryPlan, PlanError, Range } from '../model/boot.js';
 
 /** The fill of a region that conflicts with another (or lies outside RAM). */

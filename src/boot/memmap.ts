@@ -4,7 +4,8 @@
  * never collide. Pure; exact integer arithmetic; every problem is reported,
  * each naming both regions (hex, size) and the board key to change.
  */
-import { MIB2, alignDown, alignUp, formatSize, hex } from './sizes.js';
+import { formatSize, hex } from '../util/units.js';
+import { MIB2, alignDown, alignUp } from './sizes.js';
 import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Placement, PlanError, PlanResult, Range } from '../model/boot.js';
 
 /** Options of {@link planMemory}. */

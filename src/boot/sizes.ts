@@ -92,5 +92,3 @@ export function parseDom0Mem(xenBootargs: string): number | undefined {
   const chosen = plain ?? items.find((i) => i.startsWith('max:'))?.slice('max:'.length);
   return chosen === undefined || chosen === '' ? undefined : xenSize(chosen);
 }
-
-export { formatSize, hex } from '../util/units.js';

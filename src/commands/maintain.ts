@@ -28,7 +28,7 @@ export async function cleanCommand(selectors: string[], opts: GlobalOptions): Pr
       process.stdout.write(`removed ${relative(cwd, graph.boardDir) || graph.boardDir}\n`);
       return 0;
     }
-    const stamps = new StampStore(layoutOf(graph).stamps);
+    const stamps = new StampStore(layoutOf(graph).state);
     for (const id of expandSelectors(graph, selectors)) {
       const task = graph.tasks.find((t) => t.id === id)!;
       await stamps.invalidate(id);

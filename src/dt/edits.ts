@@ -7,7 +7,7 @@ import type { DtEdit, Placement, Range, XenCommandLines } from '../model/boot.js
 import type { DtTree } from './model.js';
 import type { DtOp, PrunedRegion } from './ops.js';
 import { pruneReservedMemory } from './reserved.js';
-import { hex } from './units.js';
+import { hexShort as hex } from '../util/units.js';
 
 export type { DtOp } from './ops.js';
 export { bakeEdits } from './bake.js';

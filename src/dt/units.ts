@@ -2,8 +2,6 @@
 import type { Range } from '../model/boot.js';
 import { exactSize, hexShort as hex } from '../util/units.js';
 
-export { hex };
-
 /** "0x99000000+64 MiB" */
 export function regionText(r: Range): string {
   return `${hex(r.start)}+${exactSize(r.size)}`;

@@ -61,7 +61,7 @@ export interface RunReport {
 /** The freshness machinery for a board, shared by `run` and `status`. */
 function openState(graph: BuildGraph, actions: ActionRegistry) {
   const paths = layoutOf(graph);
-  const stamps = new StampStore(paths.stamps);
+  const stamps = new StampStore(paths.state);
   const hasher = new FileHasher(paths.hashes);
   const tools = new ToolVersions(paths.tools);
   return { paths, stamps, hasher, tools, freshness: new Freshness(stamps, hasher, tools, actions), save: () => Promise.all([hasher.save(), tools.save()]) };

@@ -19,8 +19,6 @@ export interface BoardLayout {
   logs: string;
   log(taskOrName: string): string;
   state: string;
-  /** state/<task>.json */
-  stamps: string;
   hashes: string;
   tools: string;
   analysis: string;
@@ -51,7 +49,6 @@ export function boardLayout(workdir: string, board: string): BoardLayout {
     logs,
     log: (name) => join(logs, `${name}.log`),
     state,
-    stamps: state,
     hashes: join(state, 'hashes.json'),
     tools: join(state, 'tools.json'),
     analysis: join(state, 'analysis.json'),
