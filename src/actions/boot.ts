@@ -12,7 +12,7 @@ import { romHypCalls } from '../check/xen-binary.js';
 import { bakeEdits, chosenOps, resolveEdits, ubootFdtCommands } from '../dt/edits.js';
 import { readDtb } from '../dt/read.js';
 import { TaskFailure } from '../host/failure.js';
-import type { ActionSpec } from '../model/graph.js';
+import type { SpecOf } from '../model/graph.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ActionContext } from '../engine/action.js';
 
@@ -24,8 +24,6 @@ export interface PlanFile {
   sizes: Partial<Record<Placement['kind'], number>>;
 }
 
-type Of<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
-
 /** The size of a built file, or a failure naming it. */
 function sizeOf(path: string, name: string): number {
   try {
@@ -36,7 +34,7 @@ function sizeOf(path: string, name: string): number {
 }
 
 /** mkimage -T kernel: Xen as a legacy uImage that bootm copies to its load address. */
-export async function runUimage(a: Of<'uimage'>, ctx: ActionContext): Promise<void> {
+export async function runUimage(a: SpecOf<'uimage'>, ctx: ActionContext): Promise<void> {
   await mkdir(dirname(a.output.path), { recursive: true });
   await makeLegacyKernelImage(
     { input: a.input.path, output: a.output.path, load: a.load, entry: a.load, name: a.name, arch: 'arm' },
@@ -46,7 +44,7 @@ export async function runUimage(a: Of<'uimage'>, ctx: ActionContext): Promise<vo
 }
 
 /** Plans load addresses from the real sizes, draws the map, and fails on any conflict. */
-export async function runPlan(a: Of<'boot-plan'>, ctx: ActionContext): Promise<void> {
+export async function runPlan(a: SpecOf<'boot-plan'>, ctx: ActionContext): Promise<void> {
   const sizes: PlanFile['sizes'] = {};
   const requests: ModuleRequest[] = a.modules.map((m) => {
     const size = sizeOf(m.file.path, m.file.name);
@@ -93,7 +91,7 @@ function modulePlacements(planFile: PlanFile): Placement[] {
 }
 
 /** Bakes /chosen, the boot modules and the board's fixups into a copy of the DTB. */
-export async function runDtb(a: Of<'boot-dtb'>, ctx: ActionContext): Promise<void> {
+export async function runDtb(a: SpecOf<'boot-dtb'>, ctx: ActionContext): Promise<void> {
   const planFile = readPlan(a.plan.path);
   let tree;
   try {
@@ -112,7 +110,7 @@ export async function runDtb(a: Of<'boot-dtb'>, ctx: ActionContext): Promise<voi
 }
 
 /** Writes boot.cmd → boot.scr (or uEnv.txt for 2014-era TI U-Boot), and the binary environment when declared. */
-export async function runScript(a: Of<'boot-script'>, ctx: ActionContext): Promise<void> {
+export async function runScript(a: SpecOf<'boot-script'>, ctx: ActionContext): Promise<void> {
   const planFile = readPlan(a.plan.path);
   const files: BootFile[] = a.files.map((f) => ({ kind: f.kind, file: f.name, ...fileAt(planFile, f.kind) }));
   const opts = {
@@ -153,7 +151,7 @@ export async function runScript(a: Of<'boot-script'>, ctx: ActionContext): Promi
 }
 
 /** The pre-flight check: the seed's failure modes, on the built artifacts. */
-export async function runCheck(a: Of<'boot-check'>, ctx: ActionContext): Promise<void> {
+export async function runCheck(a: SpecOf<'boot-check'>, ctx: ActionContext): Promise<void> {
   const { report, findings } = await evaluateCheck(a, ctx.signal);
   await writeFileAtomic(a.report.path, report);
   for (const line of report.trimEnd().split('\n')) ctx.log(line);
@@ -173,7 +171,7 @@ export async function runCheck(a: Of<'boot-check'>, ctx: ActionContext): Promise
  * baked DTB, the kernel .config) and says what could not be checked. The
  * check task needs them all; `xenbuild check` also reports a partial build.
  */
-export async function evaluateCheck(a: Of<'boot-check'>, signal?: AbortSignal): Promise<{ report: string; findings: Finding[] }> {
+export async function evaluateCheck(a: SpecOf<'boot-check'>, signal?: AbortSignal): Promise<{ report: string; findings: Finding[] }> {
   const exists = (p: string) => {
     try {
       return statSync(p).isFile();

@@ -1,10 +1,10 @@
 import { chmod, copyFile, lutimes, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure } from '../host/failure.js';
-import type { ActionSpec } from '../model/graph.js';
+import type { SpecOf } from '../model/graph.js';
 import type { ActionContext } from '../engine/action.js';
 
-type BusyboxRoot = Extract<ActionSpec, { kind: 'busybox-root' }>;
+type BusyboxRoot = SpecOf<'busybox-root'>;
 
 /** Fixed timestamp for every file in the archives, so the same inputs give the same bytes. */
 const EPOCH = new Date(0);

@@ -7,11 +7,9 @@ import { release, sha256File } from '../image/release.js';
 import { TaskFailure } from '../host/failure.js';
 import { ToolVersions } from '../host/tools.js';
 import { layoutAt } from '../model/board-layout.js';
-import type { ActionSpec } from '../model/graph.js';
+import type { SpecOf } from '../model/graph.js';
 import { xenbuildVersion } from '../util/install.js';
 import type { ActionContext } from '../engine/action.js';
-
-type Of<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
 
 /** Expected image problems (a missing input, a layout that cannot be) are task failures, not crashes. */
 async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
@@ -24,7 +22,7 @@ async function imageStep<T>(name: string, body: () => Promise<T>): Promise<T> {
 }
 
 /** The card image, made by genimage; it appears in deploy/ only when complete. */
-export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void> {
+export async function runImage(a: SpecOf<'image'>, ctx: ActionContext): Promise<void> {
   const layout = await imageStep(a.output.name, async () => validateLayout(a.layout));
   const built = await imageStep(a.output.name, () =>
     buildImage({
@@ -41,7 +39,7 @@ export async function runImage(a: Of<'image'>, ctx: ActionContext): Promise<void
 }
 
 /** What a release is made of: the bmap, a compressed copy, manifest.json and SHA256SUMS. */
-export async function runRelease(a: Of<'release'>, ctx: ActionContext): Promise<void> {
+export async function runRelease(a: SpecOf<'release'>, ctx: ActionContext): Promise<void> {
   const outDir = dirname(a.image.path);
   const tools = new ToolVersions(layoutAt(ctx.boardDir).tools);
   const toolVersions = await Promise.all(a.tools.map(async (name) => ({ name, version: await tools.version(name) })));

@@ -17,7 +17,7 @@ import { uimageKind } from './kinds/uimage.js';
 
 /**
  * Every kind of action the scheduler can run, one module each under kinds/.
- * A new kind is a member of ActionSpec (model/graph.ts), its module, and its line here.
+ * A new kind is its module (which declares its spec, see model/graph.ts ActionSpecs) and its line here.
  */
 export const ACTIONS: ActionRegistry = {
   'fetch-git': fetchGitKind,

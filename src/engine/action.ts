@@ -1,5 +1,5 @@
 import type { ExecOptions } from '../host/process.js';
-import type { ActionSpec, TaskNode } from '../model/graph.js';
+import type { ActionSpec, SpecOf, TaskNode } from '../model/graph.js';
 import type { StaleReason } from './events.js';
 
 /** What the runner hands an action while it runs one task. */
@@ -65,7 +65,7 @@ export interface ActionKind<S extends ActionSpec = ActionSpec> {
 }
 
 /** Every kind of action, by name: TypeScript refuses a registry that lacks one. */
-export type ActionRegistry = { readonly [K in ActionSpec['kind']]: ActionKind<Extract<ActionSpec, { kind: K }>> };
+export type ActionRegistry = { readonly [K in ActionSpec['kind']]: ActionKind<SpecOf<K>> };
 
 /** The module of a task's kind (the one place a spec meets its kind, so the union needs no switch). */
 export function kindOf(registry: ActionRegistry, spec: ActionSpec): ActionKind {

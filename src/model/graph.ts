@@ -1,6 +1,4 @@
-import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, XenCommandLines } from './boot.js';
-import type { ImageLayout, ManifestComponent, ManifestSource } from './image.js';
-import type { DebianBinarySpecYaml, DebianSourceSpecYaml, GitSourceSpec, TarballSourceSpec } from './schema.js';
+import type { ModuleKind } from './boot.js';
 
 /** Stands for the task's job share in a resolved command until the task starts (the runner fills it in). */
 export const JOBS_PLACEHOLDER = '\u{F8FF}jobs\u{F8FF}';
@@ -13,75 +11,25 @@ export interface FileRef {
   name: string;
 }
 
-/** What a task does, fully resolved. New kinds of action add a member here and a module in src/actions/. */
-export type ActionSpec =
-  | { kind: 'fetch-git'; source: GitSourceSpec }
-  | { kind: 'fetch-tarball'; source: TarballSourceSpec }
-  | { kind: 'fetch-debian-source'; source: DebianSourceSpecYaml }
-  | { kind: 'fetch-debian-binary'; source: DebianBinarySpecYaml }
-  | { kind: 'patch'; patches: FileRef[] }
-  /** jobs: 'one' job, a 'shared' number of jobs as ${jobs}, or 'make' (the run's jobserver). */
-  | { kind: 'run'; argv: string[]; jobs: 'one' | 'shared' | 'make' }
-  | { kind: 'artifact'; files: { from: FileRef; to: FileRef }[] }
-  | { kind: 'busybox-root'; busybox: string; init: FileRef; modules?: { dir: string; load: string[] }; format: 'cpio' | 'tar'; output: FileRef }
-  | { kind: 'uimage'; input: FileRef; output: FileRef; load: number; name: string }
-  | { kind: 'image'; layout: ImageLayout; name: string; output: FileRef }
-  | {
-      kind: 'release';
-      board: string;
-      image: FileRef;
-      compress: 'zst' | 'xz';
-      level: number;
-      outputs: FileRef[];
-      profile?: string;
-      components: ManifestComponent[];
-      sources: ManifestSource[];
-      patches: FileRef[];
-      tools: string[];
-      memoryMap?: FileRef;
-      artifacts: FileRef[];
-    }
-  | {
-      kind: 'boot-plan';
-      memory: BootMemory;
-      modules: PlannedModule[];
-      xenRelocates: boolean;
-      /** Xen is a uImage: bootm copies its payload to this load address, so that area is taken too. */
-      bootmCopy?: { load: number };
-      dom0?: Range[];
-      dom0Mem?: number;
-      json: FileRef;
-      svg: FileRef;
-    }
-  | { kind: 'boot-dtb'; input: FileRef; output: FileRef; plan: FileRef; edits: DtEdit[]; cmdlines: XenCommandLines; dom0?: Range[] }
-  | {
-      kind: 'boot-script';
-      board: string;
-      boot: BootConfig;
-      plan: FileRef;
-      files: BootMediumFile[];
-      cmdlines: XenCommandLines;
-      edits: DtEdit[];
-      fdtAddr?: number;
-      cmd: FileRef;
-      output: FileRef;
-      env?: FileRef;
-    }
-  | {
-      kind: 'boot-check';
-      plan: FileRef;
-      /** Xen as built (before any mkimage wrapping), for what its bytes show (XB-HYP-001). */
-      xen?: FileRef;
-      /** A digest of the rule book's code (check/code.ts): new rules check again. */
-      rules?: string;
-      dtb?: FileRef;
-      config?: FileRef;
-      cmdlines: XenCommandLines;
-      hyp: 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
-      dom0?: Range[];
-      lpae: boolean;
-      report: FileRef;
-    };
+/**
+ * What each kind of action needs to know, fully resolved, by kind. The union is
+ * open: each kind's module under src/actions/kinds/ adds its own member,
+ *
+ *   declare module '../../model/graph.js' { interface ActionSpecs { uimage: { input: FileRef; … } } }
+ *
+ * so a new kind is its module and its line in the registry (actions/registry.ts),
+ * which TypeScript refuses to compile while a kind lacks one.
+ *
+ * @public (used by the kinds' `declare module` blocks, which knip does not count)
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by each kind's module
+export interface ActionSpecs {}
+
+/** What a task does: one kind's spec, tagged with its kind. */
+export type ActionSpec = { [K in keyof ActionSpecs]: { kind: K } & ActionSpecs[K] }[keyof ActionSpecs];
+
+/** The spec of one kind. */
+export type SpecOf<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
 
 /** A boot module the memory planner places: the file it is, and what the board says about its address. */
 export interface PlannedModule {

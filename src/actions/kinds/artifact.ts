@@ -2,12 +2,18 @@ import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { ActionContext, ActionKind } from '../../engine/action.js';
 import { TaskFailure } from '../../host/failure.js';
-import type { ActionSpec, FileRef } from '../../model/graph.js';
+import type { FileRef, SpecOf } from '../../model/graph.js';
 import { replaceTree } from '../../util/fs.js';
 import { shellQuote } from '../../util/shell.js';
 
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    artifact: { files: { from: FileRef; to: FileRef }[] };
+  }
+}
+
 /** A component's exports copied into deploy/. */
-export const artifactKind: ActionKind<Extract<ActionSpec, { kind: 'artifact' }>> = {
+export const artifactKind: ActionKind<SpecOf<'artifact'>> = {
   async run(spec, _task, ctx) {
     for (const file of spec.files) await deployArtifact(file.from, file.to, ctx);
     return {};

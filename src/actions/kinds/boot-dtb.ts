@@ -1,9 +1,16 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
+import type { DtEdit, Range, XenCommandLines } from '../../model/boot.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'boot-dtb': { input: FileRef; output: FileRef; plan: FileRef; edits: DtEdit[]; cmdlines: XenCommandLines; dom0?: Range[] };
+  }
+}
 
 /** The board's device tree with /chosen, the boot modules and the fixups baked in. */
-export const bootDtbKind: ActionKind<Extract<ActionSpec, { kind: 'boot-dtb' }>> = {
+export const bootDtbKind: ActionKind<SpecOf<'boot-dtb'>> = {
   async run(spec, _task, ctx) {
     await (await import('../boot.js')).runDtb(spec, ctx);
     return {};

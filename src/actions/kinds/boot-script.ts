@@ -1,9 +1,27 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
+import type { BootConfig, DtEdit, XenCommandLines } from '../../model/boot.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'boot-script': {
+      board: string;
+      boot: BootConfig;
+      plan: FileRef;
+      files: BootMediumFile[];
+      cmdlines: XenCommandLines;
+      edits: DtEdit[];
+      fdtAddr?: number;
+      cmd: FileRef;
+      output: FileRef;
+      env?: FileRef;
+    };
+  }
+}
 
 /** The firmware's boot script (boot.scr or uEnv.txt), and an environment image when asked. */
-export const bootScriptKind: ActionKind<Extract<ActionSpec, { kind: 'boot-script' }>> = {
+export const bootScriptKind: ActionKind<SpecOf<'boot-script'>> = {
   async run(spec, _task, ctx) {
     await (await import('../boot.js')).runScript(spec, ctx);
     return {};

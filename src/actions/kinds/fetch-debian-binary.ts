@@ -1,10 +1,17 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { describeDebianBinary } from '../debian.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+import type { DebianBinarySpecYaml } from '../../model/schema.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'fetch-debian-binary': { source: DebianBinarySpecYaml };
+  }
+}
 
 /** A Debian binary package at its pinned version, unpacked with dpkg-deb -x. */
-export const fetchDebianBinaryKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-debian-binary' }>> = {
+export const fetchDebianBinaryKind: ActionKind<SpecOf<'fetch-debian-binary'>> = {
   async run(spec, _task, ctx) {
     const { fetchDebianBinary } = await import('../debian.js');
     const r = await fetchDebianBinary(ctx, spec.source);

@@ -1,10 +1,17 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { describeDebianSource } from '../debian.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+import type { DebianSourceSpecYaml } from '../../model/schema.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'fetch-debian-source': { source: DebianSourceSpecYaml };
+  }
+}
 
 /** A Debian source package at its pinned version, unpacked with Debian's patches applied. */
-export const fetchDebianSourceKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-debian-source' }>> = {
+export const fetchDebianSourceKind: ActionKind<SpecOf<'fetch-debian-source'>> = {
   async run(spec, _task, ctx) {
     const { fetchDebianSource } = await import('../debian.js');
     const r = await fetchDebianSource(ctx, spec.source);

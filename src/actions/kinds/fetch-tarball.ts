@@ -1,9 +1,16 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+import type { TarballSourceSpec } from '../../model/schema.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'fetch-tarball': { source: TarballSourceSpec };
+  }
+}
 
 /** A tarball checked against its sha256 and extracted (or kept whole), made a one-commit tree. */
-export const fetchTarballKind: ActionKind<Extract<ActionSpec, { kind: 'fetch-tarball' }>> = {
+export const fetchTarballKind: ActionKind<SpecOf<'fetch-tarball'>> = {
   async run(spec, _task, ctx) {
     const { fetchTarball } = await import('../tarball.js');
     await fetchTarball(ctx, spec.source);

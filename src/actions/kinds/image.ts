@@ -1,8 +1,15 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
+import type { ImageLayout } from '../../model/image.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    image: { layout: ImageLayout; name: string; output: FileRef };
+  }
+}
 
 /** The SD card image, by genimage from the board's layout. */
-export const imageKind: ActionKind<Extract<ActionSpec, { kind: 'image' }>> = {
+export const imageKind: ActionKind<SpecOf<'image'>> = {
   async run(spec, _task, ctx) {
     await (await import('../image.js')).runImage(spec, ctx);
     return {};

@@ -1,11 +1,17 @@
 import type { ActionKind } from '../../engine/action.js';
 import { TaskFailure } from '../../host/failure.js';
 import { BASE_REF, readBaseRef } from '../../host/git-refs.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
 
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    patch: { patches: FileRef[] };
+  }
+}
+
 /** The recipe's patch series on the pristine base, one commit per patch. */
-export const patchKind: ActionKind<Extract<ActionSpec, { kind: 'patch' }>> = {
+export const patchKind: ActionKind<SpecOf<'patch'>> = {
   async run(spec, _task, ctx) {
     const base = readBaseRef(ctx.srcDir);
     if (!base) throw new TaskFailure({ reason: 'commit-missing', url: ctx.srcDir, commit: BASE_REF, from: ctx.srcDir });

@@ -2,11 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ActionKind } from '../../engine/action.js';
 import { Jobserver } from '../../host/jobserver.js';
-import { JOBS_PLACEHOLDER, type ActionSpec } from '../../model/graph.js';
+import { JOBS_PLACEHOLDER, type SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
 
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    /** jobs: 'one' job, a 'shared' number of jobs as ${jobs}, or 'make' (the run's jobserver). */
+    run: { argv: string[]; jobs: 'one' | 'shared' | 'make' };
+  }
+}
+
 /** A program (argv, never a shell) in the task's directory; `make` as a client of the run's jobserver. */
-export const runKind: ActionKind<Extract<ActionSpec, { kind: 'run' }>> = {
+export const runKind: ActionKind<SpecOf<'run'>> = {
   async run(spec, task, ctx, grant) {
     // The working directory and the directories of declared outputs exist before the command runs.
     for (const dir of new Set([task.cwd, ...task.outputs.map((o) => dirname(o.path))])) await mkdir(dir, { recursive: true });

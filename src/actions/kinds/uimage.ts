@@ -1,9 +1,15 @@
 import type { ActionKind } from '../../engine/action.js';
-import type { ActionSpec } from '../../model/graph.js';
+import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
 
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    uimage: { input: FileRef; output: FileRef; load: number; name: string };
+  }
+}
+
 /** A binary wrapped as a legacy U-Boot image (what bootm loads), as mkimage does. */
-export const uimageKind: ActionKind<Extract<ActionSpec, { kind: 'uimage' }>> = {
+export const uimageKind: ActionKind<SpecOf<'uimage'>> = {
   async run(spec, _task, ctx) {
     await (await import('../boot.js')).runUimage(spec, ctx);
     return {};
