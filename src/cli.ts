@@ -24,6 +24,9 @@ const program = new Command('xenbuild')
   .option('--workdir <dir>', 'where builds go (default: ./build)')
   .option('--cache-dir <dir>', 'shared download and git cache (default: ~/.cache/xenbuild)')
   .option('--mirror <dir>', 'look for sources here before the network (repeatable)', collect)
+  .option('--task-cache <dir|url>', 'shared task cache: a directory or an http(s) URL, repeatable (default: <cache-dir>/tasks)', collect)
+  .option('--no-task-cache', 'neither restore nor store task outputs')
+  .option('--frozen', 'fail when a source is not in xenbuild.lock.json or disagrees with it (CI)')
   .option('-j, --jobs <n>', 'parallel jobs for the whole run (default: cores)', positiveInt)
   .addOption(new Option('--reporter <name>', 'output style (default: tty on a terminal, plain otherwise)').choices(['tty', 'plain', 'json']))
   .option('-n, --dry-run', 'print every command that would run, resolved, and run nothing')
@@ -178,5 +181,32 @@ program
   .description('check the host tools the board needs, with the Debian package for each')
   .addHelpText('after', '\nExamples:\n  xenbuild doctor --board qemu-arm32\n  xenbuild doctor')
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/maintain.js')).doctorCommand(globals(cmd))));
+
+program
+  .command('lock')
+  .description('record what every source of the board resolves to in xenbuild.lock.json (Debian files by sha256)')
+  .argument('[component...]', 'with --update: the components whose entries move (default: all of the board)')
+  .option('--update', 'move entries that no longer agree with their recipes, on purpose')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  xenbuild lock --board qemu-arm32\n  xenbuild lock --board dra7-evm --profile debian12\n  xenbuild lock --update xen --board qemu-arm32',
+  )
+  .action((components: string[], _opts, cmd: Command) => run(async () => (await import('./commands/lock.js')).lockCommand(components, globals(cmd))));
+
+const cache = program.command('cache').description('the shared task cache: what it holds, and keeping it small');
+cache
+  .command('stats')
+  .description("the task cache's entries and their size")
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  xenbuild cache stats')
+  .action((_opts, cmd: Command) => run(async () => (await import('./commands/cache.js')).cacheStatsCommand(globals(cmd))));
+cache
+  .command('prune')
+  .description('remove the least recently used entries of the task cache directory down to a size')
+  .requiredOption('--max-size <size>', 'what the directory may hold at most (e.g. 10G, 512M)')
+  .addHelpText('after', '\nExample:\n  xenbuild cache prune --max-size 10G')
+  .action((_opts, cmd: Command) =>
+    run(async () => (await import('./commands/cache.js')).cachePruneCommand({ ...globals(cmd), maxSize: String(globals(cmd).maxSize) })),
+  );
 
 program.parse();

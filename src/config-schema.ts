@@ -14,6 +14,15 @@ const projectConfigSchema = z.strictObject({
   profile: z.string().optional(),
   recipeDirs: z.array(z.string()).optional().describe('More recipe directories, searched before the built-in ones'),
   boardDirs: z.array(z.string()).optional().describe('More board directories, searched before the built-in ones'),
+  taskCache: z
+    .union([z.string().min(1), z.literal(false)])
+    .optional()
+    .describe('The shared task cache: a directory instead of <cacheDir>/tasks, an http(s) URL used besides it, or false for none'),
+  debianSnapshot: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Debian's snapshot archive (its base URL, or a directory in its layout): where locked Debian versions that left the archive are fetched"),
 });
 
 /** Checks a configuration file's content; throws ConfigError listing every problem. */

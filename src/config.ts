@@ -14,6 +14,8 @@ interface ProjectConfigFile {
   profile?: string;
   recipeDirs?: string[];
   boardDirs?: string[];
+  taskCache?: string | false;
+  debianSnapshot?: string;
 }
 
 /** A directory of recipes or boards, and the root its relative paths (patches, inputs) resolve against. */
@@ -36,6 +38,19 @@ export interface Settings {
   profile?: string;
   recipeDirs: LayerDir[];
   boardDirs: LayerDir[];
+  /**
+   * The shared task cache: a directory (default <cacheDir>/tasks), and an
+   * HTTP base URL when one is set; empty when switched off.
+   */
+  taskCache: string[];
+  /** --frozen: every source must be in xenbuild.lock.json and agree with it; nothing may change the lock. */
+  frozen?: boolean;
+  /**
+   * Base URL (or directory) of Debian's snapshot archive, which serves every
+   * file it ever had as file/<sha1>: where a locked Debian version that left
+   * the archive is fetched from.
+   */
+  debianSnapshot?: string;
 }
 
 export interface CliOptions {
@@ -45,6 +60,9 @@ export interface CliOptions {
   cacheDir?: string;
   mirror?: string[];
   jobs?: number;
+  /** --task-cache DIR|URL (repeatable: exactly these stores, in order), or false for --no-task-cache. */
+  taskCache?: string[] | boolean;
+  frozen?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -76,7 +94,7 @@ export async function loadSettings(cwd: string, cli: CliOptions, env: NodeJS.Pro
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : undefined);
   const file: ProjectConfigFile = {};
-  for (const key of ['workdir', 'cacheDir', 'board', 'profile'] as const) {
+  for (const key of ['workdir', 'cacheDir', 'board', 'profile', 'debianSnapshot'] as const) {
     const v = str(raw[key]);
     if (v !== undefined) file[key] = v;
   }
@@ -84,6 +102,7 @@ export async function loadSettings(cwd: string, cli: CliOptions, env: NodeJS.Pro
     const v = strs(raw[key]);
     if (v !== undefined) file[key] = v;
   }
+  if (typeof raw.taskCache === 'string' || raw.taskCache === false) file.taskCache = raw.taskCache;
   if (typeof raw.jobs === 'number' && Number.isInteger(raw.jobs) && raw.jobs >= 1) file.jobs = raw.jobs;
   const root = found ? dirname(found.filepath) : cwd;
   const fromFile = (p: string) => resolve(root, p);
@@ -105,16 +124,39 @@ export async function loadSettings(cwd: string, cli: CliOptions, env: NodeJS.Pro
     jobs: cli.jobs ?? file.jobs ?? availableParallelism(),
     recipeDirs: layers(file.recipeDirs, 'recipes'),
     boardDirs: layers(file.boardDirs, join('configs', 'boards')),
+    taskCache: [],
   };
+  const isUrl = (w: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(w);
+  settings.taskCache = Array.isArray(cli.taskCache)
+    ? cli.taskCache.map((w) => (isUrl(w) ? w : resolve(cwd, w)))
+    : taskCacheOf(cli.taskCache ?? env.XENBUILD_TASK_CACHE ?? file.taskCache, settings.cacheDir, fromFile);
   const board = cli.board ?? file.board;
   if (board !== undefined) settings.board = board;
   const profile = cli.profile ?? file.profile;
   if (profile !== undefined) settings.profile = profile;
+  if (cli.frozen) settings.frozen = true;
+  const snapshot = env.XENBUILD_DEBIAN_SNAPSHOT || file.debianSnapshot;
+  if (snapshot) settings.debianSnapshot = /^[a-z][a-z0-9+.-]*:\/\//i.test(snapshot) ? snapshot : fromFile(snapshot);
   if (found) {
     settings.configFile = found.filepath;
     settings.rawConfig = found.config;
   }
   return settings;
+}
+
+/**
+ * Where the task cache is, from XENBUILD_TASK_CACHE or the configuration's
+ * taskCache: `<cacheDir>/tasks` by default; a directory given instead of it;
+ * a URL (a team's server) used after it; nothing when off
+ * (`--no-task-cache`, `XENBUILD_TASK_CACHE=off`, `taskCache: false`).
+ * `--task-cache` names the stores exactly instead.
+ */
+function taskCacheOf(setting: string | boolean | undefined, cacheDir: string, path: (p: string) => string): string[] {
+  const local = join(cacheDir, 'tasks');
+  if (setting === undefined || setting === true || setting === '') return [local];
+  if (setting === false || setting === 'off') return [];
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(setting)) return [local, setting];
+  return [path(setting)];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

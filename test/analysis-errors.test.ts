@@ -48,6 +48,7 @@ function settingsFor(dir: string, name: string): Settings {
     workdir: path.join(scratch, name, 'build'),
     cacheDir: path.join(scratch, name, 'cache'),
     mirrors: [],
+    taskCache: [],
     jobs: 4,
     recipeDirs: [{ dir: path.join(dir, 'recipes'), root: dir }],
     boardDirs: [{ dir: path.join(dir, 'configs', 'boards'), root: dir }],

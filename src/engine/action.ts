@@ -58,6 +58,12 @@ export interface ActionKind<S extends ActionSpec = ActionSpec> {
   run(spec: S, task: TaskNode, ctx: ActionContext, grant: JobGrant): Promise<ActionResult>;
   /** The commands it would run, resolved, for --dry-run. */
   describe(spec: S, task: TaskNode, where: DescribeContext, jobs: number): string[];
+  /**
+   * Its outputs are worth keeping in the shared task cache (a compile: they
+   * cost more to make than to fetch). Cheap kinds (copies, device trees, the
+   * image) are made again instead.
+   */
+  cacheable?: boolean;
   /** How it takes jobs ('one' when absent). */
   jobs?(spec: S): JobsMode;
   /** Why its result is gone though its stamp says otherwise (a source tree deleted by hand), or undefined. */

@@ -29,6 +29,10 @@ export type RunEvent =
   | { type: 'task-output'; id: string; line: string }
   | { type: 'task-would-run'; id: string; why: StaleReason; commands: string[] }
   | { type: 'task-done'; id: string; durationMs: number }
+  /** Its outputs came from the task cache (`from`: the store) instead of a run. */
+  | { type: 'task-restored'; id: string; from: string; durationMs: number }
+  /** Something the user should know that fails nothing (the task cache unreachable). */
+  | { type: 'warning'; message: string }
   | { type: 'task-failed'; id: string; failure: Failure; durationMs: number; log: string; tail: string[] }
   | { type: 'task-skipped'; id: string; because: string }
   | { type: 'task-cancelled'; id: string }

@@ -1,10 +1,12 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { relative } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { TaskFailure, type Failure } from '../host/failure.js';
 import { FileHasher } from '../host/hasher.js';
 import { Jobserver, type Slot } from '../host/jobserver.js';
 import { ProcessGroups } from '../host/orphans.js';
 import { exec, TaskLog } from '../host/process.js';
+import type { TaskCache } from '../host/task-cache.js';
 import { ToolVersions } from '../host/tools.js';
 import { layoutOf } from '../model/board-layout.js';
 import { dependencyClosure, dependentClosure } from '../model/dep-graph.js';
@@ -32,12 +34,14 @@ export interface RunOptions {
   jobs: number;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
+  /** The shared task cache: outputs of cacheable tasks are restored from it and stored in it. */
+  cache?: TaskCache;
   emit: (e: RunEvent) => void;
 }
 
 const STOPPED = 'the run was stopped';
 
-type TaskStatus = 'ran' | 'fresh' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
+type TaskStatus = 'ran' | 'restored' | 'fresh' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
 
 interface TaskReport {
   id: string;
@@ -46,6 +50,8 @@ interface TaskReport {
   fingerprint?: string;
   log?: string;
   why?: string;
+  /** Restored: the task cache it came from. */
+  from?: string;
 }
 
 export interface RunReport {
@@ -90,7 +96,7 @@ export async function runGraph(graph: BuildGraph, opts: RunOptions): Promise<Run
 }
 
 /** Every task of a dependency that did not succeed is skipped; these statuses let dependents go on. */
-const PASSED: readonly TaskStatus[] = ['ran', 'fresh', 'would-run'];
+const PASSED: readonly TaskStatus[] = ['ran', 'restored', 'fresh', 'would-run'];
 
 /** One run of the scheduler: each selected task is a promise that waits for its dependencies' outcomes. */
 class Run {
@@ -109,6 +115,8 @@ class Run {
   /** What dependents fingerprint: the output digest of each finished task. */
   private readonly digests = new Map<string, string>();
   private readonly outcome = new Map<string, Promise<TaskStatus>>();
+  /** Entries being written to the task cache; the run waits for them before it ends. */
+  private readonly storing: Promise<void>[] = [];
 
   constructor(
     private readonly graph: BuildGraph,
@@ -142,6 +150,7 @@ class Run {
     for (const task of this.selected) this.outcome.set(task.id, this.task(task));
     try {
       await Promise.all(this.outcome.values());
+      await Promise.all(this.storing);
     } finally {
       opts.signal.removeEventListener('abort', onOuterAbort);
       if (this.jobserver) (await this.jobserver).close();
@@ -226,6 +235,11 @@ class Run {
       digests.set(task.id, 'would-run');
       return this.settle({ id: task.id, status: 'would-run', durationMs: 0, fingerprint: verdict.fingerprint, why: describeStale(why) });
     }
+    const cached = opts.cache && kind.cacheable && task.outputs.length > 0 && why.reason !== 'forced' ? opts.cache : undefined;
+    if (cached) {
+      const restored = await this.restore(task, cached, verdict.fingerprint, verdict.basis);
+      if (restored) return restored;
+    }
     const server = await (this.jobserver ??= Jobserver.open(state.paths.state, opts.jobs));
     const slot: Slot = await server.acquire();
     // A 'shared' task takes what is free now, as ${jobs}; make draws from the jobserver as it goes.
@@ -233,7 +247,7 @@ class Run {
     const grant = mode === 'make' ? { jobs: server.total, jobserverFd: server.childFd } : { jobs: 1 + extra };
     try {
       if (this.stop.signal.aborted) return this.skip(task, STOPPED);
-      return await this.execute(task, why, grant, verdict.fingerprint, verdict.basis);
+      return await this.execute(task, why, grant, verdict.fingerprint, verdict.basis, cached);
     } finally {
       server.release(slot, extra);
     }
@@ -273,7 +287,14 @@ class Run {
   }
 
   /** Runs a stale task: its stamp goes first (a killed run never looks fresh) and comes back only on success. */
-  private async execute(task: TaskNode, why: StaleReason, grant: JobGrant, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus> {
+  private async execute(
+    task: TaskNode,
+    why: StaleReason,
+    grant: JobGrant,
+    fingerprint: string,
+    basis: Record<string, unknown>,
+    cache: TaskCache | undefined,
+  ): Promise<TaskStatus> {
     const { opts, state } = this;
     const logPath = state.paths.log(task.id);
     const logName = relative(this.graph.boardDir, logPath);
@@ -294,7 +315,8 @@ class Run {
       const stamp = await this.stampOf(task, fingerprint, basis, result.head, t0);
       await state.stamps.write(stamp);
       this.digests.set(task.id, stamp.outputDigest);
-      await log.close();
+      if (cache) this.storing.push(this.store(task, cache, stamp, log));
+      else await log.close();
       opts.emit({ type: 'task-done', id: task.id, durationMs: Date.now() - t0 });
       return this.settle({ id: task.id, status: 'ran', durationMs: Date.now() - t0, fingerprint, log: logName });
     } catch (err) {
@@ -314,6 +336,54 @@ class Run {
       opts.emit({ type: 'task-failed', id: task.id, failure, durationMs, log: logName, tail: log.lastLines() });
       if (!opts.keepGoing) this.stop.abort();
       return this.settle({ id: task.id, status: 'failed', durationMs, fingerprint, log: logName });
+    }
+  }
+
+  /**
+   * Outputs from the task cache instead of a run: put in place only when the
+   * entry checks out, then stamped like a run's. Undefined when there is no
+   * usable entry (the task then runs).
+   */
+  private async restore(task: TaskNode, cache: TaskCache, fingerprint: string, basis: Record<string, unknown>): Promise<TaskStatus | undefined> {
+    const { opts, state } = this;
+    const t0 = Date.now();
+    // An output that leaves the board's directory is never written: the task runs, and fails saying so.
+    if (task.outputs.some((o) => !staysInside(o.path, this.graph.boardDir))) return undefined;
+    const scratch = join(state.paths.tmp, `cache-${process.pid}-${task.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+    await rm(scratch, { recursive: true, force: true });
+    await mkdir(scratch, { recursive: true });
+    try {
+      const result = await cache.restore(task.id, fingerprint, task.outputs, scratch);
+      if (!result.restored) return undefined;
+      await state.stamps.invalidate(task.id);
+      const stamp = await this.stampOf(task, fingerprint, basis, undefined, t0);
+      await state.stamps.write(stamp);
+      this.digests.set(task.id, stamp.outputDigest);
+      const logName = relative(this.graph.boardDir, state.paths.log(task.id));
+      const log = new TaskLog(state.paths.log(task.id));
+      log.line(`# ${task.id}: restored from the task cache ${result.from} (fingerprint ${fingerprint.slice(0, 12)})`);
+      await log.close();
+      const durationMs = Date.now() - t0;
+      opts.emit({ type: 'task-restored', id: task.id, from: result.from, durationMs });
+      return this.settle({ id: task.id, status: 'restored', durationMs, fingerprint, log: logName, from: result.from });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Puts a task's fresh outputs in the task cache, after the task; the run ends when this has. */
+  private async store(task: TaskNode, cache: TaskCache, stamp: Stamp, log: TaskLog): Promise<void> {
+    const scratch = join(this.state.paths.tmp, `cache-put-${process.pid}-${task.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+    try {
+      const outputs = task.outputs.map((o, i) => ({ ...o, sha256: stamp.outputs[i]!.sha256 }));
+      await cache.store(task.id, stamp.fingerprint, outputs, this.graph.boardDir, scratch);
+      log.line(`# stored in the task cache ${cache.describe} (fingerprint ${stamp.fingerprint.slice(0, 12)})`);
+    } catch (err) {
+      // Packing the entry failed (the outputs changed under it, a full disk): the build stands, the cache goes without.
+      this.opts.emit({ type: 'warning', message: `${task.id} could not be stored in the task cache: ${(err as Error).message.split('\n')[0]}` });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+      await log.close();
     }
   }
 

@@ -72,6 +72,9 @@ export class Tally {
   skipped = 0;
   cancelled = 0;
   wouldRun = 0;
+  restored = 0;
+  /** Warnings, in order (the tty reporter prints them under its tree). */
+  readonly warnings: string[] = [];
   /** The run-end event, once seen. */
   end: Extract<RunEvent, { type: 'run-end' }> | undefined;
 
@@ -86,6 +89,12 @@ export class Tally {
         return;
       case 'task-done':
         this.ran++;
+        return;
+      case 'task-restored':
+        this.restored++;
+        return;
+      case 'warning':
+        this.warnings.push(e.message);
         return;
       case 'task-failed':
         this.failed++;
@@ -111,7 +120,7 @@ export class Tally {
   }
 
   /**
-   * The closing line, e.g. `ok: 3 ran, 14 fresh in 12.4s — report build/b/report.json`
+   * The closing line, e.g. `ok: 3 ran, 2 restored, 14 fresh in 12.4s — report build/b/report.json`
    * or `FAILED: 1 failed, 2 skipped, 3 ran, 4 fresh in 1.2s — report …`.
    * Undefined until run-end has been seen.
    */
@@ -125,6 +134,7 @@ export class Tally {
     if (this.cancelled > 0) parts.push(`${this.cancelled} cancelled`);
     if (this.dryRun) parts.push(`${this.wouldRun} would run`);
     if (!this.dryRun || this.ran > 0) parts.push(`${this.ran} ran`);
+    if (this.restored > 0) parts.push(`${this.restored} restored`);
     parts.push(`${this.fresh} fresh`);
     const report = end.report ? ` — report ${end.report}` : '';
     return `${label}: ${parts.join(', ')} in ${formatDuration(end.durationMs)}${report}`;

@@ -101,6 +101,10 @@ class PlainReporter implements Reporter {
           ...(this.github ? [`::error title=${escapeProperty(e.id)}::${escapeData(describeFailure(e.failure))}`] : []),
           ...tailBlock(e, (lines) => this.fence(lines)),
         ];
+      case 'task-restored':
+        return [line('restored', `${e.id} from ${e.from} ${formatDuration(e.durationMs)}`)];
+      case 'warning':
+        return [...(this.github ? [`::warning::${escapeData(e.message)}`] : []), line('warning', e.message)];
       case 'task-skipped':
         return [...this.group(e.id), line('skipped', `${e.id} (${e.because})`)];
       case 'task-cancelled':

@@ -39,7 +39,7 @@ export function createTtyReporter(out: NodeJS.WritableStream, env: NodeJS.Proces
 
 /** An event after which a task's row no longer changes. */
 type Ending =
-  | Extract<RunEvent, { type: 'task-fresh' | 'task-done' | 'task-failed' | 'task-skipped' | 'task-cancelled' | 'task-would-run' }>
+  | Extract<RunEvent, { type: 'task-fresh' | 'task-done' | 'task-restored' | 'task-failed' | 'task-skipped' | 'task-cancelled' | 'task-would-run' }>
   /** Settled by run-end (or close) without the runner saying anything. */
   | { type: 'not-run'; id: string };
 
@@ -175,10 +175,13 @@ class TtyReporter implements Reporter {
         return;
       case 'task-fresh':
       case 'task-done':
+      case 'task-restored':
       case 'task-skipped':
       case 'task-cancelled':
       case 'task-would-run':
         this.rows.get(e.id)?.settle(e);
+        return;
+      case 'warning':
         return;
       case 'run-end':
         this.finishing = this.finish();
@@ -262,6 +265,9 @@ class TtyReporter implements Reporter {
       case 'task-fresh':
         retitle(handle, `${id} fresh`);
         return;
+      case 'task-restored':
+        retitle(handle, `${id} restored ${formatDuration(ending.durationMs)}`);
+        return;
       case 'task-would-run':
         retitle(handle, `${id} would run (${describeStale(ending.why)})`);
         for (const command of ending.commands) handle.output = command;
@@ -307,6 +313,7 @@ class TtyReporter implements Reporter {
     // A blank line between blocks once a tree is above them.
     const gap = (): string[] => (lines.length > 0 || this.running ? [''] : []);
     const lines: string[] = [];
+    if (this.tally.warnings.length > 0) lines.push(...gap(), ...this.tally.warnings.map((w) => `warning: ${w}`));
     for (const f of this.failures) lines.push(...gap(), ...failureHeadline(f), ...tailBlock(f));
     const summary = this.tally.summary();
     if (summary !== undefined) lines.push(...gap(), summary);

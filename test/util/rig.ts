@@ -69,11 +69,14 @@ export class Rig {
     return { url: repo, commit: git(repo, 'rev-parse', 'HEAD') };
   }
 
-  /** Runs the real CLI in the project directory. */
+  /**
+   * Runs the real CLI in the project directory. The task cache is off unless
+   * `env` sets XENBUILD_TASK_CACHE: these tests watch tasks run (task-cache.test.ts tests the cache).
+   */
   xenbuild(args: string[], env: Record<string, string> = {}): CliResult {
     const r = spawnSync(process.execPath, [XENBUILD, ...args], {
       cwd: this.project,
-      env: { ...process.env, CI: 'true', ...env },
+      env: { ...process.env, CI: 'true', XENBUILD_TASK_CACHE: 'off', ...env },
       encoding: 'utf8',
       timeout: 300_000,
     });
@@ -82,7 +85,11 @@ export class Rig {
 
   /** Starts the CLI without waiting, for kill and concurrency tests. */
   spawn(args: string[]) {
-    return spawn(process.execPath, [XENBUILD, ...args], { cwd: this.project, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, [XENBUILD, ...args], {
+      cwd: this.project,
+      env: { ...process.env, CI: 'true', XENBUILD_TASK_CACHE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   report(board: string): { ok: boolean; tasks: { id: string; status: string; fingerprint?: string }[] } {

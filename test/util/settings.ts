@@ -11,5 +11,6 @@ export function projectSettings(root: string, scratch: string, jobs = 2): Settin
     jobs,
     recipeDirs: [{ dir: path.join(root, 'recipes'), root }],
     boardDirs: [{ dir: path.join(root, 'configs', 'boards'), root }],
+    taskCache: [],
   };
 }

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ActionKind } from '../../engine/action.js';
+import { sourceDateEpoch } from '../../host/git-refs.js';
 import { Jobserver } from '../../host/jobserver.js';
+import { BUILD_EPOCH } from '../../util/epoch.js';
 import { JOBS_PLACEHOLDER, type SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
 
@@ -20,6 +22,8 @@ export const runKind: ActionKind<SpecOf<'run'>> = {
     const jobs = String(grant.jobs);
     const argv = spec.argv.map((a) => a.replaceAll(JOBS_PLACEHOLDER, jobs));
     const env: Record<string, string> = {};
+    // The sources' date, for tools that would write "now" (reproducible-builds.org); a recipe may set its own.
+    if (task.readsTree) env.SOURCE_DATE_EPOCH = String(await sourceDateEpoch(task.srcDir, BUILD_EPOCH));
     for (const [k, v] of Object.entries(task.env)) env[k] = v.replaceAll(JOBS_PLACEHOLDER, jobs);
     if (spec.jobs === 'make' && grant.jobserverFd !== undefined) {
       env.MAKEFLAGS = `${env.MAKEFLAGS ?? ''}${Jobserver.makeflags()}`;
@@ -37,4 +41,5 @@ export const runKind: ActionKind<SpecOf<'run'>> = {
     return [`(cd ${shellQuote(task.cwd)} && ${makeflags}${env}${spec.argv.map((a) => shellQuote(a.replaceAll(JOBS_PLACEHOLDER, String(jobs)))).join(' ')})`];
   },
   jobs: (spec) => spec.jobs,
+  cacheable: true,
 };
