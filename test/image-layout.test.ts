@@ -61,6 +61,7 @@ image root.ext4 {
 \t}
 \tsize = 1G
 \tsrcpath = "/rootfs"
+\texec-post = "set -e; img=$IMAGEOUTFILE; n=$(dumpe2fs -h \\"$img\\" 2>/dev/null | awk -F: '$1 == \\"Inode count\\" {print $2+0}'); first=$(dumpe2fs -h \\"$img\\" 2>/dev/null | awk -F: '$1 == \\"First inode\\" {print $2+0}'); { echo 2; seq \\"$first\\" \\"$n\\" | awk '{print \\"testi <\\" $1 \\">\\"}' | debugfs -f - \\"$img\\" 2>/dev/null | awk '/ is marked in use$/ {print $2}'; } | awk '{print \\"sif <\\" $1 \\"> atime @315532800\\"; print \\"sif <\\" $1 \\"> ctime @315532800\\"}' | debugfs -w -f - \\"$img\\" >/dev/null 2>&1"
 \ttemporary = true
 }
 `);

@@ -12,12 +12,19 @@ export function deployFile(boardDir: string, name: string): FileRef {
   return { path: join(layoutAt(boardDir).deploy, name), name: `deploy/${name}` };
 }
 
-/** The action with the board directory written symbolically, for machine-independent fingerprints. */
+/**
+ * The action as fingerprints see it: machine-independent. A file is its name
+ * (relative to the project or the board directory), never its absolute path;
+ * any other string under the board directory is written from ${boarddir}.
+ */
 function symbolic(action: TaskNode['action'], boardDir: string): unknown {
+  const isFileRef = (v: unknown): v is FileRef =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).sort().join() === 'name,path' && typeof (v as FileRef).name === 'string';
   return JSON.parse(
-    JSON.stringify(action, (_key, value: unknown) =>
-      typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value,
-    ),
+    JSON.stringify(action, (_key, value: unknown) => {
+      if (isFileRef(value)) return { file: value.name };
+      return typeof value === 'string' && value.startsWith(boardDir) ? '${boarddir}' + value.slice(boardDir.length) : value;
+    }),
   );
 }
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { exec } from '../host/process.js';
+import { BUILD_EPOCH } from '../util/epoch.js';
 
 type ImageArch = 'arm' | 'arm64';
 
@@ -17,7 +18,7 @@ export interface ToolOptions {
   signal?: AbortSignal;
   /** Each line the tool prints (mkimage prints the header it wrote). */
   onLine?: (line: string) => void;
-  /** The image timestamp, in seconds since 1970 (mkimage honours SOURCE_DATE_EPOCH): same inputs, same bytes. */
+  /** The image timestamp, in seconds since 1970 (mkimage honours SOURCE_DATE_EPOCH; default BUILD_EPOCH): same inputs, same bytes. */
   sourceDateEpoch?: number;
 }
 
@@ -130,7 +131,7 @@ export async function produceInPlace(output: string, argvFor: (tmp: string) => s
   await mkdir(dirname(output), { recursive: true });
   const tmp = join(dirname(output), `.${basename(output)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const env: Record<string, string> = {};
-  if (opts.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(opts.sourceDateEpoch);
+  env.SOURCE_DATE_EPOCH = String(opts.sourceDateEpoch ?? BUILD_EPOCH);
   try {
     await exec(argvFor(tmp), { cwd: process.cwd(), env, signal: opts.signal, onLine: opts.onLine });
     await rename(tmp, output);

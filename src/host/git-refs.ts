@@ -109,3 +109,28 @@ export function readBaseRef(srcDir: string): string | undefined {
     }
   }
 }
+
+/**
+ * SOURCE_DATE_EPOCH of a source tree (reproducible-builds.org): the date of
+ * the sources as pinned, never of the build. A Debian source's is its
+ * changelog's last entry; a git tree's is its newest commit's (xenbuild's own
+ * commits, of tarballs and patches, are dated 1970 and do not count);
+ * `fallback` when the tree tells none.
+ */
+export async function sourceDateEpoch(dir: string, fallback: number): Promise<number> {
+  const { execFile } = await import('node:child_process');
+  const run = (argv: string[]) =>
+    new Promise<string | undefined>((resolve) =>
+      execFile(argv[0]!, argv.slice(1), { cwd: dir, env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } }, (err, stdout) =>
+        resolve(err ? undefined : stdout.trim()),
+      ),
+    );
+  if (existsSync(path.join(dir, 'debian', 'changelog'))) {
+    const stamp = Number(await run(['dpkg-parsechangelog', '-l', 'debian/changelog', '-STimestamp']));
+    if (Number.isSafeInteger(stamp) && stamp > 0) return stamp;
+  }
+  if (!existsSync(path.join(dir, '.git'))) return fallback;
+  const times = ((await run(['git', 'log', '--format=%ct', '--max-count=200', 'HEAD'])) ?? '').split('\n').map(Number);
+  const newest = Math.max(0, ...times.filter((t) => Number.isSafeInteger(t)));
+  return newest > 0 ? newest : fallback;
+}

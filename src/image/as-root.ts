@@ -103,8 +103,10 @@ export async function runAsRoot(
   trees: readonly string[],
   run: ExecOptions & { env: Record<string, string> },
   prepare: readonly (readonly string[])[] = [],
+  /** `prepare` makes device nodes (only root makes real ones). */
+  devices = prepare.length > 0,
 ): Promise<RootView> {
-  const view = await chooseRootView(trees, prepare.length > 0);
+  const view = await chooseRootView(trees, devices);
   const all = async (wrap: (command: readonly string[]) => readonly string[], env: Record<string, string>) => {
     for (const command of [...prepare, argv]) await exec(wrap(command), { ...run, env });
   };

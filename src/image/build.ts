@@ -181,6 +181,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     for (const dir of Object.values(paths)) await mkdir(dir);
     const rootDirs: Record<string, string> = {};
     const specials: string[][] = [];
+    let devices = false;
     for (const p of layout.partitions) {
       if (!p.from || !('tarball' in p.from)) continue;
       const dir = join(tmp, `rootfs-${p.name}`);
@@ -188,13 +189,19 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
       await mkdir(dir);
       await mkdir(unpack);
       log(`extracting ${p.from.tarball} for partition ${p.name}`);
-      const { special, tarFile } = await extractRootfs(p.from.tarball, dir, { workDir: unpack, onLine: log, ...(opts.signal ? { signal: opts.signal } : {}) });
-      if (special.length > 0) {
-        // The decompressed copy stays (in tmp) until they are made, just before genimage.
-        const list = join(unpack, 'special.list');
-        await writeFile(list, special.map((name) => `${name}\0`).join(''));
+      const { special, directories, tarFile } = await extractRootfs(p.from.tarball, dir, {
+        workDir: unpack,
+        onLine: log,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (special.length + directories.length > 0) {
+        // GNU tar makes the device nodes and FIFOs just before genimage, and gives the directories
+        // their archived times last; the decompressed copy stays (in tmp) until then.
+        const list = join(unpack, 'members.list');
+        await writeFile(list, [...special, ...directories].map((name) => `${name}\0`).join(''));
         specials.push(extractMembersArgv(tarFile, dir, list));
-        log(`${special.length} device nodes and FIFOs of ${basename(p.from.tarball)} for partition ${p.name}: ${special.join(' ')}`);
+        devices ||= special.length > 0;
+        if (special.length > 0) log(`${special.length} device nodes and FIFOs of ${basename(p.from.tarball)} for partition ${p.name}: ${special.join(' ')}`);
       } else {
         await rm(unpack, { recursive: true, force: true });
       }
@@ -216,7 +223,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
       paths.output,
     ];
     const trees = layout.partitions.flatMap((p) => (p.from === undefined ? [] : ['tarball' in p.from ? rootDirs[p.name]! : p.from.dir]));
-    const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() }, specials);
+    const view = await runAsRoot(genimage, trees, { ...run, env: buildEnvironment() }, specials, devices);
     if (trees.length > 0) log(`genimage saw the root file system trees as root's ${VIEWS[view]}`);
     const built = join(paths.output, `${opts.name}.img`);
     if (!existsSync(built)) throw new TaskFailure({ reason: 'missing-output', path: built });

@@ -21,10 +21,13 @@
  *   the GPT disk and partition UUIDs, FAT volume ids and ext4 UUIDs and hash
  *   seeds are derived from the image and partition names, not drawn at random,
  *   so a rebuilt card keeps them (`root=PARTUUID=…` in bootargs stays true).
- *   FAT file-system and file times and ext4 superblock times are EPOCH (with
- *   buildEnvironment() for mcopy); ext4 inode times come from the files.
+ *   FAT file-system and file times and ext4 superblock times are BUILD_EPOCH (with
+ *   buildEnvironment() for mcopy); ext4 inode times are BUILD_EPOCH (modification
+ *   times from the files, which the root's tarball fixes; access and change
+ *   times set in the image afterwards: INODE_TIMES).
  */
 import { createHash } from 'node:crypto';
+import { BUILD_EPOCH } from '../util/epoch.js';
 import { fatTarget, type ImageLayout, type Partition } from './layout.js';
 
 export interface GenimageOptions {
@@ -52,12 +55,9 @@ function genimageSize(bytes: number): string {
 
 const quote = (s: string) => `"${s}"`;
 
-/** The time written where a file system would put "now": 1980-01-01 00:00 UTC, the earliest FAT can hold. */
-const EPOCH = 315532800;
-
 /** The environment genimage runs in: mcopy dates files SOURCE_DATE_EPOCH, mke2fs dates the file system E2FSPROGS_FAKE_TIME. */
 export function buildEnvironment(): Record<string, string> {
-  return { SOURCE_DATE_EPOCH: String(EPOCH), E2FSPROGS_FAKE_TIME: String(EPOCH) };
+  return { SOURCE_DATE_EPOCH: String(BUILD_EPOCH), E2FSPROGS_FAKE_TIME: String(BUILD_EPOCH) };
 }
 
 /** 16 bytes derived from `what`, as hex. */
@@ -121,6 +121,24 @@ function vfatSection(p: Partition, imageName: string): string[] {
   return lines;
 }
 
+/**
+ * Run by genimage on each ext4 image it has made (exec-post, with the image
+ * in $IMAGEOUTFILE): every inode in use gets BUILD_EPOCH as its access and
+ * change time. mke2fs 1.47.0 -d copies them from the staged files, and a
+ * file's change time cannot be set from user space, so they are set in the
+ * image (by inode number, never by name: no file name reaches a command).
+ */
+const INODE_TIMES = [
+  'set -e; img=$IMAGEOUTFILE',
+  `n=$(dumpe2fs -h "$img" 2>/dev/null | awk -F: '$1 == "Inode count" {print $2+0}')`,
+  `first=$(dumpe2fs -h "$img" 2>/dev/null | awk -F: '$1 == "First inode" {print $2+0}')`,
+  `{ echo 2; seq "$first" "$n" | awk '{print "testi <" $1 ">"}' | debugfs -f - "$img" 2>/dev/null | awk '/ is marked in use$/ {print $2}'; }` +
+    ` | awk '{print "sif <" $1 "> atime @${BUILD_EPOCH}"; print "sif <" $1 "> ctime @${BUILD_EPOCH}"}' | debugfs -w -f - "$img" >/dev/null 2>&1`,
+].join('; ');
+
+/** A libconfuse double-quoted string's content. */
+const confuseEscape = (s: string) => s.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+
 function ext4Section(p: Partition, imageName: string, opts: GenimageOptions): string[] {
   const id = `${imageName}/${p.name}`;
   const lines = [
@@ -128,8 +146,9 @@ function ext4Section(p: Partition, imageName: string, opts: GenimageOptions): st
     '\text4 {',
     '\t\tuse-mke2fs = true',
     `\t\textraargs = ${quote(`-U ${stableUuid(id)} -E hash_seed=${stableUuid(`${id}/hash`)}`)}`,
-    `\t\tfs-timestamp = ${quote(debugfsTime(EPOCH))}`,
+    `\t\tfs-timestamp = ${quote(debugfsTime(BUILD_EPOCH))}`,
   ];
+  const post = [`\texec-post = "${confuseEscape(INODE_TIMES)}"`];
   if (p.label !== undefined) lines.push(`\t\tlabel = ${quote(p.label)}`);
   lines.push('\t}', `\tsize = ${genimageSize(p.size)}`);
   const src = opts.rootDirs?.[p.name] ?? (p.from && 'dir' in p.from ? p.from.dir : undefined);
@@ -137,7 +156,7 @@ function ext4Section(p: Partition, imageName: string, opts: GenimageOptions): st
     throw new Error(`Internal error: genimageConfig needs rootDirs["${p.name}"], the directory its tarball was extracted to`);
   }
   lines.push(src === undefined ? '\tempty = true' : `\tsrcpath = ${quote(src)}`);
-  lines.push('\ttemporary = true', '}');
+  lines.push(...post, '\ttemporary = true', '}');
   return lines;
 }
 

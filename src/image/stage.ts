@@ -11,6 +11,9 @@
  * the tar file to take them from): the image step has GNU tar extract them,
  * for real when it runs as root, under fakeroot otherwise
  * (extractMembersArgv, build.ts, as-root.ts), so that they are on the card.
+ * The same GNU tar run extracts the archive's directories again over the
+ * staged ones, which gives them the archive's modification times (extraction
+ * and the device nodes made in them changed them): same archive, same inodes.
  * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
  * owners are not (every file belongs to whoever runs the build, and
  * genimage sees them as root:root: as-root.ts).
@@ -47,6 +50,8 @@ export const extractMembersArgv = (tarFile: string, dest: string, listFile: stri
   '--no-same-owner',
   '--preserve-permissions',
   '--no-wildcards',
+  // A directory named is that directory alone, not its contents again.
+  '--no-recursion',
   '--null',
   '--verbatim-files-from',
   `--files-from=${listFile}`,
@@ -71,11 +76,16 @@ async function restoreModes(dest: string, modes: Map<string, number>): Promise<v
 /**
  * Extracts the root file system `archive` into the (empty) directory `dest`.
  * Returns the member names of the device nodes and FIFOs, not extracted, and
+ * of the directories (whose times GNU tar sets: see the file comment), and
  * the tar file holding them, a decompressed copy in workDir or the archive
  * itself (see the file comment). Fails with
  * 'unsafe-archive-entry' before writing anything if an entry could land outside `dest`.
  */
-export async function extractRootfs(archive: string, dest: string, opts: StageOptions): Promise<{ entries: number; special: string[]; tarFile: string }> {
+export async function extractRootfs(
+  archive: string,
+  dest: string,
+  opts: StageOptions,
+): Promise<{ entries: number; special: string[]; directories: string[]; tarFile: string }> {
   const name = archive.slice(archive.lastIndexOf('/') + 1);
   const unsafe = (entry: string, why: string) => new TaskFailure({ reason: 'unsafe-archive-entry', archive: name, entry, why });
   const run = (argv: string[]) => exec(argv, { cwd: opts.workDir, onLine: opts.onLine ?? (() => undefined), ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -83,6 +93,7 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   const entries: { path: string; type: string; linkpath?: string }[] = [];
   // The last entry of a path wins, as in extraction.
   const special = new Map<string, string>();
+  const directories = new Map<string, string>();
   const modes = new Map<string, number>();
   try {
     await list({
@@ -92,6 +103,8 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
         const key = join('/', e.path);
         if (SPECIAL.has(e.type)) special.set(key, e.path);
         else special.delete(key);
+        if (e.type === 'Directory' && key !== '/') directories.set(key, e.path);
+        else directories.delete(key);
         entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
         if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
         else modes.delete(e.path);
@@ -121,5 +134,5 @@ export async function extractRootfs(archive: string, dest: string, opts: StageOp
   }
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   await restoreModes(dest, modes);
-  return { entries: entries.length, special: [...special.values()], tarFile };
+  return { entries: entries.length, special: [...special.values()], directories: [...directories.values()], tarFile };
 }
