@@ -98,7 +98,7 @@ function synthetic(deps: Record<string, string[]>, scripts: Record<string, Scrip
     basis: { action: { argv: ['fake', id] } },
     definedIn: 'synthetic',
   }));
-  return { board, boardDir, workdir: scratch, cacheDir: join(scratch, 'cache'), mirrors: [], tasks, tools: [] };
+  return { board, boardDir, workdir: scratch, cacheDir: join(scratch, 'cache'), mirrors: [], components: [], tasks, tools: [] };
 }
 
 async function run(graph: BuildGraph, rec: Recorder, scripts: Record<string, Script>, opts: Partial<RunOptions> = {}) {

@@ -8,6 +8,7 @@ import type { ActionContext } from '../engine/action.js';
 import { replaceTree } from '../util/fs.js';
 import { DEFAULT_DEBIAN_ARCH, describeSources } from './apt-sources.js';
 import { privateApt, proxyEnv, type PrivateApt, type PrivateAptOptions } from './apt.js';
+import type { LockedFile } from '../model/lock.js';
 
 const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+$/;
 
@@ -17,7 +18,17 @@ const DEBIAN_ARCH_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 export const STAMP = '.xenbuild.json';
 
-export type DebianFetchOptions = PrivateAptOptions;
+/** Debian's snapshot archive and the locked files to ask it for (debian-snapshot.ts). */
+export interface SnapshotFiles {
+  /** An http(s) base URL, or a directory in the snapshot archive's layout. */
+  base: string;
+  files: readonly LockedFile[];
+}
+
+export type DebianFetchOptions = PrivateAptOptions & {
+  /** The locked files and Debian's snapshot archive, for a version the archive no longer has. */
+  snapshot?: SnapshotFiles;
+};
 
 /**
  * The download machinery shared by the debian-source and debian-binary kinds:
@@ -64,6 +75,8 @@ export interface DownloadJob<R, T> {
   /** The index record of the pinned version, or undefined when the lists lack it. */
   find(): Promise<R | undefined>;
   download(record: R): Promise<T>;
+  /** What to do when the archive lacks the version (Debian's snapshot archive), if anything. */
+  fallback?: () => Promise<T>;
 }
 
 /**
@@ -97,6 +110,10 @@ export async function resolveAndDownload<R, T>(ctx: ActionContext, apt: PrivateA
       const versions = await versionsIn(ctx, apt, job.pkg, job.kind);
       const has = versions.length > 0 ? `has ${versions.join(', ')}` : `has no ${job.kind} package ${job.pkg}`;
       const note = updateProblem ? ` (${updateProblem}, so the lists may be incomplete)` : '';
+      if (job.fallback) {
+        ctx.log(`${job.label}: not in the archive ${describeSources(apt.sources)}, which ${has}; fetching the locked files from Debian's snapshot archive`);
+        return job.fallback();
+      }
       throw new TaskFailure({
         reason: 'fetch-failed',
         url: job.label,

@@ -19,10 +19,12 @@ import {
   resolveAndDownload,
   safeName,
   verifyFile,
+  type SnapshotFiles,
 } from './debian-fetch.js';
 export { availableVersions, type DebianFetchOptions } from './debian-fetch.js';
 import { checksumList, DEFAULT_DEBIAN_ARCH, describeSources, parseControl } from './apt-sources.js';
 import { aptArgv, aptPaths, chooseSources, privateApt, type PrivateApt } from './apt.js';
+import { fetchFromSnapshot } from './debian-snapshot.js';
 
 /**
  * Sources taken from the Debian archive through the private apt configuration
@@ -118,7 +120,7 @@ export async function fetchDebianSource(ctx: ActionContext, src: DebianSourceSpe
   let stamp = await cachedSource(ctx, dir, pkg, version);
   if (!stamp) {
     const apt = privateApt(ctx, DEFAULT_DEBIAN_ARCH, opts);
-    stamp = await apt.locked(async () => (await cachedSource(ctx, dir, pkg, version)) ?? (await downloadSource(ctx, apt, dir, pkg, version)));
+    stamp = await apt.locked(async () => (await cachedSource(ctx, dir, pkg, version)) ?? (await downloadSource(ctx, apt, dir, pkg, version, opts.snapshot)));
   }
   if (pin !== undefined && stamp.sha256 !== pin)
     throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.dsc), expected: pin, actual: stamp.sha256 });
@@ -144,7 +146,7 @@ async function cachedSource(ctx: ActionContext, dir: string, pkg: string, versio
   return stamp;
 }
 
-async function downloadSource(ctx: ActionContext, apt: PrivateApt, dir: string, pkg: string, version: string): Promise<SourceStamp> {
+async function downloadSource(ctx: ActionContext, apt: PrivateApt, dir: string, pkg: string, version: string, snapshot?: SnapshotFiles): Promise<SourceStamp> {
   const label = `${pkg}=${version} (Debian source)`;
   return resolveAndDownload(ctx, apt, {
     label,
@@ -165,6 +167,19 @@ async function downloadSource(ctx: ActionContext, apt: PrivateApt, dir: string, 
         await verifyDsc(partial, dsc.name);
         return { package: pkg, version, dsc: dsc.name, sha256: dsc.sha256, files };
       }),
+    ...(snapshot
+      ? {
+          fallback: () =>
+            downloadInto(ctx, dir, async (partial) => {
+              await fetchFromSnapshot(ctx, snapshot, partial);
+              const dsc = snapshot.files.find((f) => f.name.endsWith('.dsc'));
+              if (!dsc) throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the lock lists no .dsc' });
+              await verifyDsc(partial, dsc.name);
+              const files = snapshot.files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size }));
+              return { package: pkg, version, dsc: dsc.name, sha256: dsc.sha256, files };
+            }),
+        }
+      : {}),
   });
 }
 
@@ -201,7 +216,7 @@ export async function fetchDebianBinary(ctx: ActionContext, src: DebianBinarySpe
   let stamp = await cachedBinary(ctx, dir, want);
   if (!stamp) {
     const apt = privateApt(ctx, arch, opts);
-    stamp = await apt.locked(async () => (await cachedBinary(ctx, dir, want)) ?? (await downloadBinary(ctx, apt, dir, want)));
+    stamp = await apt.locked(async () => (await cachedBinary(ctx, dir, want)) ?? (await downloadBinary(ctx, apt, dir, want, opts.snapshot)));
   }
   if (pin !== undefined && stamp.sha256 !== pin)
     throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.file), expected: pin, actual: stamp.sha256 });
@@ -227,7 +242,7 @@ async function cachedBinary(ctx: ActionContext, dir: string, want: BinaryWant): 
   return stamp;
 }
 
-async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, want: BinaryWant): Promise<BinaryStamp> {
+async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, want: BinaryWant, snapshot?: SnapshotFiles): Promise<BinaryStamp> {
   const { package: pkg, version, arch } = want;
   const label = `${pkg}:${arch}=${version} (Debian package)`;
   return resolveAndDownload(ctx, apt, {
@@ -254,6 +269,18 @@ async function downloadBinary(ctx: ActionContext, apt: PrivateApt, dir: string, 
         await verifyFile(partial, { name: debs[0]!, sha256 });
         return { ...want, file: debs[0]!, sha256 };
       }),
+    ...(snapshot
+      ? {
+          fallback: () =>
+            downloadInto(ctx, dir, async (partial) => {
+              const deb = snapshot.files.find((f) => f.name.endsWith('.deb'));
+              if (!deb || snapshot.files.length !== 1)
+                throw new TaskFailure({ reason: 'fetch-failed', url: label, message: 'the lock does not list one .deb' });
+              await fetchFromSnapshot(ctx, snapshot, partial);
+              return { ...want, file: deb.name, sha256: deb.sha256 };
+            }),
+        }
+      : {}),
   });
 }
 

@@ -1,3 +1,4 @@
+import type { LockedSource } from '../model/lock.js';
 import type { Settings } from '../config.js';
 import type { Recipe, Scalar } from '../model/schema.js';
 import type { Loaded } from './load.js';
@@ -13,6 +14,8 @@ export interface Component {
   /** Path of the version's entry in the recipe, for diagnostics: ["versions", "1.0"] or []. */
   versionPath: PathKey[];
   source?: Recipe['source'];
+  /** The source's entry in xenbuild.lock.json, when the lock has one that agrees with the recipe. */
+  locked?: LockedSource;
   patchEntries: { entries: string[]; path: PathKey[] };
   variables: Record<string, Scalar>;
   srcDir: string;

@@ -8,6 +8,8 @@ import { board as boardSchema, recipe as recipeSchema, type Board, type Recipe, 
 import type { Diagnostic } from './diagnostics.js';
 import { findCycles, topologicalOrder } from '../model/dep-graph.js';
 import { findInLayers, loadFile, namesInLayers, type Loaded } from './load.js';
+import type { LockFile } from '../model/lock.js';
+import { LOCK_FILE, LockError, lockDisagreement, lockPath, readLock, sourceKey } from './lockfile.js';
 import { profileChain, withProfile } from './profile.js';
 import { didYouMean } from './suggest.js';
 import { BOOT, bootTasks } from './board-tasks.js';
@@ -32,6 +34,8 @@ interface Session {
   files: string[];
   error: ErrorFn;
   failed: () => boolean;
+  /** xenbuild.lock.json once read (null: there is none). */
+  lock?: LockFile | null;
 }
 
 type ComponentRefs = Record<string, { ref: Board['components'][string]; path: PathKey[] }>;
@@ -79,6 +83,12 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
   const b = chosen.board.value;
   const graph: BuildGraph = {
     board: boardName,
+    components: resolved.map((c) => ({
+      name: c.name,
+      recipe: c.recipe.value.recipe,
+      ...(c.version !== undefined ? { version: c.version } : {}),
+      ...(c.source ? { source: c.source } : {}),
+    })),
     boardDir,
     workdir: settings.workdir,
     cacheDir: settings.cacheDir,
@@ -164,10 +174,50 @@ function resolveComponents(session: Session, chosen: ChosenBoard, boardDir: stri
     if (!recipe) continue;
     const component = selectVersion(name, recipe, version, { file: chosen.board.file, path }, boardDir, error);
     if (!component) continue;
+    applyLock(session, chosen, component);
     component.variables = { ...component.variables, ...(typeof ref === 'string' ? {} : ref.variables) };
     resolved.push(component);
   }
   return resolved;
+}
+
+/**
+ * The component's entry in xenbuild.lock.json, when it agrees with the recipe
+ * (its Debian files then pin the fetch). With --frozen, a source missing from
+ * the lock or disagreeing with it is an error at the recipe's source;
+ * without, a disagreement is a warning and the recipe wins.
+ */
+function applyLock(session: Session, chosen: ChosenBoard, component: Component): void {
+  const { settings, error, diagnostics } = session;
+  if (!component.source) return;
+  if (session.lock === undefined) {
+    session.files.push(lockPath(settings.root));
+    try {
+      session.lock = readLock(settings.root) ?? null;
+    } catch (err) {
+      if (!(err instanceof LockError)) throw err;
+      diagnostics.push({ severity: 'error', message: err.message });
+      session.lock = null;
+    }
+  }
+  const recipe = component.recipe;
+  const at = [...component.versionPath, 'source'];
+  const key = sourceKey(recipe.value.recipe, component.version);
+  const locked = session.lock?.sources[key];
+  const update = `xenbuild lock --update ${component.name} --board ${chosen.name}${chosen.profileName !== undefined ? ` --profile ${chosen.profileName}` : ''}`;
+  if (!locked) {
+    if (settings.frozen) error(recipe.file, at, `--frozen: ${key} is not in ${LOCK_FILE}`, `run ${update} and commit ${LOCK_FILE}`);
+    return;
+  }
+  const why = lockDisagreement(component.source, locked);
+  if (why === undefined) {
+    component.locked = locked;
+    return;
+  }
+  const message = `${settings.frozen ? '--frozen: ' : ''}this source and its entry "${key}" in ${LOCK_FILE} disagree: ${why}`;
+  const hint = settings.frozen ? `move the lock on purpose with ${update}, and commit it` : `building from the recipe; ${update} moves the lock`;
+  if (settings.frozen) error(recipe.file, at, message, hint);
+  else diagnostics.push({ severity: 'warning', file: recipe.file.path, span: recipe.file.spanAt(at), message, hint });
 }
 
 /** The components' tasks, then the board's boot and image tasks; undefined when any has an error. */

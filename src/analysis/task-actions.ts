@@ -1,5 +1,7 @@
 import type { ActionSpec, FileRef } from '../model/graph.js';
+import type { LockedSource } from '../model/lock.js';
 import type { Recipe, Scalar, Task } from '../model/schema.js';
+import { lockedPin } from './lockfile.js';
 import { JOBS_PLACEHOLDER } from './vars.js';
 import type { PathKey } from './yaml-file.js';
 
@@ -82,12 +84,18 @@ function toolOf(program: string | undefined): string[] {
   return [program];
 }
 
-/** The fetch action for a source. */
-export function fetchAction(source: NonNullable<Recipe['source']>): ActionSpec {
+/**
+ * The fetch action for a source. A Debian source that xenbuild.lock.json
+ * locks is pinned to its files (the .dsc's or the .deb's sha256), and can be
+ * fetched from Debian's snapshot archive when the archive no longer has it.
+ */
+export function fetchAction(source: NonNullable<Recipe['source']>, locked?: LockedSource, snapshot?: string): ActionSpec {
   if ('git' in source) return { kind: 'fetch-git', source };
   if ('tarball' in source) return { kind: 'fetch-tarball', source };
-  if ('debian-source' in source) return { kind: 'fetch-debian-source', source };
-  return { kind: 'fetch-debian-binary', source };
+  const pin = locked ? lockedPin(locked) : undefined;
+  const files = locked && 'files' in locked ? { locked: locked.files, ...(snapshot !== undefined ? { snapshot } : {}) } : {};
+  if ('debian-source' in source) return { kind: 'fetch-debian-source', source: { ...source, ...(pin ? { sha256: pin } : {}) }, ...files };
+  return { kind: 'fetch-debian-binary', source: { ...source, ...(pin ? { sha256: pin } : {}) }, ...files };
 }
 
 export function describeSource(source: NonNullable<Recipe['source']>): string {

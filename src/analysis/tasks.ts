@@ -81,7 +81,7 @@ function sourceTasks(m: Maker): TaskNode[] {
   const { c, ctx, file, node } = m;
   const tasks: TaskNode[] = [];
   if (c.source) {
-    const action = fetchAction(c.source);
+    const action = fetchAction(c.source, c.locked, ctx.settings.debianSnapshot);
     const what = describeSource(c.source);
     const patches = resolvePatches(c, ctx);
     tasks.push(

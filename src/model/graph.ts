@@ -1,4 +1,5 @@
 import type { ModuleKind } from './boot.js';
+import type { Recipe } from './schema.js';
 
 /** Stands for the task's job share in a resolved command until the task starts (the runner fills it in). */
 export const JOBS_PLACEHOLDER = '\u{F8FF}jobs\u{F8FF}';
@@ -91,9 +92,19 @@ export interface TaskNode {
   definedIn: string;
 }
 
+/** A component of the board: the recipe (at a version) it is built from, and the source as the recipe pins it. */
+export interface GraphComponent {
+  name: string;
+  recipe: string;
+  version?: string;
+  source?: Recipe['source'];
+}
+
 export interface BuildGraph {
   board: string;
   profile?: string;
+  /** The board's components, in the board's order. */
+  components: GraphComponent[];
   /** <workdir>/<board> */
   boardDir: string;
   workdir: string;

@@ -1,12 +1,20 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
+import { snapshotOf } from '../debian-snapshot.js';
 import { describeDebianSource } from '../debian.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+import type { LockedFile } from '../../model/lock.js';
 import type { DebianSourceSpecYaml } from '../../model/schema.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
-    'fetch-debian-source': { source: DebianSourceSpecYaml };
+    'fetch-debian-source': {
+      source: DebianSourceSpecYaml;
+      /** The files xenbuild.lock.json has for it: what Debian's snapshot archive is asked for when the archive no longer has the version. */
+      locked?: LockedFile[];
+      /** Debian's snapshot archive (a base URL or a directory in its layout). */
+      snapshot?: string;
+    };
   }
 }
 
@@ -14,7 +22,7 @@ declare module '../../model/graph.js' {
 export const fetchDebianSourceKind: ActionKind<SpecOf<'fetch-debian-source'>> = {
   async run(spec, _task, ctx) {
     const { fetchDebianSource } = await import('../debian.js');
-    const r = await fetchDebianSource(ctx, spec.source);
+    const r = await fetchDebianSource(ctx, spec.source, snapshotOf(spec));
     return { head: await commitTree(ctx, `Debian source ${spec.source['debian-source']} ${r.version} (.dsc sha256 ${r.sha256})`) };
   },
   describe: (spec, _task, where) => [...describeDebianSource(spec.source, where), describeCommitTree(where.srcDir)],
