@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, utimesSync } from 'node:fs';
+import { mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../src/image/build.js';
@@ -22,7 +22,7 @@ const MANIFEST: Omit<ReleaseManifest, 'artifacts'> = {
 /**
  * One build of a card in its own directory, at its own time: boot files with
  * file times of their own, and the same root file system tarball made anew
- * (directories and a FIFO: what extraction and mknod date "now").
+ * (directories, a symlink and a FIFO: what extraction and mknod date "now").
  */
 async function buildIn(base: string, fileTime: Date) {
   const deploy = path.join(base, 'deploy');
@@ -31,6 +31,7 @@ async function buildIn(base: string, fileTime: Date) {
   const tree = path.join(base, 'tree');
   writeFiles(tree, { 'bin/busybox': 'busybox\n', 'etc/inittab': '::sysinit:/etc/init\n', 'usr/share/doc/x': 'doc\n' });
   mkdirSync(path.join(tree, 'dev'), { recursive: true });
+  symlinkSync('busybox', path.join(tree, 'bin', 'sh'));
   mkdirSync(path.join(tree, 'tmp'), { recursive: true });
   const tarball = path.join(base, 'rootfs.tar');
   // The same root file system (a FIFO in dev/; its members' times fixed, as busybox-root makes it), made anew here.

@@ -13,12 +13,13 @@
  * (extractMembersArgv, build.ts, as-root.ts), so that they are on the card.
  * The same GNU tar run extracts the archive's directories again over the
  * staged ones, which gives them the archive's modification times (extraction
- * and the device nodes made in them changed them): same archive, same inodes.
+ * and the device nodes made in them changed them), and symlinks get theirs
+ * here: same archive, same inodes.
  * Modes are kept exactly (set again after extraction, so 1777 /tmp and setuid busybox survive);
  * owners are not (every file belongs to whoever runs the build, and
  * genimage sees them as root:root: as-root.ts).
  */
-import { chmod, lstat } from 'node:fs/promises';
+import { chmod, lstat, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { list, x as extract } from 'tar';
 import { findUnsafeEntry, readableTar } from '../host/tar.js';
@@ -94,6 +95,7 @@ export async function extractRootfs(
   // The last entry of a path wins, as in extraction.
   const special = new Map<string, string>();
   const directories = new Map<string, string>();
+  const links = new Map<string, Date>();
   const modes = new Map<string, number>();
   try {
     await list({
@@ -105,6 +107,8 @@ export async function extractRootfs(
         else special.delete(key);
         if (e.type === 'Directory' && key !== '/') directories.set(key, e.path);
         else directories.delete(key);
+        if (e.type === 'SymbolicLink' && e.mtime) links.set(e.path, e.mtime);
+        else links.delete(e.path);
         entries.push(e.linkpath ? { path: e.path, type: e.type, linkpath: e.linkpath } : { path: e.path, type: e.type });
         if (MODED.has(e.type) && typeof e.mode === 'number') modes.set(e.path, e.mode & 0o7777);
         else modes.delete(e.path);
@@ -134,5 +138,7 @@ export async function extractRootfs(
   }
   if (opts.signal?.aborted) throw new TaskFailure({ reason: 'cancelled' });
   await restoreModes(dest, modes);
+  // The tar package dates the links it makes "now"; the card gets their archived times.
+  for (const [entry, time] of links) await lutimes(join(dest, entry), time, time).catch(() => undefined);
   return { entries: entries.length, special: [...special.values()], directories: [...directories.values()], tarFile };
 }
