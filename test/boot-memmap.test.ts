@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../src/util/prng.js';
 import { PLAN_KEYS, bankHolding, freeRuns, planMemory, rangeEnd, rangesOverlap, xenRelocationArea } from '../src/boot/memmap.js';
 import { CONFLICT_FILL, renderMemoryMapSvg, renderMemoryMapTable } from '../src/boot/memmap-render.js';
-import { MIB2, alignDown, alignUp, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
+import { MIB2, alignDown, alignUp, memoryFootprint, parseDom0Mem, parseSize } from '../src/boot/sizes.js';
 import { formatSize, hex } from '../src/util/units.js';
 import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Range } from '../src/model/boot.js';
 
@@ -114,6 +114,34 @@ describe('sizes', () => {
       ['xdom0_mem=128M', undefined],
     ];
     for (const [args, bytes] of cases) expect(parseDom0Mem(args), args).toBe(bytes);
+  });
+});
+
+/** The first 0x70 bytes of an image: a zImage header with `end` at 0x2c, behind a uImage header when `uimage`. */
+function imageHead(end: number, uimage = false): Uint8Array {
+  const head = new Uint8Array(0x70);
+  const view = new DataView(head.buffer);
+  const at = uimage ? 64 : 0;
+  if (uimage) view.setUint32(0, 0x27051956, false);
+  view.setUint32(at + 0x24, 0x016f2818, true);
+  view.setUint32(at + 0x2c, end, true);
+  return head;
+}
+
+describe('memoryFootprint', () => {
+  it("takes Xen's in-memory size from its zImage header (qemu-arm32's Xen 4.17: 0xd8008 in the file, 0x116290 with BSS)", () => {
+    expect(memoryFootprint(imageHead(0x116290), 0xd8008)).toEqual({ inPlace: 0x116290 });
+  });
+  it("keeps the file size when the header's end is within the file (Linux's zImage) or there is no header", () => {
+    expect(memoryFootprint(imageHead(0x4b0000), 0x4b0000)).toEqual({ inPlace: 0x4b0000 });
+    expect(memoryFootprint(new Uint8Array(0x70), 0x1000)).toEqual({ inPlace: 0x1000 });
+    expect(memoryFootprint(new Uint8Array(3), 3)).toEqual({ inPlace: 3 });
+  });
+  it("gives what bootm copies out of a uImage: the payload's in-memory size, or the payload's file size", () => {
+    expect(memoryFootprint(imageHead(0x116290, true), 0xd8008 + 64)).toEqual({ inPlace: 0xd8008 + 64, payload: 0x116290 });
+    const plain = imageHead(0, true);
+    new DataView(plain.buffer).setUint32(64 + 0x24, 0, true);
+    expect(memoryFootprint(plain, 0x10000 + 64)).toEqual({ inPlace: 0x10000 + 64, payload: 0x10000 });
   });
 });
 

@@ -91,6 +91,8 @@ fdt resize 1024
 fdt set /chosen \\#address-cells <0x2>
 fdt set /chosen xen,xen-bootargs "console=dtuart dtuart=/pl011@9000000 dom0_mem=512M"
 
+setenv fdt_high 0xffffffff
+setenv initrd_high 0xffffffff
 echo "xenbuild: starting xen: bootz 0x40200000 - \${fdt_addr}"
 bootz 0x40200000 - \${fdt_addr}
 echo "xenbuild: bootz returned, Xen did not start"
@@ -104,7 +106,7 @@ const DRA7_UENV = `# xenbuild uEnv.txt for board dra7-evm: generated, do not edi
 xen_load=echo "xenbuild: loading xen: xen-uImage from mmc 0:1 to 0x90000000, 0xa83ac bytes"; if fatload mmc 0:1 0x90000000 xen-uImage && itest.l \${filesize} -eq 0xa83ac; then echo "xenbuild: xen loaded"; else echo "xenbuild: error: xen-uImage did not load or is not 0xa83ac bytes, filesize=0x\${filesize}, stopping"; false; fi
 dtb_load=echo "xenbuild: loading device tree: dra7-evm-lcd7.dtb from mmc 0:1 to 0x825f0000, 0x16a2e bytes"; if fatload mmc 0:1 0x825f0000 dra7-evm-lcd7.dtb && itest.l \${filesize} -eq 0x16a2e; then echo "xenbuild: device tree loaded"; else echo "xenbuild: error: dra7-evm-lcd7.dtb did not load or is not 0x16a2e bytes, filesize=0x\${filesize}, stopping"; false; fi
 dom0_load=echo "xenbuild: loading dom0 kernel: zImage from mmc 0:1 to 0xa0000000, 0x4aa158 bytes"; if fatload mmc 0:1 0xa0000000 zImage && itest.l \${filesize} -eq 0x4aa158; then echo "xenbuild: dom0 kernel loaded"; else echo "xenbuild: error: zImage did not load or is not 0x4aa158 bytes, filesize=0x\${filesize}, stopping"; false; fi
-xen_boot=echo "xenbuild: starting xen: bootm 0x90000000 - 0x825f0000"; bootm 0x90000000 - 0x825f0000
+xen_boot=setenv fdt_high 0xffffffff; setenv initrd_high 0xffffffff; echo "xenbuild: starting xen: bootm 0x90000000 - 0x825f0000"; bootm 0x90000000 - 0x825f0000
 uenvcmd=run xen_load && run dtb_load && run dom0_load && run xen_boot; echo "xenbuild: Xen did not start, U-Boot goes on with its own boot"
 `;
 
@@ -284,7 +286,9 @@ describe('uEnv.txt for dra7-evm (baked device tree, U-Boot 2014.07)', () => {
       },
     );
     expect(text).toContain('dt_fixup=echo "xenbuild: editing the device tree at ${fdt_addr}"; fdt addr ${fdtaddr}; fdt set /chosen \\\\#address-cells <1>\n');
-    expect(text).toContain('xen_boot=echo "xenbuild: starting xen: bootm 0x90000000 - ${fdt_addr}"; bootm 0x90000000 - ${fdt_addr}\n');
+    expect(text).toContain(
+      'xen_boot=setenv fdt_high 0xffffffff; setenv initrd_high 0xffffffff; echo "xenbuild: starting xen: bootm 0x90000000 - ${fdt_addr}"; bootm 0x90000000 - ${fdt_addr}\n',
+    );
     expect(text).toContain('uenvcmd=run xen_load && run dom0_load && run dt_fixup && run xen_boot; ');
   });
 

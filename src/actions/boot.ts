@@ -1,10 +1,12 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { planMemory } from '../boot/memmap.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from '../boot/memmap-render.js';
 import { makeLegacyKernelImage, makeScriptImage } from '../boot/mkimage.js';
-import type { BootFile, MemoryPlan, ModuleRequest, PlanError, Placement, ReservedRange } from '../model/boot.js';
+import type { BootFile, MemoryPlan, ModuleKind, ModuleRequest, PlanError, Placement, ReservedRange } from '../model/boot.js';
+import { memoryFootprint } from '../boot/sizes.js';
+import { hex } from '../util/units.js';
 import { envText, makeEnvImage } from '../boot/uboot-env.js';
 import { bootScript, uEnvTxt } from '../boot/uboot-script.js';
 import { checkBoard, formatFindings, type Finding } from '../check/rules.js';
@@ -43,15 +45,31 @@ export async function runUimage(a: SpecOf<'uimage'>, ctx: ActionContext): Promis
   ctx.log(`${a.output.name}: uImage "${a.name}", load and entry ${'0x' + a.load.toString(16)}`);
 }
 
-/** Plans load addresses from the real sizes, draws the map, and fails on any conflict. */
+/** The first bytes of a file, where image headers are. */
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(0x70);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Plans load addresses from the real sizes (in memory, where an image says more than its file), draws the map, and fails on any conflict. */
 export async function runPlan(a: SpecOf<'boot-plan'>, ctx: ActionContext): Promise<void> {
   const sizes: PlanFile['sizes'] = {};
+  const footprints: Partial<Record<ModuleKind, ReturnType<typeof memoryFootprint>>> = {};
   const requests: ModuleRequest[] = a.modules.map((m) => {
     const size = sizeOf(m.file.path, m.file.name);
     sizes[m.kind] = size;
+    // Xen and the kernel run where they are loaded: what they take there is their zImage's in-memory size (BSS included).
+    const footprint = m.kind === 'xen' || m.kind === 'kernel' ? memoryFootprint(readHead(m.file.path), size) : { inPlace: size };
+    footprints[m.kind] = footprint;
+    if (footprint.inPlace > size) ctx.log(`${m.file.name}: ${hex(size)} bytes in the file, ${hex(footprint.inPlace)} in memory (its zImage header)`);
     return {
       kind: m.kind,
-      size,
+      size: footprint.inPlace,
       key: m.key,
       ...(m.fixed !== undefined ? { fixed: m.fixed } : {}),
       ...(m.growRoom !== undefined ? { growRoom: m.growRoom } : {}),
@@ -59,7 +77,7 @@ export async function runPlan(a: SpecOf<'boot-plan'>, ctx: ActionContext): Promi
   });
   const reserved: ReservedRange[] = [...a.memory.reserved];
   // bootm copies a uImage's payload (the file less its 64-byte header) to the load address in its header.
-  if (a.bootmCopy) reserved.push({ name: 'xen after bootm', start: a.bootmCopy.load, size: Math.max(1, (sizes.xen ?? 64) - 64) });
+  if (a.bootmCopy) reserved.push({ name: 'xen after bootm', start: a.bootmCopy.load, size: Math.max(1, footprints.xen?.payload ?? (sizes.xen ?? 64) - 64) });
   const result = planMemory({ ...a.memory, reserved }, requests, {
     xenRelocates: a.xenRelocates,
     ...(a.dom0Mem !== undefined ? { dom0Mem: a.dom0Mem } : {}),

@@ -92,3 +92,27 @@ export function parseDom0Mem(xenBootargs: string): number | undefined {
   const chosen = plain ?? items.find((i) => i.startsWith('max:'))?.slice('max:'.length);
   return chosen === undefined || chosen === '' ? undefined : xenSize(chosen);
 }
+
+/** The magic of an arm32 zImage header (Linux's and Xen's), a little-endian word at 0x24. */
+const ZIMAGE_MAGIC = 0x016f2818;
+/** The magic of a legacy U-Boot image (uImage), a big-endian word at 0, before a 64-byte header. */
+const UIMAGE_MAGIC = 0x27051956;
+const UIMAGE_HEADER = 64;
+
+/**
+ * How much memory an image takes where it runs: its file size, or more when
+ * an arm32 zImage header says its end lies beyond the file (0x2c: `_end -
+ * start`, BSS included, which Xen's header gives and Linux's does not). For a
+ * uImage, `payload` is the same of what bootm copies to its load address.
+ * `head` is the file's first 0x70 bytes (fewer for a short file).
+ */
+export function memoryFootprint(head: Uint8Array, fileSize: number): { inPlace: number; payload?: number } {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const zImageEnd = (at: number): number | undefined =>
+    view.byteLength >= at + 0x30 && view.getUint32(at + 0x24, true) === ZIMAGE_MAGIC ? view.getUint32(at + 0x2c, true) : undefined;
+  if (view.byteLength >= 4 && view.getUint32(0, false) === UIMAGE_MAGIC) {
+    const payload = Math.max(0, fileSize - UIMAGE_HEADER);
+    return { inPlace: fileSize, payload: Math.max(payload, zImageEnd(UIMAGE_HEADER) ?? 0) };
+  }
+  return { inPlace: Math.max(fileSize, zImageEnd(0) ?? 0) };
+}

@@ -165,7 +165,9 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
     loads,
     setup: setup.length > 0 ? [echo(`board setup: ${setup.length} command${setup.length === 1 ? '' : 's'} from the board file`), ...setup] : [],
     fdt,
-    boot: [echo(`starting xen: ${bootLine}`), bootLine],
+    // U-Boot would copy the device tree (and an initrd) below bootm_size before booting, to memory the plan
+    // does not know: all ones keeps them where the plan put them.
+    boot: ['setenv fdt_high 0xffffffff', 'setenv initrd_high 0xffffffff', echo(`starting xen: ${bootLine}`), bootLine],
   };
 }
 
