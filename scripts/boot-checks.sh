@@ -2,7 +2,9 @@
 # Boots copies of the built qemu-arm32 image that are broken on purpose, and checks
 # that `xenbuild boot` fails at the right milestone, saying which one it reached last:
 #   - a wrong Xen address in the boot script: U-Boot runs, Xen never starts;
-#   - the dom0 module missing from /chosen: Xen starts, dom0 never does.
+#   - the dom0 module missing from /chosen: Xen starts, dom0 never does;
+# and one that is not broken but foreign: its boot script written without xenbuild's
+# echo lines and size checks (as another tool would), which must still boot to dom0.
 # Usage: scripts/boot-checks.sh [WORKDIR]   (after `xenbuild all --board qemu-arm32`)
 # With BOOT_CHECKS_LOGS=DIR, each broken boot's console is kept as DIR/NAME.txt.
 set -euo pipefail
@@ -44,4 +46,14 @@ expect wrong-xen-address 'FAILED: Xen banner not reached' 'last milestone reache
 
 broken no-dom0-module '/module@/d'
 expect no-dom0-module 'FAILED: dom0 kernel started not reached' 'last milestone reached: Xen banner'
-echo "boot-checks: 2 passed, 0 failed"
+# A boot script as another tool writes it: the loads, the fdt edits and bootz, no echo lines.
+broken foreign-script '/^#/d; /^echo /d; /^\t/d; /^else$/d; /^fi$/d; s/^if \(load [^&]*[^ &]\) *&& itest.*$/\1/'
+if grep -q xenbuild: "$work/foreign-script.cmd"; then echo "boot-checks: foreign-script: still prints xenbuild lines" >&2; exit 1; fi
+if ! (cd "$root" && xenbuild boot --board qemu-arm32 --image "$work/foreign-script.img" --timeout 60) > "$work/foreign.out" 2>&1; then
+  cat "$work/foreign.out"; echo "boot-checks: foreign-script: did not boot to dom0" >&2; exit 1
+fi
+for line in 'not seen (optional): boot script found' 'ok: every required milestone reached, the last (dom0 userspace reached)'; do
+  grep -qF -- "$line" "$work/foreign.out" || { cat "$work/foreign.out"; echo "boot-checks: foreign-script: missing \"$line\"" >&2; exit 1; }
+done
+echo "boot-checks: foreign-script: booted to dom0 without xenbuild's echo lines"
+echo "boot-checks: 3 passed, 0 failed"

@@ -95,10 +95,11 @@ program
   .option('--image <file>', "boot this image as it is instead of the board's (a release, a copy)")
   .option('--timeout <seconds>', "give up after this long (default: the board's qemu.timeout)", positiveInt)
   .option('--smp <n>', 'CPUs', positiveInt)
+  .option('--memory <MiB>', "the emulated RAM (default: the board's qemu.memory or memory.ram)", positiveInt)
   .option('--interactive', 'attach the console to this terminal')
   .addHelpText(
     'after',
-    '\nExamples:\n  xenbuild boot --board qemu-arm32\n  xenbuild boot --board qemu-arm32 --smp 2 --timeout 60\n  xenbuild boot --board qemu-arm32 --interactive',
+    '\nExamples:\n  xenbuild boot --board qemu-arm32\n  xenbuild boot --board qemu-arm32 --smp 2 --timeout 60\n  xenbuild boot --board qemu-arm32 --memory 2048\n  xenbuild boot --board qemu-arm32 --interactive',
   )
   .action((_opts, cmd: Command) => run(async () => (await import('./commands/boot.js')).bootCommand(globals(cmd))));
 

@@ -1,4 +1,6 @@
 import { layoutAt } from '../model/board-layout.js';
+import { expandMilestones } from '../boot/milestones.js';
+import { parseSize } from '../boot/sizes.js';
 import { join } from 'node:path';
 import type { Settings } from '../config.js';
 import { debianPackageFor, isCCompiler, type CompileKind } from '../host/host-tools.js';
@@ -97,7 +99,19 @@ export function analyse(settings: Settings, boardName: string, profileOverride?:
     tools: hostTools(tasks, b.qemu?.command[0]),
   };
   if (chosen.profileName !== undefined) graph.profile = chosen.profileName;
-  if (b.qemu) graph.qemu = { command: b.qemu.command, timeoutSeconds: b.qemu.timeout ?? 120, smp: b.qemu.smp ?? 1, milestones: b.qemu.milestones };
+  if (b.qemu) {
+    // The sizes were read (and refused when bad) with the board's tasks, so they parse here.
+    const ramMiB = b.memory ? Math.ceil(b.memory.ram.reduce((sum, r) => sum + parseSize(r.size), 0) / 2 ** 20) : undefined;
+    const memoryMiB = b.qemu.memory ?? ramMiB;
+    graph.qemu = {
+      command: b.qemu.command,
+      timeoutSeconds: b.qemu.timeout ?? 120,
+      smp: b.qemu.smp ?? 1,
+      ...(memoryMiB !== undefined ? { memoryMiB } : {}),
+      ...(ramMiB !== undefined ? { ramMiB } : {}),
+      milestones: expandMilestones(b.qemu.milestones),
+    };
+  }
   return done(graph);
 }
 

@@ -9,6 +9,7 @@
  * got into Xen and then stops with no error (the thread's "After this nothing
  * happens on the console"): a hang, or output that went nowhere.
  */
+import type { Milestone } from '../model/boot.js';
 import { parseConsoleLog, type ConsoleLine } from './console.js';
 import { RULE_BOOK } from './rules.js';
 import type { Finding } from './types.js';
@@ -19,6 +20,8 @@ export interface LogMilestone {
   match: RegExp | string;
   /** Reached by Xen or later: a log that reached it and stops silently is XB-LOG-001's. */
   xen?: boolean;
+  /** Not every image prints it: the log is complete without it. */
+  optional?: boolean;
 }
 
 /** What `xenbuild boot` follows, for a real board's console. */
@@ -30,8 +33,13 @@ export const DEFAULT_MILESTONES: readonly LogMilestone[] = [
 ];
 
 /** A board's emulator milestones (the qemu section) as log milestones: those after U-Boot and its script are Xen's or later. */
-export function boardMilestones(milestones: readonly { name: string; match: string }[]): LogMilestone[] {
-  return milestones.map((m) => ({ ...m, xen: !/u-boot|script/i.test(m.name) }));
+export function boardMilestones(milestones: readonly Milestone[]): LogMilestone[] {
+  return milestones.map((m) => ({
+    name: m.name,
+    match: typeof m.match === 'string' ? m.match : new RegExp(m.match.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')),
+    xen: !/u-boot|script/i.test(m.name),
+    ...(m.optional ? { optional: true } : {}),
+  }));
 }
 
 interface LogFinding extends Finding {
@@ -114,11 +122,13 @@ export function readConsoleLog(input: Uint8Array | string, milestones: readonly 
     }
   }
   const names = new Set(reached.map((r) => r.name));
-  const missing = milestones.map((m) => m.name).filter((n) => !names.has(n));
+  const missing = milestones.filter((m) => !m.optional && !names.has(m.name)).map((m) => m.name);
   const last = log.lines.at(-1);
   const sorted = [...findings.values()].sort((a, b) => a.line.no - b.line.no);
 
-  const complete = milestones.length > 0 && names.has(milestones[milestones.length - 1]!.name);
+  // The last required milestone: an excerpt that starts after U-Boot is complete when it gets there.
+  const finalMilestone = milestones.filter((m) => !m.optional).at(-1);
+  const complete = finalMilestone !== undefined && names.has(finalMilestone.name);
   const inXen = milestones.some((m) => m.xen && names.has(m.name));
   const explainedEnd = sorted.some((f) => last !== undefined && last.no - [f.line, ...f.also].at(-1)!.no <= 3);
   if (!complete && inXen && last && !LOUD_END.test(last.text) && !explainedEnd) {

@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { MilestoneTracker } from '../boot/milestones.js';
+import { MilestoneTracker, type Milestone } from '../boot/milestones.js';
 import { boardMilestones, readConsoleLog } from '../check/read-log.js';
 import { TaskFailure } from '../host/failure.js';
 import { exec } from '../host/process.js';
@@ -15,6 +15,8 @@ export interface BootOptions extends GlobalOptions {
   image?: string;
   timeout?: number;
   smp?: number;
+  /** The emulated RAM in MiB, instead of the board's. */
+  memory?: number;
   interactive?: boolean;
 }
 
@@ -36,6 +38,8 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   const image = opts.image ? resolve(opts.image) : layout.image;
   if (opts.image && !existsSync(image)) throw new CommandError(`--image ${opts.image} does not exist`);
 
+  const memory = emulatedMemory(graph.board, graph.qemu, opts.memory);
+
   // The image (unless one is given), and whatever else of deploy/ the emulator's command line names (the firmware).
   const named = graph.qemu.command.flatMap((arg) => [...arg.matchAll(/\$\{deploydir\}\/([^,\s]+)/g)].map((m) => `deploy/${m[1]}`));
   const targets = [...(opts.image ? [] : [imageTask.id]), ...graph.tasks.filter((t) => t.outputs.some((o) => named.includes(o.name))).map((t) => t.id)];
@@ -43,7 +47,12 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   if (built.cancelled) return EXIT.interrupted;
   if (!built.ok || !existsSync(image)) return EXIT.failed;
 
-  const argv = emulatorArgv(graph.board, graph.qemu.command, { image, deploydir: layout.deploy, smp: String(opts.smp ?? graph.qemu.smp) });
+  const argv = emulatorArgv(graph.board, graph.qemu.command, {
+    image,
+    deploydir: layout.deploy,
+    smp: String(opts.smp ?? graph.qemu.smp),
+    ...(memory !== undefined ? { memory: String(memory) } : {}),
+  });
   if (opts.interactive) {
     const { execa } = await import('execa');
     process.stdout.write(`boot    ${argv.join(' ')}\n        (interactive: the console is yours; QEMU's escape is Ctrl-A X)\n`);
@@ -60,12 +69,20 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   process.stdout.write(`boot    ${argv.join(' ')}\n        console: ${shown}\n`);
   const started = Date.now();
   const stop = new AbortController();
-  let timedOut = false;
+  let timedOut: string | undefined;
   let settleTimer: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
-    timedOut = true;
+    timedOut = `not reached within ${formatDuration(timeoutMs)}`;
     stop.abort();
   }, timeoutMs);
+  // A milestone's own timeout counts from the one before it on its console.
+  const watch = setInterval(() => {
+    const late = tracker.overdue(Date.now() - started);
+    if (!late || timedOut) return;
+    const limit = formatDuration(late.milestone.timeout! * 1000);
+    timedOut = `not reached within ${limit} ${late.since ? `of ${late.since}` : 'of the start'} (its timeout)`;
+    stop.abort();
+  }, 100);
   const outcome = await withInterrupts(async (signal) => {
     signal.addEventListener('abort', () => stop.abort(), { once: true });
     try {
@@ -79,8 +96,8 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
           if (tail.length > TAIL) tail.shift();
           for (const r of tracker.feed(line, Date.now() - started)) {
             process.stdout.write(`  ${formatDuration(r.atMs).padStart(6)}  ${r.name}\n`);
-            // The last milestone: give the guest a few seconds to power off by itself.
-            if (tracker.done) settleTimer = setTimeout(() => stop.abort(), 5000);
+            // The last required milestone: give the guest a few seconds to power off by itself.
+            if (tracker.done && !settleTimer) settleTimer = setTimeout(() => stop.abort(), 5000);
           }
         },
       });
@@ -91,28 +108,53 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
       return err.failure.reason === 'cancelled' ? 'stopped' : 'failed';
     } finally {
       clearTimeout(timer);
+      clearInterval(watch);
       if (settleTimer) clearTimeout(settleTimer);
       await new Promise<void>((resolve) => log.end(resolve));
     }
   });
   if (outcome === 'interrupted') return EXIT.interrupted;
+  const notSeen = [...tracker.skipped, ...tracker.unseen];
+  if (notSeen.length > 0) process.stdout.write(`  ${'-'.padStart(6)}  not seen (optional): ${notSeen.join(', ')}\n`);
   if (tracker.done) {
-    process.stdout.write(`ok: every milestone reached, the last (${tracker.last!.name}) after ${formatDuration(tracker.last!.atMs)}\n`);
+    const every = notSeen.length > 0 ? 'every required milestone reached' : 'every milestone reached';
+    process.stdout.write(`ok: ${every}, the last (${tracker.last!.name}) after ${formatDuration(tracker.last!.atMs)}\n`);
     return EXIT.ok;
   }
-  const why = timedOut
-    ? `not reached within ${formatDuration(timeoutMs)}`
-    : `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${formatDuration(Date.now() - started)}`;
+  const why = timedOut ?? `not reached: the emulator ${outcome === 'failed' ? 'failed' : 'exited'} after ${formatDuration(Date.now() - started)}`;
   await reportShortfall(tracker, why, tail, logPath, graph.qemu.milestones);
   return EXIT.failed;
 }
 
-/** The emulator's command line with ${image}, ${deploydir} and ${smp} filled in; any other name is the board's mistake. */
+/**
+ * The RAM to emulate: --memory, else the board's. Less than the board's RAM
+ * would put planned modules (and dom0's memory) outside the machine.
+ */
+function emulatedMemory(board: string, qemu: { memoryMiB?: number; ramMiB?: number }, asked: number | undefined): number | undefined {
+  if (asked === undefined) return qemu.memoryMiB;
+  const boardMiB = qemu.ramMiB;
+  if (!Number.isSafeInteger(asked) || asked <= 0) throw new CommandError(`--memory ${asked} is not a whole number of MiB`, EXIT.usage);
+  if (boardMiB !== undefined && asked < boardMiB) {
+    throw new CommandError(
+      `--memory ${asked} is less than board ${board}'s RAM (${boardMiB} MiB in memory.ram), where the boot files are planned; ` +
+        'give at least that, or a profile whose memory.ram is smaller',
+      EXIT.usage,
+    );
+  }
+  return asked;
+}
+
+/** The emulator's command line with ${image}, ${deploydir}, ${smp} and ${memory} filled in; any other name is the board's mistake. */
 function emulatorArgv(board: string, command: readonly string[], vars: Record<string, string>): string[] {
   return command.map((arg) =>
     arg.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
       const value = vars[name];
-      if (value === undefined) throw new CommandError(`qemu.command of board ${board} uses \${${name}}; only \${image}, \${deploydir} and \${smp} are known`);
+      if (name === 'memory' && value === undefined) {
+        throw new CommandError(`qemu.command of board ${board} uses \${memory}, but the board has no memory.ram and no qemu.memory: set one, or give --memory`);
+      }
+      if (value === undefined) {
+        throw new CommandError(`qemu.command of board ${board} uses \${${name}}; only \${image}, \${deploydir}, \${smp} and \${memory} are known`);
+      }
       return value;
     }),
   );
@@ -124,7 +166,7 @@ async function reportShortfall(
   why: string,
   tail: readonly string[],
   logPath: string,
-  milestones: { name: string; match: string }[],
+  milestones: readonly Milestone[],
 ): Promise<void> {
   const shown = relative(process.cwd(), logPath) || logPath;
   const last = tracker.last;

@@ -70,6 +70,28 @@ export interface PlanError {
 
 export type PlanResult = { ok: true; plan: MemoryPlan } | { ok: false; errors: PlanError[]; partial: MemoryPlan };
 
+/**
+ * A point a boot must pass, recognised by text on a console. The serial line
+ * carries several consoles: the firmware's, Xen's and dom0's ("host"), and a
+ * dom0less domU's, which Xen relays as "(XEN) DOMn: …" (its vpl011) or
+ * "(d1) …" (its early console through hypercalls).
+ */
+export interface Milestone {
+  name: string;
+  /** Text a line contains; with several, any of them. */
+  match: string | readonly string[];
+  /** Seconds allowed after the milestone before it on the same console (after the start for the first). */
+  timeout?: number;
+  /** Not every image prints it (one whose boot script another tool wrote): missing it is no failure. */
+  optional?: boolean;
+  /** The dom0less domain whose console prints it; none: the host console (U-Boot, Xen, dom0). */
+  domain?: number;
+}
+
+/** The milestone presets a board may name in qemu.milestones. */
+export const MILESTONE_PRESET_NAMES = ['xen-ci'] as const;
+export type MilestonePreset = (typeof MILESTONE_PRESET_NAMES)[number];
+
 /** An edit of the device tree, as the board declares it (dtb.fixups). */
 export type DtEdit =
   | { op: 'set'; path: string; prop: string; value: DtValue }

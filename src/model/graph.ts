@@ -1,4 +1,4 @@
-import type { ModuleKind } from './boot.js';
+import type { Milestone, ModuleKind } from './boot.js';
 import type { Recipe } from './schema.js';
 
 /** Stands for the task's job share in a resolved command until the task starts (the runner fills it in). */
@@ -118,5 +118,15 @@ export interface BuildGraph {
    */
   tools: { tool: string; package?: string; usedBy: string[]; compiles?: 'hosted' | 'freestanding' }[];
   /** How to boot the board's image under an emulator (xenbuild boot), when the board can be. */
-  qemu?: { command: string[]; timeoutSeconds: number; smp: number; milestones: { name: string; match: string }[] };
+  qemu?: {
+    command: string[];
+    timeoutSeconds: number;
+    smp: number;
+    /** The emulated RAM in MiB: qemu.memory, or the board's memory.ram; none when the board says neither. */
+    memoryMiB?: number;
+    /** The board's memory.ram in MiB, where its boot files are planned: the least RAM that boots it. */
+    ramMiB?: number;
+    /** The presets expanded. */
+    milestones: Milestone[];
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MILESTONE_PRESET_NAMES } from './boot.js';
 import { NAME_PATTERN } from './names.js';
 
 /**
@@ -307,14 +308,30 @@ const imageSection = z.strictObject({
   partitions: z.array(partitionSpec).min(1),
 });
 
+const milestone = z.strictObject({
+  name: z.string().min(1),
+  match: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .describe('Text a console line contains when the milestone is reached; with a list, any of them'),
+  timeout: z.number().positive().optional().describe('Seconds allowed after the milestone before it on the same console (after the start for the first)'),
+  optional: z.boolean().optional().describe('Not every image prints it (a boot script another tool wrote): missing it is no failure'),
+  domain: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('A dom0less domain whose console prints it (Xen relays it as "(XEN) DOMn: …"); default: the host console'),
+});
+
 const qemuSection = z.strictObject({
-  command: z.array(z.string()).min(1).describe('argv of the emulator; ${image}, ${deploydir} and ${smp} are filled in when it starts'),
+  command: z.array(z.string()).min(1).describe('argv of the emulator; ${image}, ${deploydir}, ${smp} and ${memory} are filled in when it starts'),
   timeout: z.number().positive().optional().describe('Seconds before the boot counts as hung (default 120)'),
   smp: z.number().int().positive().optional().describe('CPUs (default 1)'),
+  memory: z.number().int().positive().optional().describe("The emulated machine's RAM in MiB, ${memory} (default: the board's memory.ram)"),
   milestones: z
-    .array(z.strictObject({ name: z.string().min(1), match: z.string().min(1).describe('Text the console prints when the milestone is reached') }))
+    .array(z.union([milestone, z.enum(MILESTONE_PRESET_NAMES).describe("A named list: xen-ci, the criteria of Xen's own CI")]))
     .min(1)
-    .describe('What the console shows, in order; the boot succeeds when the last one appears'),
+    .describe('What the consoles show, in order on each; the boot succeeds when every required one appears'),
 });
 
 const profile = z.strictObject({
