@@ -270,6 +270,55 @@ describe('the card image and its release', () => {
   });
 });
 
+describe('dom0less guests of the seed board (a profile)', () => {
+  const rig = new Rig();
+  const guests = (domus: string) => `profiles:\n  guests:\n    domus:\n${domus}`;
+  const GUEST = '      - { name: domU0, kernel: zImage, ramdisk: rootfs.tar, memory: 64M, vcpus: 2, bootargs: "console=ttyAMA0" }\n';
+  beforeAll(() => seedBoard(rig, FIXUPS, guests(GUEST)));
+  afterAll(() => rig.dispose());
+
+  it('are planned, baked into /chosen/<name>, loaded by uEnv.txt and checked; the board without the profile has none', () => {
+    const r = rig.xenbuild(['all', '--board', 'seed', '--profile', 'guests']);
+    expect(r.stdout + r.stderr).not.toContain('FAILED');
+    expect(r.status).toBe(0);
+    const plan = JSON.parse(rig.read('build/seed/deploy/memory-map.json')) as { plan: { placements: { name: string; start: number }[] } };
+    const at = Object.fromEntries(plan.plan.placements.map((p) => [p.name, p.start.toString(16)]));
+    expect(Object.keys(at).sort()).toEqual(['domU0 kernel', 'domU0 ramdisk', 'dtb', 'kernel', 'xen']);
+    const dtb = rig.path('build/seed/deploy/boot/dra7-evm.dtb');
+    expect(fdtget(dtb, '/chosen/domU0', 'compatible')).toBe('xen,domain');
+    expect(fdtget(dtb, '-tu', '/chosen/domU0', 'memory')).toBe('0 65536');
+    expect(fdtget(dtb, `/chosen/domU0/module@${at['domU0 kernel']}`, 'bootargs')).toBe('console=ttyAMA0');
+    expect(fdtget(dtb, `/chosen/domU0/module@${at['domU0 ramdisk']}`, 'compatible')).toBe('multiboot,ramdisk multiboot,module');
+    const uenv = rig.read('build/seed/deploy/boot/uEnv.txt');
+    expect(uenv).toContain(`domu0_kernel_load=echo "xenbuild: loading domU0 kernel: zImage from mmc 0:1 to 0x${at['domU0 kernel']}`);
+    expect(uenv).toMatch(/^uenvcmd=run xen_load && run dtb_load && run dom0_load && run domu0_kernel_load && run domu0_ramdisk_load && run xen_boot;/m);
+    expect(rig.read('build/seed/deploy/check.txt')).toContain('no problems found');
+
+    expect(rig.xenbuild(['all', '--board', 'seed']).status).toBe(0);
+    expect(execFileSync('fdtget', ['-l', dtb, '/chosen'], { encoding: 'utf8' })).not.toContain('domU0');
+  });
+
+  it('refuses two guests of one name and an artifact no component exports, where the board says them', () => {
+    rig.write(
+      'configs/boards/seed.yaml',
+      rig.read('configs/boards/seed.yaml').replace(GUEST, GUEST + GUEST.replace('ramdisk: rootfs.tar', 'ramdisk: rootfs.cpio')),
+    );
+    const r = rig.xenbuild(['list', '--board', 'seed', '--profile', 'guests']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/seed\.yaml:\d+:\d+: error: two dom0less guests are named domU0/);
+    expect(r.stderr).toMatch(/seed\.yaml:\d+:\d+: error: no component exports an artifact "rootfs\.cpio"/);
+  });
+
+  it('fails the check when the guests and dom0 over-commit RAM', () => {
+    seedBoard(rig, FIXUPS, guests(GUEST.replace('memory: 64M', 'memory: 1400M')));
+    const r = rig.xenbuild(['all', '--board', 'seed', '--profile', 'guests']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /XB-DOMU-001 +the domains ask for 1528 MiB \(dom0 128 MiB, domU0 1400 MiB\) and Xen needs about 16 MiB of its own, but only 15\d\d MiB of RAM is free/,
+    );
+  });
+});
+
 describe('a boot.scr for a board whose firmware provides the DTB', () => {
   const rig = new Rig();
   beforeAll(() => {

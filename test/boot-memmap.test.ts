@@ -492,7 +492,7 @@ describe('memory map pictures', () => {
         'xen (relocated)  0xdfe00000  0xe0000000  2 MiB      Xen relocates itself here',
         '',
         ' RAM 0x80000000 DXK───────────────────────000000──────────────────────────────#R 0xdfffffff',
-        ' markers: X xen  D dtb  K kernel  I initrd  S script  R Xen relocated  0 dom0  # reserved',
+        " markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved",
         '',
       ].join('\n'),
     );

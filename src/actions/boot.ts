@@ -4,7 +4,16 @@ import { dirname } from 'node:path';
 import { planMemory } from '../boot/memmap.js';
 import { renderMemoryMapSvg, renderMemoryMapTable } from '../boot/memmap-render.js';
 import { makeLegacyKernelImage, makeScriptImage } from '../boot/mkimage.js';
-import type { BootFile, MemoryPlan, ModuleKind, ModuleRequest, PlanError, Placement, ReservedRange } from '../model/boot.js';
+import {
+  moduleId,
+  type BootFile,
+  type MemoryPlan,
+  type ModuleRef,
+  type ModuleRequest,
+  type PlanError,
+  type Placement,
+  type ReservedRange,
+} from '../model/boot.js';
 import { memoryFootprint } from '../boot/sizes.js';
 import { hex } from '../util/units.js';
 import { envText, makeEnvImage } from '../boot/uboot-env.js';
@@ -22,8 +31,8 @@ import type { ActionContext } from '../engine/action.js';
 export interface PlanFile {
   plan: MemoryPlan;
   errors: PlanError[];
-  /** Each module's file size, without grow room. */
-  sizes: Partial<Record<Placement['kind'], number>>;
+  /** Each module's file size, without grow room, by moduleId ("kernel", "domU0 kernel"). */
+  sizes: Record<string, number>;
 }
 
 /** The size of a built file, or a failure naming it. */
@@ -59,16 +68,18 @@ function readHead(path: string): Uint8Array {
 /** Plans load addresses from the real sizes (in memory, where an image says more than its file), draws the map, and fails on any conflict. */
 export async function runPlan(a: SpecOf<'boot-plan'>, ctx: ActionContext): Promise<void> {
   const sizes: PlanFile['sizes'] = {};
-  const footprints: Partial<Record<ModuleKind, ReturnType<typeof memoryFootprint>>> = {};
+  let xenFootprint: ReturnType<typeof memoryFootprint> | undefined;
   const requests: ModuleRequest[] = a.modules.map((m) => {
     const size = sizeOf(m.file.path, m.file.name);
-    sizes[m.kind] = size;
-    // Xen and the kernel run where they are loaded: what they take there is their zImage's in-memory size (BSS included).
+    sizes[moduleId(m)] = size;
+    // Xen and dom0's kernel run where they are loaded: what they take there is their zImage's in-memory size (BSS
+    // included). A domU's kernel is copied into the domU's memory by Xen, so its file is all it takes here.
     const footprint = m.kind === 'xen' || m.kind === 'kernel' ? memoryFootprint(readHead(m.file.path), size) : { inPlace: size };
-    footprints[m.kind] = footprint;
+    if (m.kind === 'xen') xenFootprint = footprint;
     if (footprint.inPlace > size) ctx.log(`${m.file.name}: ${hex(size)} bytes in the file, ${hex(footprint.inPlace)} in memory (its zImage header)`);
     return {
       kind: m.kind,
+      ...(m.domain !== undefined ? { domain: m.domain } : {}),
       size: footprint.inPlace,
       key: m.key,
       ...(m.fixed !== undefined ? { fixed: m.fixed } : {}),
@@ -77,7 +88,7 @@ export async function runPlan(a: SpecOf<'boot-plan'>, ctx: ActionContext): Promi
   });
   const reserved: ReservedRange[] = [...a.memory.reserved];
   // bootm copies a uImage's payload (the file less its 64-byte header) to the load address in its header.
-  if (a.bootmCopy) reserved.push({ name: 'xen after bootm', start: a.bootmCopy.load, size: Math.max(1, footprints.xen?.payload ?? (sizes.xen ?? 64) - 64) });
+  if (a.bootmCopy) reserved.push({ name: 'xen after bootm', start: a.bootmCopy.load, size: Math.max(1, xenFootprint?.payload ?? (sizes.xen ?? 64) - 64) });
   const result = planMemory({ ...a.memory, reserved }, requests, {
     xenRelocates: a.xenRelocates,
     ...(a.dom0Mem !== undefined ? { dom0Mem: a.dom0Mem } : {}),
@@ -97,15 +108,15 @@ export function readPlan(path: string): PlanFile {
 }
 
 /** The placement of a module with its file size (a placement's own size includes its grow room). */
-function fileAt(planFile: PlanFile, kind: Placement['kind']): { start: number; size: number } {
-  const p = planFile.plan.placements.find((x) => x.kind === kind);
-  if (!p) throw new Error(`Internal error: the memory plan has no ${kind}`);
-  return { start: p.start, size: planFile.sizes[kind] ?? p.size };
+function fileAt(planFile: PlanFile, ref: ModuleRef): { start: number; size: number } {
+  const p = planFile.plan.placements.find((x) => x.kind === ref.kind && x.domain === ref.domain);
+  if (!p) throw new Error(`Internal error: the memory plan has no ${moduleId(ref)}`);
+  return { start: p.start, size: planFile.sizes[moduleId(ref)] ?? p.size };
 }
 
 /** Placements with file sizes: what /chosen's module nodes must say. */
 function modulePlacements(planFile: PlanFile): Placement[] {
-  return planFile.plan.placements.map((p) => ({ ...p, size: planFile.sizes[p.kind] ?? p.size }));
+  return planFile.plan.placements.map((p) => ({ ...p, size: planFile.sizes[moduleId(p)] ?? p.size }));
 }
 
 /** Bakes /chosen, the boot modules and the board's fixups into a copy of the DTB. */
@@ -121,7 +132,7 @@ export async function runDtb(a: SpecOf<'boot-dtb'>, ctx: ActionContext): Promise
   const fixups = resolveEdits(a.edits, { tree, ...(a.dom0 ? { dom0: a.dom0 } : {}) });
   if (fixups.problems.length) throw new TaskFailure({ reason: 'bad-artifact', path: a.input.name, message: fixups.problems.join('; ') });
   for (const p of fixups.pruned) ctx.log(`pruned ${JSON.stringify(p)}`);
-  const ops = [...fixups.ops, ...chosenOps({ placements: modulePlacements(planFile), cmdlines: a.cmdlines, tree })];
+  const ops = [...fixups.ops, ...chosenOps({ placements: modulePlacements(planFile), cmdlines: a.cmdlines, tree, ...(a.domus ? { domus: a.domus } : {}) })];
   await mkdir(dirname(a.output.path), { recursive: true });
   await bakeEdits(a.input.path, a.output.path, ops, { signal: ctx.signal, onLine: ctx.log });
   ctx.log(`${a.output.name}: ${ops.length} edits`);
@@ -130,12 +141,20 @@ export async function runDtb(a: SpecOf<'boot-dtb'>, ctx: ActionContext): Promise
 /** Writes boot.cmd → boot.scr (or uEnv.txt for 2014-era TI U-Boot), and the binary environment when declared. */
 export async function runScript(a: SpecOf<'boot-script'>, ctx: ActionContext): Promise<void> {
   const planFile = readPlan(a.plan.path);
-  const files: BootFile[] = a.files.map((f) => ({ kind: f.kind, file: f.name, ...fileAt(planFile, f.kind) }));
+  const files: BootFile[] = a.files.map((f) => ({
+    kind: f.kind,
+    ...(f.domain !== undefined ? { domain: f.domain } : {}),
+    file: f.name,
+    ...fileAt(planFile, f),
+  }));
   const opts = {
     board: a.board,
     ...(a.boot.dtMode === 'runtime'
       ? {
-          fdtCommands: ubootFdtCommands([...resolveEdits(a.edits).ops, ...chosenOps({ placements: modulePlacements(planFile), cmdlines: a.cmdlines })]),
+          fdtCommands: ubootFdtCommands([
+            ...resolveEdits(a.edits).ops,
+            ...chosenOps({ placements: modulePlacements(planFile), cmdlines: a.cmdlines, ...(a.domus ? { domus: a.domus } : {}) }),
+          ]),
           ...(a.fdtAddr !== undefined ? { fdtAddr: a.fdtAddr } : {}),
         }
       : {}),
@@ -206,6 +225,7 @@ export async function evaluateCheck(a: SpecOf<'boot-check'>, signal?: AbortSigna
     xenBootargs: a.cmdlines.xen,
     dom0Bootargs: a.cmdlines.dom0,
     ...(a.dom0 ? { dom0Range: a.dom0 } : {}),
+    ...(a.domus ? { domus: a.domus } : {}),
     ...(planFile ? { plan: planFile.plan, planErrors: planFile.errors } : {}),
     hyp: a.hyp,
     ...(kernelConfig !== undefined ? { kernelConfig } : {}),

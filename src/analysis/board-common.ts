@@ -80,11 +80,14 @@ export function sizeReader(file: YamlFile, error: ErrorFn): { num: (value: numbe
 }
 
 /** The artifacts the components export, by name, with the deploy task that makes each. */
-export function exportedArtifacts(tasks: readonly TaskNode[]): Map<string, { producer: string; file: FileRef }> {
-  const artifacts = new Map<string, { producer: string; file: FileRef }>();
+export function exportedArtifacts(tasks: readonly TaskNode[]): Map<string, Artifact> {
+  const artifacts = new Map<string, Artifact>();
   for (const t of tasks) {
     if (t.action.kind !== 'artifact') continue;
     for (const f of t.action.files) artifacts.set(f.to.name.slice(f.to.name.lastIndexOf('/') + 1), { producer: t.id, file: f.to });
   }
   return artifacts;
 }
+
+/** An artifact a component exports: its file in deploy/ and the task that puts it there. */
+export type Artifact = { producer: string; file: FileRef };

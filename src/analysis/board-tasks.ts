@@ -1,9 +1,11 @@
 import { parseDom0Mem } from '../boot/sizes.js';
 import { checkCodeDigest } from '../check/code.js';
+import { fixupEdit } from './board-fixups.js';
+import { domusOf, readDomus, type DomUInput } from './board-domus.js';
 import { boardTask, deployFile as deployFileIn, exportedArtifacts, sizeReader } from './board-common.js';
-import type { BootConfig, BootMemory, DtEdit, DtValue, ModuleKind, Range, ReservedRange } from '../model/boot.js';
+import type { BootConfig, BootMemory, DtEdit, ModuleKind, Range, ReservedRange } from '../model/boot.js';
 import type { BootMediumFile, FileRef, PlannedModule, TaskNode } from '../model/graph.js';
-import type { Board, DtFixupSpec } from '../model/schema.js';
+import type { Board } from '../model/schema.js';
 import type { Loaded } from './load.js';
 import { didYouMean } from './suggest.js';
 import type { ErrorFn } from './context.js';
@@ -13,7 +15,7 @@ import type { PathKey } from './yaml-file.js';
 export const BOOT = 'boot';
 const DEFAULT_DTB_GROW_ROOM = 64 * 1024;
 
-type Artifact = { producer: string; file: FileRef };
+import type { Artifact } from './board-common.js';
 type Num = (value: number | string, at: PathKey[]) => number;
 type BoardValue = Board & Required<Pick<Board, 'memory' | 'xen' | 'dom0' | 'boot'>>;
 
@@ -33,6 +35,8 @@ interface BootInputs {
   fixups: DtEdit[];
   dom0Ranges?: Range[];
   bootMemory: BootMemory;
+  /** dom0less guests, with the artifacts of their modules. */
+  domus: DomUInput[];
 }
 
 /**
@@ -162,6 +166,7 @@ function readBootSections(board: Loaded<Board>, boardDir: string, tasks: readonl
     })),
   };
   if (!sizes.failed() && !fixedAddressesFit(b, bootMemory, num, (at, message, hint) => problem(file, at, message, hint))) ok = false;
+  const domus = readDomus(b.domus ?? [], { file, num, artifact, problem });
   if (!ok || sizes.failed() || !xenArtifact || !kernel) return undefined;
   return {
     b,
@@ -178,6 +183,7 @@ function readBootSections(board: Loaded<Board>, boardDir: string, tasks: readonl
     fixups,
     ...(dom0Ranges ? { dom0Ranges } : {}),
     bootMemory,
+    domus,
   };
 }
 
@@ -248,10 +254,20 @@ function planTask(i: BootInputs, xenImg: { file: FileRef; deps: string[] }): { t
     const growRoom = dtb['grow-room'] === undefined ? DEFAULT_DTB_GROW_ROOM : num(dtb['grow-room'], ['dtb', 'grow-room']);
     modules.push({ kind: 'dtb', file: dtbArtifact.file, key: 'dtb', growRoom });
   }
+  for (const { domu, kernel: k, ramdisk, at } of i.domus) {
+    modules.push({ kind: 'domu-kernel', domain: domu.name, file: k.file, key: `domus.${at}.kernel` });
+    if (ramdisk) modules.push({ kind: 'domu-ramdisk', domain: domu.name, file: ramdisk.file, key: `domus.${at}.ramdisk` });
+  }
   const json = i.deployFile('memory-map.json');
   const svg = i.deployFile('memory-map.svg');
   const dom0Mem = parseDom0Mem(xen.bootargs);
-  const deps = [...xenImg.deps, kernel.producer, ...(initrd ? [initrd.producer] : []), ...(baked ? [dtbArtifact.producer] : [])];
+  const deps = unique([
+    ...xenImg.deps,
+    kernel.producer,
+    ...(initrd ? [initrd.producer] : []),
+    ...(baked ? [dtbArtifact.producer] : []),
+    ...i.domus.flatMap((d) => [d.kernel.producer, ...(d.ramdisk ? [d.ramdisk.producer] : [])]),
+  ]);
   const action: TaskNode['action'] = {
     kind: 'boot-plan',
     memory: i.bootMemory,
@@ -276,7 +292,16 @@ function dtbTask(i: BootInputs, plan: FileRef): { task: TaskNode; file: FileRef 
     'dtb',
     `add /chosen, modules and ${fixups.length} fixup${fixups.length === 1 ? '' : 's'} to ${dtb.artifact}`,
     [`${BOOT}:plan`, dtbArtifact.producer],
-    { kind: 'boot-dtb', input: dtbArtifact.file, output: file, plan, edits: fixups, cmdlines, ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}) },
+    {
+      kind: 'boot-dtb',
+      input: dtbArtifact.file,
+      output: file,
+      plan,
+      edits: fixups,
+      cmdlines,
+      ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}),
+      ...domusOf(i),
+    },
     [file],
     ['dtc', 'fdtput', 'fdtget'],
   );
@@ -292,6 +317,11 @@ function scriptTask(i: BootInputs, xenFile: FileRef, plan: FileRef, bakedDtb: Fi
     { kind: 'kernel', file: kernel.file, name: dom0.kernel },
     ...(initrd && dom0.initrd ? [{ kind: 'initrd' as ModuleKind, file: initrd.file, name: dom0.initrd }] : []),
     ...(bakedDtb && dtb.artifact ? [{ kind: 'dtb' as ModuleKind, file: bakedDtb, name: dtb.artifact }] : []),
+    // On the medium under their artifact names, as dom0's are (a guest may boot dom0's kernel file).
+    ...i.domus.flatMap(({ domu, kernel: k, ramdisk, at }) => [
+      { kind: 'domu-kernel' as ModuleKind, domain: domu.name, file: k.file, name: b.domus![at]!.kernel },
+      ...(ramdisk ? [{ kind: 'domu-ramdisk' as ModuleKind, domain: domu.name, file: ramdisk.file, name: b.domus![at]!.ramdisk! }] : []),
+    ]),
   ];
   const bootConfig: BootConfig = {
     firmware: boot.firmware,
@@ -317,6 +347,7 @@ function scriptTask(i: BootInputs, xenFile: FileRef, plan: FileRef, bakedDtb: Fi
       files,
       cmdlines: { xen: xen.bootargs, dom0: dom0.bootargs },
       edits: i.dtbMode === 'runtime' ? i.fixups : [],
+      ...(i.dtbMode === 'runtime' ? domusOf(i) : {}),
       ...(boot['fdt-addr'] !== undefined ? { fdtAddr: num(boot['fdt-addr'], ['boot', 'fdt-addr']) } : {}),
       cmd,
       output,
@@ -345,6 +376,7 @@ function checkTask(i: BootInputs, plan: FileRef, bakedDtb: FileRef | undefined):
       cmdlines: { xen: b.xen.bootargs, dom0: b.dom0.bootargs },
       hyp: b.xen.hyp ?? 'unknown',
       ...(i.dom0Ranges ? { dom0: i.dom0Ranges } : {}),
+      ...domusOf(i),
       lpae: b.dom0.lpae ?? false,
       report,
     },
@@ -353,25 +385,8 @@ function checkTask(i: BootInputs, plan: FileRef, bakedDtb: FileRef | undefined):
   );
 }
 
-/** A board's fixup, as written in YAML, as an edit. */
-function fixupEdit(f: DtFixupSpec, at: PathKey[], num: (v: number | string, at: PathKey[]) => number): DtEdit {
-  if ('set' in f) {
-    const s = f.set;
-    if (s.phandle !== undefined) return { op: 'set-phandle', path: s.path, prop: s.prop, target: s.phandle };
-    let value: DtValue;
-    if (s.cells) value = { cells: s.cells.map((c, i) => num(c, [...at, 'set', 'cells', i])) };
-    else if (s.u32 !== undefined) value = { cells: [num(s.u32, [...at, 'set', 'u32'])] };
-    else if (s.strings) value = { strings: s.strings };
-    else if (s.string !== undefined) value = { strings: [s.string] };
-    else value = { empty: true };
-    return { op: 'set', path: s.path, prop: s.prop, value };
-  }
-  if ('delete' in f)
-    return f.delete.prop === undefined ? { op: 'delete-node', path: f.delete.path } : { op: 'delete-prop', path: f.delete.path, prop: f.delete.prop };
-  if ('enable' in f) return { op: 'enable', path: f.enable };
-  if ('disable' in f) return { op: 'disable', path: f.disable };
-  if ('add-node' in f) return { op: 'add-node', path: f['add-node'] };
-  return { op: 'prune-reserved-memory', keep: 'inside-dom0' };
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
 }
 
 function baseName(name: string): string {

@@ -22,7 +22,7 @@ import { validate } from './validate.js';
 import type { PathKey, YamlFile } from './yaml-file.js';
 
 /** The board sections a profile may carry. */
-const PROFILE_SECTIONS = ['memory', 'xen', 'dom0', 'dtb', 'boot', 'image', 'qemu'] as const;
+const PROFILE_SECTIONS = ['memory', 'xen', 'dom0', 'dtb', 'boot', 'image', 'qemu', 'domus'] as const;
 
 /** The same file, with every path looked up through `remap` first. */
 function remappedFile(file: YamlFile, remap: (path: readonly PathKey[]) => PathKey[]): YamlFile {
@@ -100,7 +100,9 @@ export function withProfile(board: Loaded<Board>, chain: readonly string[], diag
   for (const section of PROFILE_SECTIONS) {
     const layers = [...profiles].reverse().map(({ profile }) => (profile as Record<string, unknown>)[section] as object | undefined);
     if (layers.every((l) => l === undefined)) continue;
-    const merged = Object.assign({}, board.value[section] as object | undefined, ...layers.filter((l) => l !== undefined));
+    const given = layers.filter((l) => l !== undefined);
+    // A list (domus) is replaced whole by the last profile that gives it; a section is merged key by key.
+    const merged = Array.isArray(given.at(-1)) ? given.at(-1) : Object.assign({}, board.value[section] as object | undefined, ...given);
     // Validated as `{ section: merged }`, so that messages and positions name the section.
     const schema = z.strictObject({ [section]: boardSchema.shape[section].unwrap() }) as z.ZodType<Record<string, unknown>>;
     const checked = validate(schema, file, { [section]: merged });

@@ -303,11 +303,12 @@ export function renderMemoryMapTable(plan: MemoryPlan): string {
     for (let i = 1; i < at.length; i++) at[i] = Math.max(at[i]!, at[i - 1]! + 1);
     for (let i = at.length - 1; i >= 0; i--) at[i] = Math.min(at[i]!, i === at.length - 1 ? BAR - 1 : at[i + 1]! - 1);
     points.forEach((it, i) => {
-      if (at[i]! >= 0) bar[at[i]!] = STYLE[it.kind].marker || (MODULE_MARKERS[it.name.replace(/#\d+$/, '')] ?? 'M');
+      if (at[i]! >= 0)
+        bar[at[i]!] = STYLE[it.kind].marker || (MODULE_MARKERS[it.name.replace(/#\d+$/, '')] ?? (/ (kernel|ramdisk)(#\d+)?$/.test(it.name) ? 'U' : 'M'));
     });
     lines.push(` RAM ${hex(b.start)} ${bar.join('')} ${hex(rangeEnd(b) - 1)}`);
   }
-  lines.push(' markers: X xen  D dtb  K kernel  I initrd  S script  R Xen relocated  0 dom0  # reserved');
+  lines.push(" markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved");
   return `${lines.join('\n')}\n`;
 }
 

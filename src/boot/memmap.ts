@@ -6,7 +6,18 @@
  */
 import { formatSize, hex } from '../util/units.js';
 import { MIB2, alignDown, alignUp } from './sizes.js';
-import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Placement, PlanError, PlanResult, Range } from '../model/boot.js';
+import {
+  moduleId,
+  type BootMemory,
+  type MemoryPlan,
+  type ModuleKind,
+  type ModuleRequest,
+  type NamedRange,
+  type Placement,
+  type PlanError,
+  type PlanResult,
+  type Range,
+} from '../model/boot.js';
 
 /** Options of {@link planMemory}. */
 export interface PlanOptions {
@@ -28,7 +39,7 @@ export const PLAN_KEYS = {
 } as const;
 
 /** The order non-fixed modules are placed in, lowest address first. */
-const PLACE_ORDER: readonly ModuleKind[] = ['script', 'dtb', 'kernel', 'initrd', 'xen'];
+const PLACE_ORDER: readonly ModuleKind[] = ['script', 'dtb', 'kernel', 'initrd', 'domu-kernel', 'domu-ramdisk', 'xen'];
 
 /** A region being checked: its label in messages and the board key that moves it, if any. */
 interface Region extends Range {
@@ -136,19 +147,20 @@ function validate(memory: BootMemory, modules: ModuleRequest[], dom0: Range[] | 
   }
   for (const m of modules) {
     if (!whole(m.size) || !whole(m.growRoom) || !whole(m.fixed) || (m.fixed !== undefined && !Number.isSafeInteger(m.fixed + m.size + (m.growRoom ?? 0)))) {
-      errors.push({ message: `${m.kind} has a size (${num(m.size)}), room or address that is not whole bytes: change ${m.key}`, key: m.key });
+      errors.push({ message: `${moduleId(m)} has a size (${num(m.size)}), room or address that is not whole bytes: change ${m.key}`, key: m.key });
     }
   }
   return { errors, align };
 }
 
-/** Module names: the kind, with "#2", "#3" for repeats (two initrds are "initrd" and "initrd#2"). */
+/** Module names: the kind (with its domU's name), with "#2", "#3" for repeats (two initrds are "initrd" and "initrd#2"). */
 function moduleNames(modules: ModuleRequest[]): string[] {
-  const seen = new Map<ModuleKind, number>();
+  const seen = new Map<string, number>();
   return modules.map((m) => {
-    const n = (seen.get(m.kind) ?? 0) + 1;
-    seen.set(m.kind, n);
-    return n === 1 ? m.kind : `${m.kind}#${n}`;
+    const id = moduleId(m);
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    return n === 1 ? id : `${id}#${n}`;
   });
 }
 
@@ -227,7 +239,7 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
     if (xenRelocated && rangesOverlap(r, xenRelocated)) errors.push(relocationError(xenRelocated, r, m.key));
     for (const x of fixedRegions.filter((x) => rangesOverlap(x, r))) errors.push(overlapError(x, r));
     fixedRegions.push(r);
-    placements.push({ name: r.label, kind: m.kind, start: r.start, size: r.size, fixed: true, key: m.key });
+    placements.push({ name: r.label, kind: m.kind, ...domainOf(m), start: r.start, size: r.size, fixed: true, key: m.key });
   });
 
   const taken: Range[] = [...reserved, ...fixedRegions, ...(xenRelocated ? [xenRelocated] : [])];
@@ -243,7 +255,7 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
       continue;
     }
     taken.push({ start, size });
-    placements.push({ name: names[i]!, kind: m.kind, start, size, fixed: false, key: m.key });
+    placements.push({ name: names[i]!, kind: m.kind, ...domainOf(m), start, size, fixed: false, key: m.key });
   }
   placements.sort((a, b) => a.start - b.start || byText(a.name, b.name));
 
@@ -252,6 +264,10 @@ export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: P
 
   const plan: MemoryPlan = { ram, placements, reserved, ...(xenRelocated ? { xenRelocated } : {}), ...(dom0 ? { dom0 } : {}) };
   return errors.length ? { ok: false, errors, partial: plan } : { ok: true, plan };
+}
+
+function domainOf(m: ModuleRequest): { domain?: string } {
+  return m.domain !== undefined ? { domain: m.domain } : {};
 }
 
 function largestRun(ram: Range[], taken: Range[], align: number): string {

@@ -35,7 +35,7 @@ export interface BootScriptOptions {
   dtbFile?: string;
 }
 
-type LoadKind = Exclude<ModuleKind, 'script'>;
+type LoadKind = Exclude<ModuleKind, 'script' | 'domu-kernel' | 'domu-ramdisk'>;
 
 /** The loads in the order they run; a 'script' file (boot.scr itself) is loaded by U-Boot, not by us. */
 const LOAD_ORDER: readonly LoadKind[] = ['xen', 'dtb', 'kernel', 'initrd'];
@@ -120,8 +120,13 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
   const setup = cfg.setup ?? [];
   for (const c of setup) oneLine('setup command', c);
   const byKind = new Map<LoadKind, BootFile>();
+  const domuFiles: BootFile[] = [];
   for (const f of files) {
     if (f.kind === 'script') continue;
+    if (f.kind === 'domu-kernel' || f.kind === 'domu-ramdisk') {
+      domuFiles.push(f);
+      continue;
+    }
     if (byKind.has(f.kind)) throw new Error(`two ${LABEL[f.kind]} files (${byKind.get(f.kind)!.file}, ${f.file}): one of each kind is loaded`);
     byKind.set(f.kind, f);
   }
@@ -148,10 +153,19 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
     if (fdtCommands.length > 0) fdt.push(echo(`editing the device tree at ${dtbAt}`), ...fdtCommands);
   }
 
-  const loads = LOAD_ORDER.flatMap((kind) => {
-    const f = byKind.get(kind);
-    return f ? [loadStep(cfg, kind, f)] : [];
-  });
+  const domains = [...new Set(domuFiles.map((f) => f.domain ?? ''))];
+  const loads = [
+    ...LOAD_ORDER.flatMap((kind) => {
+      const f = byKind.get(kind);
+      return f ? [loadStep(cfg, { label: LABEL[kind], variable: VARIABLE[kind] }, f)] : [];
+    }),
+    // A dom0less domU's files, after dom0's: "domU0 kernel", uEnv.txt's domu0_kernel_load.
+    ...domuFiles.map((f) => {
+      const part = f.kind === 'domu-kernel' ? 'kernel' : 'ramdisk';
+      if (f.domain === undefined || !/^[A-Za-z0-9_-]+$/.test(f.domain)) throw new Error(`domU file ${f.file} has no plain domU name (${String(f.domain)})`);
+      return loadStep(cfg, { label: `${f.domain} ${part}`, variable: `domu${domains.indexOf(f.domain)}_${part}_load` }, f);
+    }),
+  ];
   const bootLine = `${cfg.command} ${address(xen.start, 'xen')} - ${dtbAt}`;
   const loader = what === 'uEnv.txt' ? 'U-Boot imports it with env import -t and runs uenvcmd' : 'U-Boot runs it with source';
   return {
@@ -171,19 +185,20 @@ function bootSteps(cfg: BootConfig, files: readonly BootFile[], cmdlines: XenCom
   };
 }
 
-function loadStep(cfg: BootConfig, kind: LoadKind, f: BootFile): LoadStep {
+function loadStep(cfg: BootConfig, what: { label: string; variable: string }, f: BootFile): LoadStep {
+  const label = what.label;
   if (!/^[A-Za-z0-9._+][A-Za-z0-9._+\/-]*$/.test(f.file)) {
-    throw new Error(`file name ${JSON.stringify(f.file)} (${LABEL[kind]}) has characters a U-Boot command line cannot carry`);
+    throw new Error(`file name ${JSON.stringify(f.file)} (${label}) has characters a U-Boot command line cannot carry`);
   }
-  if (!Number.isSafeInteger(f.size) || f.size <= 0) throw new Error(`${LABEL[kind]} ${f.file} has size ${f.size}`);
-  const at = address(f.start, LABEL[kind]);
+  if (!Number.isSafeInteger(f.size) || f.size <= 0) throw new Error(`${label} ${f.file} has size ${f.size}`);
+  const at = address(f.start, label);
   const size = `0x${f.size.toString(16)}`;
   const command = cfg.firmware === 'u-boot-2014' ? 'fatload' : 'load';
   return {
-    variable: VARIABLE[kind],
-    announce: echo(`loading ${LABEL[kind]}: ${f.file} from ${cfg.medium} to ${at}, ${size} bytes`),
+    variable: what.variable,
+    announce: echo(`loading ${label}: ${f.file} from ${cfg.medium} to ${at}, ${size} bytes`),
     condition: `${command} ${cfg.medium} ${at} ${f.file} && itest.l \${filesize} -eq ${size}`,
-    loaded: echo(`${LABEL[kind]} loaded`),
+    loaded: echo(`${label} loaded`),
     failed: echo(`error: ${f.file} did not load or is not ${size} bytes, filesize=0x\${filesize}, stopping`),
   };
 }

@@ -8,6 +8,7 @@ import { DOM0_CONSOLE, DOM0_MODULE, HYP_ENTRY } from './boot-rules.js';
 import { DOM0_INTERRUPTS, GIC_SETUP, PSCI_METHOD, TIMER_FREQUENCY, XEN_CONSOLE } from './dt-rules.js';
 import { KERNEL_CONFIG } from './kconfig.js';
 import { PLAN, RESERVED_MEMORY } from './mem-rules.js';
+import { DOMU_CONSOLE, DOMU_MEMORY } from './domu-rules.js';
 import type { CheckInput, CheckRule, Finding, Rule } from './types.js';
 
 export type { CheckInput, CheckRule, Finding } from './types.js';
@@ -26,6 +27,8 @@ export const RULE_BOOK: readonly CheckRule[] = [
   DOM0_CONSOLE,
   DOM0_MODULE,
   KERNEL_CONFIG,
+  DOMU_MEMORY,
+  DOMU_CONSOLE,
 ];
 
 /** Every pre-flight check, in report order. */

@@ -3,7 +3,7 @@
  * function from CheckInput to findings; the rule ids (XB-HYP-001, XB-DT-003…)
  * are stable so users can look them up and tests can assert them.
  */
-import type { DtEdit, MemoryPlan, PlanError, Range } from '../model/boot.js';
+import type { DomU, DtEdit, MemoryPlan, PlanError, Range } from '../model/boot.js';
 import type { DtTree } from '../dt/model.js';
 import type { ConsoleSignature } from './console.js';
 
@@ -34,6 +34,8 @@ export interface CheckInput {
   xenRomHypCalls?: number[];
   /** Whether Xen has platform code to start secondary CPUs; detected from the root compatible when absent. */
   platformSmp?: boolean;
+  /** dom0less guests. */
+  domus?: DomU[];
 }
 
 type Severity = 'error' | 'warning';

@@ -3,7 +3,7 @@
  * to ONE list of concrete operations (DtOp[]), which bake.ts applies with
  * fdtput and uboot.ts renders as U-Boot `fdt` commands.
  */
-import type { DtEdit, Placement, Range, XenCommandLines } from '../model/boot.js';
+import type { DomU, DtEdit, Placement, Range, XenCommandLines } from '../model/boot.js';
 import type { DtTree } from './model.js';
 import type { DtOp, PrunedRegion } from './ops.js';
 import { pruneReservedMemory } from './reserved.js';
@@ -81,9 +81,11 @@ export function resolveEdits(edits: readonly DtEdit[], ctx: ResolveContext = {})
 }
 
 export interface ChosenInput {
-  /** The planned modules; those of kind kernel and initrd become module nodes. */
+  /** The planned modules; those of kind kernel and initrd become module nodes, and each domU's under its node. */
   placements: readonly Placement[];
   cmdlines: XenCommandLines;
+  /** dom0less guests: one /chosen/<name> node each. */
+  domus?: readonly DomU[];
   /** The DTB being edited, when known: /chosen is created only if it lacks one. */
   tree?: DtTree;
 }
@@ -143,7 +145,52 @@ export function chosenOps(input: ChosenInput, cells?: ChosenCells): DtOp[] {
       { op: 'set', path, prop: 'reg', value: { cells: [...toCells(m.start, c.address, m.key), ...toCells(m.size, c.size, m.key)] }, why: mwhy },
     );
   }
+  for (const d of input.domus ?? []) ops.push(...domuOps(d, input.placements));
   return ops;
+}
+
+const DOMU_COMPATIBLE: Partial<Record<Placement['kind'], string[]>> = {
+  'domu-kernel': ['multiboot,kernel', 'multiboot,module'],
+  'domu-ramdisk': ['multiboot,ramdisk', 'multiboot,module'],
+};
+
+/**
+ * A dom0less guest's node, /chosen/<name> (booting.txt, "Creating Multiple
+ * Domains directly from Xen"): `compatible = "xen,domain"`, 2 address and 2
+ * size cells for its modules, `memory` in KiB as a 64-bit number, `cpus`,
+ * `vpl011` when it has that console, and a module node for its kernel (with
+ * its `bootargs`) and its ramdisk.
+ */
+function domuOps(d: DomU, placements: readonly Placement[]): DtOp[] {
+  const node = `/chosen/${d.name}`;
+  const why = `dom0less guest ${d.name}`;
+  const kib = Math.ceil(d.memory / 1024);
+  const ops: DtOp[] = [
+    { op: 'add-node', path: node, why },
+    { op: 'set', path: node, prop: 'compatible', value: { strings: ['xen,domain'] }, why },
+    { op: 'set', path: node, prop: '#address-cells', value: { cells: [2] }, why },
+    { op: 'set', path: node, prop: '#size-cells', value: { cells: [2] }, why },
+    { op: 'set', path: node, prop: 'memory', value: { cells: toCells(kib, 2, `${d.name}.memory`) }, why },
+    { op: 'set', path: node, prop: 'cpus', value: { cells: [d.vcpus] }, why },
+  ];
+  if (d.vpl011) ops.push({ op: 'set', path: node, prop: 'vpl011', value: { empty: true }, why });
+  const mine = placements.filter((p) => p.domain === d.name && DOMU_COMPATIBLE[p.kind] !== undefined).sort((a, b) => byKernelFirst(a, b));
+  if (!mine.some((p) => p.kind === 'domu-kernel')) throw new Error(`Internal error: the plan has no kernel for ${d.name}`);
+  for (const m of mine) {
+    const path = `${node}/module@${m.start.toString(16)}`;
+    const mwhy = `${why}: ${m.name}`;
+    ops.push(
+      { op: 'add-node', path, why: mwhy },
+      { op: 'set', path, prop: 'compatible', value: { strings: DOMU_COMPATIBLE[m.kind]! }, why: mwhy },
+      { op: 'set', path, prop: 'reg', value: { cells: [...toCells(m.start, 2, m.key), ...toCells(m.size, 2, m.key)] }, why: mwhy },
+    );
+    if (m.kind === 'domu-kernel' && d.bootargs !== undefined) ops.push({ op: 'set', path, prop: 'bootargs', value: { strings: [d.bootargs] }, why: mwhy });
+  }
+  return ops;
+}
+
+function byKernelFirst(a: Placement, b: Placement): number {
+  return a.kind === b.kind ? a.start - b.start : a.kind === 'domu-kernel' ? -1 : 1;
 }
 
 /** A number as `n` big-endian cells. */

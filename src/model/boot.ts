@@ -15,11 +15,40 @@ export interface NamedRange extends Range {
   name: string;
 }
 
-/** The boot modules a bootloader places in RAM before jumping to Xen. */
-export type ModuleKind = 'xen' | 'kernel' | 'initrd' | 'dtb' | 'script';
+/** The boot modules a bootloader places in RAM before jumping to Xen (a dom0less domU's kernel and ramdisk too). */
+export type ModuleKind = 'xen' | 'kernel' | 'initrd' | 'dtb' | 'script' | 'domu-kernel' | 'domu-ramdisk';
 
-export interface ModuleRequest {
+/** A module's identity: its kind, and for a domU's module the domU's name. */
+export interface ModuleRef {
   kind: ModuleKind;
+  /** The dom0less domU a domu-kernel or domu-ramdisk belongs to. */
+  domain?: string;
+}
+
+/** A module's name in plans, errors and maps: "kernel", "domU0 kernel". */
+export function moduleId(m: ModuleRef): string {
+  if (m.domain === undefined) return m.kind;
+  return `${m.domain} ${m.kind === 'domu-kernel' ? 'kernel' : m.kind === 'domu-ramdisk' ? 'ramdisk' : m.kind}`;
+}
+
+/**
+ * A dom0less guest: Xen builds it at boot from modules under /chosen/<name>
+ * (docs/misc/arm/device-tree/booting.txt), with no dom0 toolstack.
+ */
+export interface DomU {
+  /** The /chosen node's name. */
+  name: string;
+  /** Its RAM in bytes (written in KiB, as Xen reads it). */
+  memory: number;
+  vcpus: number;
+  bootargs?: string;
+  /** An emulated PL011 whose output Xen prints as "(XEN) DOMn: …". */
+  vpl011: boolean;
+  /** Whether a ramdisk module is loaded for it. */
+  ramdisk: boolean;
+}
+
+export interface ModuleRequest extends ModuleRef {
   /** Size of the file as built, in bytes. */
   size: number;
   /** Address the board fixes (e.g. Xen's uImage load address); otherwise the planner chooses. */
@@ -43,8 +72,7 @@ export interface ReservedRange extends NamedRange {
   loaderOnly?: boolean;
 }
 
-export interface Placement extends NamedRange {
-  kind: ModuleKind;
+export interface Placement extends NamedRange, ModuleRef {
   /** True when the board fixed the address, false when the planner chose it. */
   fixed: boolean;
   key: string;
@@ -124,8 +152,7 @@ export interface BootConfig {
 }
 
 /** File names on the boot medium and their planned addresses, as the script loads them. */
-export interface BootFile {
-  kind: ModuleKind;
+export interface BootFile extends ModuleRef {
   file: string;
   start: number;
   size: number;

@@ -1,4 +1,4 @@
-import type { Milestone, ModuleKind } from './boot.js';
+import type { Milestone, ModuleRef } from './boot.js';
 import type { Recipe } from './schema.js';
 
 /** Stands for the task's job share in a resolved command until the task starts (the runner fills it in). */
@@ -33,8 +33,7 @@ export type ActionSpec = { [K in keyof ActionSpecs]: { kind: K } & ActionSpecs[K
 export type SpecOf<K extends ActionSpec['kind']> = Extract<ActionSpec, { kind: K }>;
 
 /** A boot module the memory planner places: the file it is, and what the board says about its address. */
-export interface PlannedModule {
-  kind: ModuleKind;
+export interface PlannedModule extends ModuleRef {
   file: FileRef;
   fixed?: number;
   growRoom?: number;
@@ -43,8 +42,7 @@ export interface PlannedModule {
 }
 
 /** A file the boot script loads from the boot medium. */
-export interface BootMediumFile {
-  kind: ModuleKind;
+export interface BootMediumFile extends ModuleRef {
   /** Where it is in deploy/ (its size decides nothing here; the plan has it). */
   file: FileRef;
   /** Its name on the boot medium. */

@@ -308,6 +308,19 @@ const imageSection = z.strictObject({
   partitions: z.array(partitionSpec).min(1),
 });
 
+const domu = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,30}$/, 'must be a device-tree node name such as domU0 (letters, digits, _ and -)')
+    .describe("The guest's node under /chosen, and its name in plans and logs"),
+  kernel: z.string().min(1).describe("The artifact Xen boots as the guest's kernel"),
+  ramdisk: z.string().min(1).optional().describe('The artifact loaded as its ramdisk'),
+  memory: size.describe('Its RAM (128M); Xen takes it from its heap at boot'),
+  vcpus: z.number().int().positive().optional().describe('Virtual CPUs (default 1)'),
+  bootargs: z.string().optional().describe("The guest kernel's command line"),
+  vpl011: z.boolean().optional().describe('An emulated PL011 console (default true), printed by Xen as "(XEN) DOMn: …"; console=ttyAMA0 needs it'),
+});
+
 const milestone = z.strictObject({
   name: z.string().min(1),
   match: z
@@ -346,6 +359,7 @@ const profile = z.strictObject({
   boot: bootSection.partial().optional().describe("Keys laid over the board's boot section"),
   image: imageSection.partial().optional().describe("Keys laid over the board's image section"),
   qemu: qemuSection.partial().optional().describe("Keys laid over the board's qemu section"),
+  domus: z.array(domu).optional().describe("The dom0less guests, instead of the board's"),
 });
 
 export const board = z.strictObject({
@@ -361,6 +375,7 @@ export const board = z.strictObject({
   dtb: dtbSection.optional(),
   boot: bootSection.optional(),
   image: imageSection.optional(),
+  domus: z.array(domu).optional().describe('dom0less guests: Xen boots each from its own modules beside dom0'),
   qemu: qemuSection.optional(),
 });
 

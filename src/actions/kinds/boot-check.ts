@@ -1,6 +1,6 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
-import type { Range, XenCommandLines } from '../../model/boot.js';
+import type { DomU, Range, XenCommandLines } from '../../model/boot.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
@@ -15,6 +15,8 @@ declare module '../../model/graph.js' {
       cmdlines: XenCommandLines;
       hyp: 'u-boot-patch' | 'xen-fallback' | 'firmware' | 'unknown';
       dom0?: Range[];
+      /** dom0less guests: their memory, vCPUs and consoles are checked too. */
+      domus?: DomU[];
       lpae: boolean;
       report: FileRef;
     };

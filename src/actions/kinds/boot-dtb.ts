@@ -1,11 +1,11 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
-import type { DtEdit, Range, XenCommandLines } from '../../model/boot.js';
+import type { DomU, DtEdit, Range, XenCommandLines } from '../../model/boot.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
-    'boot-dtb': { input: FileRef; output: FileRef; plan: FileRef; edits: DtEdit[]; cmdlines: XenCommandLines; dom0?: Range[] };
+    'boot-dtb': { input: FileRef; output: FileRef; plan: FileRef; edits: DtEdit[]; cmdlines: XenCommandLines; dom0?: Range[]; domus?: DomU[] };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
 import { shellQuote } from '../../util/shell.js';
-import type { BootConfig, DtEdit, XenCommandLines } from '../../model/boot.js';
+import type { BootConfig, DomU, DtEdit, XenCommandLines } from '../../model/boot.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
@@ -12,6 +12,8 @@ declare module '../../model/graph.js' {
       files: BootMediumFile[];
       cmdlines: XenCommandLines;
       edits: DtEdit[];
+      /** dom0less guests, written into /chosen by the fdt commands (dtb.mode runtime). */
+      domus?: DomU[];
       fdtAddr?: number;
       cmd: FileRef;
       output: FileRef;
