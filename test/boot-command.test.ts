@@ -78,6 +78,11 @@ describe('xenbuild boot', () => {
     expect(milestones).toEqual(['U-Boot banner', 'boot script found', 'Xen banner', 'dom0 kernel started', 'dom0 userspace reached']);
     expect(r.stdout).toContain('ok: every milestone reached, the last (dom0 userspace reached)');
     expect(readFileSync(rig.path('build/emu/logs/boot.log'), 'utf8')).toContain('(XEN) Xen version 4.17.5');
+    const summary = JSON.parse(rig.read('build/emu/logs/boot.json')) as { ok: boolean; image: string; reached: { name: string; atMs: number }[] };
+    expect(summary.ok).toBe(true);
+    expect(summary.image).toBe('deploy/emu.img');
+    expect(summary.reached.map((m) => m.name)).toEqual(milestones);
+    expect(summary.reached.every((m, i) => m.atMs >= (summary.reached[i - 1]?.atMs ?? 0))).toBe(true);
   });
 
   it('tells "Xen never started" from "dom0 hung", kills the emulator on timeout and shows the console tail', () => {
@@ -85,6 +90,7 @@ describe('xenbuild boot', () => {
     let r = rig.xenbuild(['boot', '--board', 'emu']);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('FAILED: Xen banner not reached within 3.0s; last milestone reached: boot script found');
+    expect(JSON.parse(rig.read('build/emu/logs/boot.json'))).toMatchObject({ ok: false, missing: 'Xen banner' });
     expect(r.stdout).toContain('--- last 2 lines of build/emu/logs/boot.log ---');
     board(rig, 'dom0-hangs', 2);
     const t0 = Date.now();

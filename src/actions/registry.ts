@@ -10,6 +10,7 @@ import { fetchDebianSourceKind } from './kinds/fetch-debian-source.js';
 import { fetchGitKind } from './kinds/fetch-git.js';
 import { fetchTarballKind } from './kinds/fetch-tarball.js';
 import { imageKind } from './kinds/image.js';
+import { kconfigKind } from './kinds/kconfig.js';
 import { patchKind } from './kinds/patch.js';
 import { releaseKind } from './kinds/release.js';
 import { runKind } from './kinds/run.js';
@@ -26,6 +27,7 @@ export const ACTIONS: ActionRegistry = {
   'fetch-debian-binary': fetchDebianBinaryKind,
   patch: patchKind,
   run: runKind,
+  kconfig: kconfigKind,
   artifact: artifactKind,
   'busybox-root': busyboxRootKind,
   image: imageKind,

@@ -43,6 +43,7 @@ export function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHe
       inputs: [],
     };
   }
+  if ('kconfig' in t) return kconfigAction(t.kconfig, [...path, 'kconfig'], str, helpers);
   const b = t['busybox-root'];
   const at = [...path, 'busybox-root'];
   const formats = (['cpio', 'tar'] as const).filter((k) => b[k] !== undefined);
@@ -118,4 +119,35 @@ export function fetchTools(action: ActionSpec): string[] {
     default:
       return [];
   }
+}
+
+/** `kconfig:`: make defconfig, the fragments (project files, hashed as inputs), make olddefconfig. */
+function kconfigAction(k: Extract<Task, { kconfig: unknown }>['kconfig'], at: PathKey[], str: Str, helpers: ActionHelpers): ActionParts | undefined {
+  const make = (args: Scalar[], key: string) => [{ value: 'make', symbolic: 'make' }, ...args.map((a, i) => str(a, [...at, key, i]))];
+  const defconfig = make(k.defconfig, 'defconfig');
+  const olddefconfig = make(k.olddefconfig, 'olddefconfig');
+  const config = helpers.addOutput(String(k.config), [...at, 'config']);
+  const fragments: FileRef[] = [];
+  let missing = false;
+  k.fragments.forEach((f, i) => {
+    const entry = str(f, [...at, 'fragments', i]).value;
+    if (entry === '') return;
+    const ref = helpers.addInput(entry, [...at, 'fragments', i]);
+    if (ref) fragments.push(ref);
+    else missing = true;
+  });
+  if (!config || missing) return undefined;
+  return {
+    spec: { kind: 'kconfig', config: config.path, fragments, defconfig: defconfig.map((a) => a.value), olddefconfig: olddefconfig.map((a) => a.value) },
+    symbolic: {
+      kind: 'kconfig',
+      config: config.name,
+      fragments: fragments.map((f) => f.name),
+      defconfig: defconfig.map((a) => a.symbolic),
+      olddefconfig: olddefconfig.map((a) => a.symbolic),
+    },
+    title: `${defconfig.map((a) => a.value).join(' ')}${fragments.length ? ` + ${fragments.map((f) => f.name).join(', ')}` : ''}, olddefconfig`,
+    tools: ['make'],
+    inputs: fragments,
+  };
 }

@@ -213,6 +213,9 @@ function outputAdder(m: Maker, id: string, str: Str, outputs: FileRef[]): (out: 
       );
       return undefined;
     }
+    // The same file named twice by one task (in outputs and by its action, as kconfig.config is) is one output.
+    const known = outputs.find((o) => o.path === abs);
+    if (known) return known;
     ctx.outputs.set(abs, id);
     const ref = { path: abs, name };
     outputs.push(ref);

@@ -5,6 +5,7 @@ import { MilestoneTracker, type Milestone } from '../boot/milestones.js';
 import { boardMilestones, readConsoleLog } from '../check/read-log.js';
 import { TaskFailure } from '../host/failure.js';
 import { exec } from '../host/process.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { layoutOf } from '../model/board-layout.js';
 import { formatDuration } from '../report/format.js';
 import { buildTasks } from './build-tasks.js';
@@ -21,6 +22,18 @@ export interface BootOptions extends GlobalOptions {
 }
 
 const TAIL = 40;
+
+/** logs/boot.json: what the last boot reached, and when (milliseconds after the emulator started). */
+export interface BootSummary {
+  /** The image booted, relative to the board directory. */
+  image: string;
+  ok: boolean;
+  reached: { name: string; atMs: number }[];
+  /** Optional milestones not seen. */
+  notSeen: string[];
+  /** The first required milestone not reached. */
+  missing?: string;
+}
 
 /**
  * `xenbuild boot`: brings the image up to date, starts the board's emulator
@@ -115,6 +128,15 @@ export async function bootCommand(opts: BootOptions): Promise<number> {
   });
   if (outcome === 'interrupted') return EXIT.interrupted;
   const notSeen = [...tracker.skipped, ...tracker.unseen];
+  // The milestones as data, beside the console: for CI artifacts and the boot benchmark (src/bench/boot.ts).
+  const summary: BootSummary = {
+    image: relative(graph.boardDir, image),
+    ok: tracker.done,
+    reached: tracker.reached.map((r) => ({ name: r.name, atMs: r.atMs })),
+    notSeen,
+    ...(tracker.done ? {} : { missing: tracker.next!.name }),
+  };
+  await writeFileAtomic(layout.log('boot').replace(/\.log$/, '.json'), JSON.stringify(summary, null, 1) + '\n');
   if (notSeen.length > 0) process.stdout.write(`  ${'-'.padStart(6)}  not seen (optional): ${notSeen.join(', ')}\n`);
   if (tracker.done) {
     const every = notSeen.length > 0 ? 'every required milestone reached' : 'every milestone reached';

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
  * reserves.
  *
  *   src/<component>/     source trees          build/<component>/   out-of-tree builds
- *   deploy/              artifacts, the image  logs/<task>.log      one log per task; boot.log
+ *   deploy/              artifacts, the image  logs/<task>.log      one log per task; boot.log, boot.json
  *   state/               stamps, caches        report.json, .lock, tmp/
  */
 export interface BoardLayout {

@@ -146,8 +146,22 @@ const busyboxRootTask = z.strictObject({
   ...taskCommon,
 });
 
+const kconfigTask = z.strictObject({
+  kconfig: z
+    .strictObject({
+      config: z.string().min(1).describe('The .config the tree writes, relative to the source tree ("xen/.config", "${builddir}/.config")'),
+      defconfig: z.array(scalar).min(1).describe('Arguments to make that write the base .config ("defconfig", "qemu_arm_defconfig")'),
+      fragments: z
+        .array(scalar)
+        .describe('Project files whose CONFIG_ lines are laid over it in order; an entry that is empty once its variables are filled in is none'),
+      olddefconfig: z.array(scalar).min(1).describe('Arguments to make that resolve what the fragments imply ("olddefconfig")'),
+    })
+    .describe('Configure a Kconfig tree: defconfig, the fragments, olddefconfig; each fragment setting must hold'),
+  ...taskCommon,
+});
+
 /** One task of a recipe. New action kinds are added here. */
-const task = z.union([runTask, makeTask, busyboxRootTask]);
+const task = z.union([runTask, makeTask, busyboxRootTask, kconfigTask]);
 
 export const recipe = z.strictObject({
   recipe: name.describe('The recipe name; must equal the file name'),
