@@ -419,6 +419,49 @@ describe('memory map pictures', () => {
     }),
   );
 
+  it("says what check says of U-Boot's own copy: under Xen's relocation area it is no conflict, under a module it is", () => {
+    // qemu-arm32: U-Boot relocates itself to the top of RAM, where Xen later moves itself; U-Boot is gone by then.
+    const qemu: BootMemory = {
+      ram: [{ start: 0x40000000, size: 1024 * M }],
+      align: MIB2,
+      reserved: [
+        { name: 'firmware DTB', start: 0x40000000, size: M },
+        { name: 'u-boot', start: 0x7f000000, size: 16 * M, loaderOnly: true },
+      ],
+    };
+    const ok = planMemory(qemu, [{ kind: 'xen', size: 0x116290, key: 'xen.load' }, KERNEL], { xenRelocates: true });
+    if (!ok.ok) throw new Error(ok.errors.map((e) => e.message).join('; '));
+    const svg = renderMemoryMapSvg(ok.plan);
+    expect(svg).toContain('data-region="u-boot"');
+    expect(svg).toContain('taken only while U-Boot runs');
+    // The legend wraps rather than run off the picture.
+    const width = Number(/^<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+    for (const m of svg.matchAll(/<text x="([\d.]+)"([^>]*)>([^<]*)</g)) {
+      if (!m[2]!.includes('text-anchor')) expect(Number(m[1]) + m[3]!.length * 6.7, m[3]).toBeLessThanOrEqual(width);
+    }
+    // The window the zoomed bar shows takes in the reserved regions among the modules.
+    expect(svg).toContain('bank 0 where the modules are: 0x40000000');
+    expect(svg).not.toMatch(new RegExp(`fill="${CONFLICT_FILL}"[^>]*data-region`));
+    expect(renderMemoryMapTable(ok.plan)).toMatch(/u-boot +0x7f000000 +0x80000000 +16 MiB +reserved while U-Boot runs/);
+    // A module U-Boot would load over its own copy is a conflict, in the plan and in the picture.
+    const bad = planMemory(qemu, [{ ...KERNEL, fixed: 0x7f200000 }], { xenRelocates: false });
+    if (bad.ok) throw new Error('expected a conflict');
+    expect(renderMemoryMapSvg(bad.partial, bad.errors)).toMatch(new RegExp(`fill="${CONFLICT_FILL}"[^>]*data-region="kernel"`));
+  });
+
+  it('draws where the modules are again, to scale, when they are a sliver of the bank', () => {
+    const svg = renderMemoryMapSvg(seed);
+    expect(svg).toContain('bank 0 where the modules are: 0x80000000–0x808fffff (9 MiB), to scale');
+    expect(svg).toMatch(/stroke-dasharray="3 2"/);
+    // On the 1.5 GiB bar the kernel is a few pixels; on the 9 MiB window, about half the width.
+    const widths = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"[^>]*data-region="kernel"/g)].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    expect(Math.min(...widths)).toBeLessThan(10);
+    expect(Math.max(...widths)).toBeGreaterThan(400);
+    // Each module is labelled once, in the window.
+    expect(svg.match(/paint-order="stroke">kernel 0x/g)).toHaveLength(1);
+  });
+
   it('draws a well-formed, self-contained SVG with every placement', () => {
     const svg = renderMemoryMapSvg(seed);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -492,7 +535,9 @@ describe('memory map pictures', () => {
         'xen (relocated)  0xdfe00000  0xe0000000  2 MiB      Xen relocates itself here',
         '',
         ' RAM 0x80000000 DXK───────────────────────000000──────────────────────────────#R 0xdfffffff',
-        " markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved",
+        // The modules take 9 MiB of a 1.5 GiB bank: the same place again, to scale.
+        ' zoom 0x80000000 D─────────────X─────────────K─────────────────────────────────── 0x808fffff',
+        " markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved  ~ while U-Boot runs",
         '',
       ].join('\n'),
     );

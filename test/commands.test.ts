@@ -201,7 +201,12 @@ describe('published JSON Schemas', () => {
     const boardSchema = JSON.parse(readFileSync(join(root, 'schema/board.schema.json'), 'utf8'));
     expect(recipeSchema).toEqual({ title: 'xenbuild recipe', ...z.toJSONSchema(recipe, { io: 'input' }) });
     expect(boardSchema).toEqual({ title: 'xenbuild board', ...z.toJSONSchema(board, { io: 'input' }) });
-    expect(recipeSchema.properties.tasks.additionalProperties.anyOf.map((o: { required: string[] }) => o.required[0])).toEqual(['run', 'make', 'busybox-root', 'kconfig']);
+    expect(recipeSchema.properties.tasks.additionalProperties.anyOf.map((o: { required: string[] }) => o.required[0])).toEqual([
+      'run',
+      'make',
+      'busybox-root',
+      'kconfig',
+    ]);
     void execFileSync;
   });
 });

@@ -44,3 +44,14 @@ describe('fingerprints', () => {
     }
   });
 });
+
+describe("xenbuild's own code in fingerprints", () => {
+  const dir = checkout('xenbuild-code-');
+  it("is part of every board task's basis (a new renderer redraws the map), and of no compile's", () => {
+    const graph = analyse({ ...projectSettings(dir, path.join(dir, 'scratch')), frozen: true }, 'qemu-arm32').graph!;
+    const byId = new Map(graph.tasks.map((t) => [t.id, t.basis as { code?: string }]));
+    for (const id of ['boot:plan', 'boot:script', 'boot:check', 'image:sdcard', 'image:release']) expect(byId.get(id)!.code, id).toMatch(/^[0-9a-f]{16}$/);
+    expect(byId.get('boot:plan')!.code).not.toBe(byId.get('image:sdcard')!.code);
+    for (const id of ['xen:build', 'u-boot:build', 'xen:configure']) expect(byId.get(id)!.code, id).toBeUndefined();
+  });
+});

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { layoutAt } from '../model/board-layout.js';
-import { join } from 'node:path';
+import { moduleClosure } from '../util/module-files.js';
 import { parseSize } from '../boot/sizes.js';
 import type { FileRef, TaskNode } from '../model/graph.js';
 import type { ErrorFn } from './context.js';
@@ -54,9 +58,39 @@ export function boardTask(component: string, boardDir: string, board: string, sp
     outputs: spec.outputs,
     tools: spec.tools,
     packages: {},
-    basis: { action: symbolic(spec.action, boardDir) },
+    basis: { action: symbolic(spec.action, boardDir), code: kindCodeDigest(spec.action.kind) },
     definedIn: `configs/boards/${board}.yaml`,
   };
+}
+
+/**
+ * The built files of an action kind's module and everything it imports
+ * (actions/kinds/<kind>.js). A board task's result is xenbuild's own work (a
+ * plan, a picture, a device tree, an image), so a xenbuild whose code for it
+ * changed makes it again; a compile's result is its recipe's, and is not tied
+ * to xenbuild's code.
+ */
+export function kindCodeFiles(kind: string): string[] {
+  return moduleClosure(join(dirname(fileURLToPath(import.meta.url)), '..', 'actions', 'kinds', `${kind}.js`));
+}
+
+const kindDigests = new Map<string, string>();
+
+/** A digest of kindCodeFiles(kind), by file name and content (never by path: checkouts share fingerprints). */
+function kindCodeDigest(kind: string): string {
+  let digest = kindDigests.get(kind);
+  if (digest === undefined) {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const hash = createHash('sha256');
+    for (const file of kindCodeFiles(kind)) {
+      // Run from the TypeScript sources (the tests), the entry is a .ts file and no closure is found: its text still counts.
+      const text = [file, file.replace(/\.js$/, '.ts')].flatMap((f) => (existsSync(f) ? [readFileSync(f)] : []))[0];
+      if (text) hash.update(file.slice(root.length)).update('\0').update(text).update('\0');
+    }
+    digest = hash.digest('hex').slice(0, 16);
+    kindDigests.set(kind, digest);
+  }
+  return digest;
 }
 
 /**

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCodeFiles } from '../check/code.js';
+import { kindCodeFiles } from './board-common.js';
 import type { Settings } from '../config.js';
 import { boardLayout } from '../model/board-layout.js';
 import type { BuildGraph } from '../model/graph.js';
@@ -86,6 +87,7 @@ export async function writeAnalysisCache(
     ...settings.boardDirs.map((d) => d.dir),
     ...analysisCode(),
     ...checkCodeFiles(),
+    ...graph.tasks.filter((t) => t.definedIn.startsWith('configs/boards/')).flatMap((t) => kindCodeFiles(t.action.kind)),
   ]);
   const entry: CacheEntry = { key: keyOf(settings, board, profile, version), files: [...watched].sort().map(stamp), graph };
   await writeFileAtomic(analysisCachePath(settings, board), JSON.stringify(entry));

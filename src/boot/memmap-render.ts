@@ -10,7 +10,7 @@ import type { MemoryPlan, PlanError, Range } from '../model/boot.js';
 /** The fill of a region that conflicts with another (or lies outside RAM). */
 export const CONFLICT_FILL = '#d62728';
 
-type ItemKind = 'planned' | 'fixed' | 'relocated' | 'dom0' | 'reserved';
+type ItemKind = 'planned' | 'fixed' | 'relocated' | 'dom0' | 'reserved' | 'loader';
 interface Item extends Range {
   kind: ItemKind;
   name: string;
@@ -25,8 +25,9 @@ const STYLE: Record<ItemKind, { fill: string; legend: string; marker: string }> 
   relocated: { fill: '#f28e2b', legend: 'where Xen relocates itself', marker: 'R' },
   dom0: { fill: '#59a14f', legend: 'dom0 memory', marker: '0' },
   reserved: { fill: 'url(#hatch)', legend: 'reserved', marker: '#' },
+  loader: { fill: 'url(#hatch-light)', legend: 'taken only while U-Boot runs', marker: '~' },
 };
-const BAND_ORDER: ItemKind[] = ['reserved', 'dom0', 'relocated'];
+const BAND_ORDER: ItemKind[] = ['loader', 'reserved', 'dom0', 'relocated'];
 const MODULE_MARKERS: Record<string, string> = { xen: 'X', dtb: 'D', kernel: 'K', initrd: 'I', script: 'S' };
 
 /** The board keys a conflict asks to change: its key and those in its "change a or b" clause. */
@@ -43,7 +44,7 @@ function conflictKeys(conflicts: PlanError[]): Set<string> {
 /** Every region of the plan, with conflicts marked: overlaps the plan itself shows, regions outside RAM, and modules the errors name. */
 function planItems(plan: MemoryPlan, conflicts: PlanError[]): Item[] {
   const items: Item[] = [
-    ...plan.reserved.map((r): Item => ({ kind: 'reserved', name: r.name, start: r.start, size: r.size, conflict: false })),
+    ...plan.reserved.map((r): Item => ({ kind: r.loaderOnly ? 'loader' : 'reserved', name: r.name, start: r.start, size: r.size, conflict: false })),
     ...(plan.dom0 ?? []).map((r, i): Item => ({
       kind: 'dom0',
       name: i ? `dom0 memory #${i + 1}` : 'dom0 memory',
@@ -55,9 +56,14 @@ function planItems(plan: MemoryPlan, conflicts: PlanError[]): Item[] {
     ...plan.placements.map((p): Item => ({ kind: p.fixed ? 'fixed' : 'planned', name: p.name, key: p.key, start: p.start, size: p.size, conflict: false })),
   ];
   const keys = conflictKeys(conflicts);
-  const clash = (a: Item, b: Item): boolean => !(a.kind === 'reserved' && b.kind === 'reserved');
+  // As check sees it: reserved regions may overlap each other; a loader-only one is gone once Xen runs, so
+  // only what U-Boot loads (the modules) can collide with it, not Xen's relocation or dom0's memory.
+  const isModule = (it: Item): boolean => it.kind === 'planned' || it.kind === 'fixed';
+  const isReserved = (it: Item): boolean => it.kind === 'reserved' || it.kind === 'loader';
+  const clash = (a: Item, b: Item): boolean =>
+    !(isReserved(a) && isReserved(b)) && (a.kind !== 'loader' || isModule(b)) && (b.kind !== 'loader' || isModule(a));
   items.forEach((a, i) => {
-    if ((a.key !== undefined && keys.has(a.key)) || (a.kind !== 'reserved' && !bankHolding(plan.ram, a))) a.conflict = true;
+    if ((a.key !== undefined && keys.has(a.key)) || (!isReserved(a) && !bankHolding(plan.ram, a))) a.conflict = true;
     for (const b of items.slice(i + 1)) {
       if (clash(a, b) && rangesOverlap(a, b)) a.conflict = b.conflict = true;
     }
@@ -128,6 +134,37 @@ function layoutLabels<T extends { cx: number; text: string }>(items: T[], left: 
   return labels;
 }
 
+/** One bar of the picture: a RAM bank (with the window a zoomed bar below shows), or that window. */
+interface Row {
+  title: string;
+  range: Range;
+  items: Item[];
+  zoomed?: Range;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Where a bank's modules are, in whole MiB, when they take less than an
+ * eighth of it: on a 1 GiB bar, 12 MiB of modules are a few pixels wide, so
+ * the picture draws that window again, to its own scale.
+ */
+function zoomWindow(bank: Range, items: readonly Item[]): Range | undefined {
+  const modules = items.filter((it) => (it.kind === 'planned' || it.kind === 'fixed') && rangesOverlap(it, bank));
+  if (modules.length === 0) return undefined;
+  let from = Math.min(...modules.map((m) => m.start));
+  let to = Math.max(...modules.map((m) => rangeEnd(m)));
+  // Reserved regions among or next to the modules (the firmware's DTB, U-Boot's script) belong in the picture too.
+  const span = to - from;
+  for (const r of items.filter((it) => (it.kind === 'reserved' || it.kind === 'loader') && it.start >= from - span && rangeEnd(it) <= to + span)) {
+    from = Math.min(from, r.start);
+    to = Math.max(to, rangeEnd(r));
+  }
+  from = Math.max(bank.start, Math.floor(from / MiB) * MiB);
+  to = Math.min(rangeEnd(bank), Math.ceil(to / MiB) * MiB);
+  return (to - from) * 8 < bank.size ? { start: from, size: to - from } : undefined;
+}
+
 /** A tick step (a power of two) that gives at most eight ticks over `size` bytes. */
 function tickStep(size: number): number {
   let step = 1;
@@ -153,20 +190,33 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
 
   let lx = LEFT;
   for (const [fill, text] of [...Object.values(STYLE).map((s) => [s.fill, s.legend] as const), [CONFLICT_FILL, 'conflict'] as const]) {
+    if (lx + 14 + text.length * CHAR_W > width - LEFT) {
+      lx = LEFT;
+      y += 16;
+    }
     body.push(`<rect x="${lx}" y="${y - 9}" width="10" height="10" fill="${fill}" stroke="#333" stroke-width="0.5"/>`);
     body.push(`<text x="${lx + 14}" y="${y}">${esc(text)}</text>`);
     lx += 14 + Math.ceil(text.length * CHAR_W) + 16;
   }
   y += 22;
 
-  const rows: { title: string; range: Range; items: Item[] }[] = plan.ram
+  const rows: Row[] = plan.ram
     .slice()
     .sort((a, b) => a.start - b.start)
-    .map((b, i) => ({
-      title: `RAM bank ${i} ${hex(b.start)}–${hex(rangeEnd(b) - 1)} (${formatSize(b.size)})`,
-      range: b,
-      items: items.filter((it) => rangesOverlap(it, b)),
-    }));
+    .flatMap((b, i) => {
+      const bank: Row = {
+        title: `RAM bank ${i} ${hex(b.start)}–${hex(rangeEnd(b) - 1)} (${formatSize(b.size)})`,
+        range: b,
+        items: items.filter((it) => rangesOverlap(it, b)),
+      };
+      const window = zoomWindow(b, bank.items);
+      if (!window) return [bank];
+      const title = `bank ${i} where the modules are: ${hex(window.start)}–${hex(rangeEnd(window) - 1)} (${formatSize(window.size)}), to scale`;
+      return [
+        { ...bank, zoomed: window },
+        { title, range: window, items: items.filter((it) => rangesOverlap(it, window)) },
+      ];
+    });
   const outside = items.filter((it) => !plan.ram.some((b) => rangesOverlap(it, b)));
   if (outside.length) {
     const start = Math.min(...outside.map((o) => o.start));
@@ -215,7 +265,7 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
       const fill = it.conflict ? CONFLICT_FILL : STYLE[it.kind].fill;
       const dash = it.kind === 'relocated' ? ' stroke-dasharray="4 2"' : '';
       body.push(
-        `<rect x="${px(b.x)}" y="${y}" width="${px(b.w)}" height="${barH}" fill="${fill}" fill-opacity="${it.kind === 'reserved' && !it.conflict ? 1 : 0.45}" stroke="${it.conflict ? CONFLICT_FILL : '#555'}"${dash} data-region="${esc(it.name)}"><title>${esc(label(it))}</title></rect>`,
+        `<rect x="${px(b.x)}" y="${y}" width="${px(b.w)}" height="${barH}" fill="${fill}" fill-opacity="${(it.kind === 'reserved' || it.kind === 'loader') && !it.conflict ? 1 : 0.45}" stroke="${it.conflict ? CONFLICT_FILL : '#555'}"${dash} data-region="${esc(it.name)}"><title>${esc(label(it))}</title></rect>`,
       );
       placed.push({ it, ...b, top: y });
     }
@@ -227,10 +277,18 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
       );
       placed.push({ it: l.it, x: l.x, w: l.w, top });
     }
+    if (row.zoomed) {
+      // The window the next bar draws to scale; its modules are labelled there.
+      const z = { x: x(row.zoomed.start), w: Math.max(MIN_W, x(rangeEnd(row.zoomed)) - x(row.zoomed.start)) };
+      body.push(`<rect x="${px(z.x - 1)}" y="${y - 2}" width="${px(z.w + 2)}" height="${barH + 4}" fill="none" stroke="#000" stroke-dasharray="3 2"/>`);
+    }
     y += barH;
     // Labels on staggered rows below the bar, each tied to its box by a leader line.
+    // A zoomed bank labels only what lies beyond its window: the window's bar labels the rest.
+    const window = row.zoomed;
+    const shown = window ? placed.filter((p) => p.it.start < window.start || rangeEnd(p.it) > rangeEnd(window)) : placed;
     const labels = layoutLabels(
-      placed.map((p) => ({ p, text: label(p.it), cx: p.x + p.w / 2 })),
+      shown.map((p) => ({ p, text: label(p.it), cx: p.x + p.w / 2 })),
       LEFT,
       LEFT + barW,
     );
@@ -252,7 +310,8 @@ export function renderMemoryMapSvg(plan: MemoryPlan, conflicts: PlanError[] = []
   const height = y + 6;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="${FONT}">`,
-    `<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ddd"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="2"/></pattern></defs>`,
+    `<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ddd"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="2"/></pattern>` +
+      `<pattern id="hatch-light" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><rect width="6" height="6" fill="#f7f7f7"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="1"/></pattern></defs>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     ...body,
     '</svg>',
@@ -282,34 +341,50 @@ export function renderMemoryMapTable(plan: MemoryPlan): string {
       .trimEnd(),
   );
 
-  const BAR = 64;
   lines.push('');
   for (const b of plan.ram.slice().sort((x, y) => x.start - y.start)) {
-    const bar: string[] = new Array<string>(BAR).fill('─');
-    const pos = (a: number): number => Math.floor(((Math.min(Math.max(a, b.start), rangeEnd(b)) - b.start) * BAR) / b.size);
-    const span = (it: Item): { from: number; to: number } => {
-      const from = Math.min(pos(it.start), BAR - 1);
-      return { from, to: Math.max(from + 1, Math.ceil(((Math.min(rangeEnd(it), rangeEnd(b)) - b.start) * BAR) / b.size)) };
-    };
     const inBank = items.filter((i) => rangesOverlap(i, b));
-    const isWide = (it: Item): boolean => STYLE[it.kind].marker !== '' && span(it).to - span(it).from > 1;
-    for (const it of inBank.filter(isWide).sort((x, y) => BAND_ORDER.indexOf(x.kind) - BAND_ORDER.indexOf(y.kind))) {
-      const { from, to } = span(it);
-      bar.fill(STYLE[it.kind].marker, from, Math.min(to, BAR));
-    }
-    // Modules and one-cell bands are points: each gets its own cell, in address order, nudged apart.
-    const points = inBank.filter((it) => !isWide(it));
-    const at = points.map((it) => span(it).from);
-    for (let i = 1; i < at.length; i++) at[i] = Math.max(at[i]!, at[i - 1]! + 1);
-    for (let i = at.length - 1; i >= 0; i--) at[i] = Math.min(at[i]!, i === at.length - 1 ? BAR - 1 : at[i + 1]! - 1);
-    points.forEach((it, i) => {
-      if (at[i]! >= 0)
-        bar[at[i]!] = STYLE[it.kind].marker || (MODULE_MARKERS[it.name.replace(/#\d+$/, '')] ?? (/ (kernel|ramdisk)(#\d+)?$/.test(it.name) ? 'U' : 'M'));
-    });
-    lines.push(` RAM ${hex(b.start)} ${bar.join('')} ${hex(rangeEnd(b) - 1)}`);
+    lines.push(` RAM ${hex(b.start)} ${asciiBar(b, inBank)} ${hex(rangeEnd(b) - 1)}`);
+    const window = zoomWindow(b, inBank);
+    if (window)
+      lines.push(
+        ` zoom ${hex(window.start)} ${asciiBar(
+          window,
+          inBank.filter((i) => rangesOverlap(i, window)),
+        )} ${hex(rangeEnd(window) - 1)}`,
+      );
   }
-  lines.push(" markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved");
+  lines.push(" markers: X xen  D dtb  K kernel  I initrd  S script  U a domU's module  R Xen relocated  0 dom0  # reserved  ~ while U-Boot runs");
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * One bank (or a zoomed window of one) as 64 cells: bands wider than a cell to
+ * scale, modules and narrow bands one cell each, in address order, nudged apart.
+ */
+function asciiBar(b: Range, inBank: readonly Item[]): string {
+  const BAR = 64;
+  const bar: string[] = new Array<string>(BAR).fill('─');
+  const pos = (a: number): number => Math.floor(((Math.min(Math.max(a, b.start), rangeEnd(b)) - b.start) * BAR) / b.size);
+  const span = (it: Item): { from: number; to: number } => {
+    const from = Math.min(pos(it.start), BAR - 1);
+    return { from, to: Math.max(from + 1, Math.ceil(((Math.min(rangeEnd(it), rangeEnd(b)) - b.start) * BAR) / b.size)) };
+  };
+  const isWide = (it: Item): boolean => STYLE[it.kind].marker !== '' && span(it).to - span(it).from > 1;
+  for (const it of inBank.filter(isWide).sort((x, y) => BAND_ORDER.indexOf(x.kind) - BAND_ORDER.indexOf(y.kind))) {
+    const { from, to } = span(it);
+    bar.fill(STYLE[it.kind].marker, from, Math.min(to, BAR));
+  }
+  // Modules and one-cell bands are points: each gets its own cell, in address order, nudged apart.
+  const points = inBank.filter((it) => !isWide(it));
+  const at = points.map((it) => span(it).from);
+  for (let i = 1; i < at.length; i++) at[i] = Math.max(at[i]!, at[i - 1]! + 1);
+  for (let i = at.length - 1; i >= 0; i--) at[i] = Math.min(at[i]!, i === at.length - 1 ? BAR - 1 : at[i + 1]! - 1);
+  points.forEach((it, i) => {
+    if (at[i]! >= 0)
+      bar[at[i]!] = STYLE[it.kind].marker || (MODULE_MARKERS[it.name.replace(/#\d+$/, '')] ?? (/ (kernel|ramdisk)(#\d+)?$/.test(it.name) ? 'U' : 'M'));
+  });
+  return bar.join('');
 }
 
 function note(it: Item): string {
@@ -324,5 +399,7 @@ function note(it: Item): string {
       return 'dom0 memory (1:1)';
     case 'reserved':
       return 'reserved';
+    case 'loader':
+      return 'reserved while U-Boot runs';
   }
 }

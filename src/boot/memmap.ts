@@ -197,7 +197,7 @@ function firstFit(ram: Range[], taken: Range[], size: number, align: number): nu
 export function planMemory(memory: BootMemory, modules: ModuleRequest[], opts: PlanOptions = {}): PlanResult {
   const { errors, align } = validate(memory, modules, opts.dom0);
   const ram = memory.ram;
-  const reserved: NamedRange[] = memory.reserved;
+  const reserved = memory.reserved;
   if (opts.dom0Mem !== undefined && !(Number.isSafeInteger(opts.dom0Mem) && opts.dom0Mem > 0)) {
     errors.push({
       message: `dom0_mem (${num(opts.dom0Mem)}) is not a positive whole number of bytes: change dom0_mem in ${PLAN_KEYS.dom0Mem}`,

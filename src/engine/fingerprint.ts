@@ -28,6 +28,7 @@ export function explainChange(was: Record<string, unknown>, now: Record<string, 
   if (key.startsWith('tree.')) return { reason: 'changed', what: `the source tree: ${key.slice('tree.'.length)}`, ...pair };
   if (key.startsWith('tools.')) return { reason: 'changed', what: `tool ${key.slice('tools.'.length)}`, ...pair };
   if (key === 'definition') return { reason: 'changed', what: `its definition in ${definedIn}` };
+  if (key === 'code') return { reason: 'changed', what: "xenbuild's code for it", ...pair };
   if (key.startsWith('action')) {
     // Name the setting inside the action that changed, not the whole action.
     const inner = firstDifference(was.action, now.action);

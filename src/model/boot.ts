@@ -86,7 +86,7 @@ export interface MemoryPlan {
   xenRelocated?: Range;
   /** dom0's memory when the board pins it (dom0_mem and a 1:1 map), for the picture and checks. */
   dom0?: Range[];
-  reserved: NamedRange[];
+  reserved: ReservedRange[];
 }
 
 /** One problem with a memory plan: names both regions and the board key to change. */
