@@ -12,6 +12,7 @@ import {
   fetchDebianBinary,
   fetchDebianSource,
 } from '../src/actions/debian.js';
+import { fetchDebianPackages } from '../src/actions/debian-packages.js';
 import { makeAptRepo, type AptRepo } from './util/apt-repo.js';
 import { failureOf, makeContext, makeTempDir, removeTempDirs, writeFiles } from './util/tmp.js';
 
@@ -32,6 +33,8 @@ beforeAll(() => {
     binaries: [
       { name: 'hello-static', version: '1:1.0-1', files: { 'bin/hello': 'hello 1.0\n', 'usr/share/doc/hello-static/README': 'readme\n' } },
       { name: 'hello-static', version: '1:1.1-1', files: { 'bin/hello': 'hello 1.1\n' } },
+      { name: 'libgreet1', version: '1.0-1', files: { 'usr/lib/libgreet.so.1': 'a library\n' } },
+      { name: 'greeter', version: '2.0-1', depends: 'libgreet1 (>= 1.0), libc6 (>= 2.34), python3 | python3-minimal', files: { 'usr/bin/greeter': 'greet\n' } },
     ],
     sources: [
       { name: 'demo', upstream: '1.0', revision: '1', files: { 'greeting.txt': 'hello\n', Makefile: 'all:\n' }, patches: { 'greet.patch': PATCH } },
@@ -157,6 +160,36 @@ describe('private apt configuration', () => {
     const f = await failureOf(fetchDebianBinary(ctx, { 'debian-binary': 'hello-static', version: '1:1.0-1' }, opts));
     expect(f).toMatchObject({ reason: 'fetch-failed' });
     expect(f.reason === 'fetch-failed' && f.message).toMatch(/no Debian archive/);
+  });
+});
+
+describe('debian-packages', () => {
+  const SET = { 'debian-packages': { greeter: '2.0-1', libgreet1: '1.0-1' } };
+
+  it('unpacks every package of the set into one tree, and names what the set leaves out', async () => {
+    const { ctx, srcDir, opts } = setup([repo.mirrorDir]);
+    const lines: string[] = [];
+    const r = await fetchDebianPackages({ ...ctx, log: (l) => lines.push(l) }, SET, undefined, opts);
+    expect(readFileSync(path.join(srcDir, 'usr/bin/greeter'), 'utf8')).toBe('greet\n');
+    expect(readFileSync(path.join(srcDir, 'usr/lib/libgreet.so.1'), 'utf8')).toBe('a library\n');
+    expect(r).toEqual({
+      arch: 'armhf',
+      debs: {
+        greeter: { file: 'greeter_2.0-1_armhf.deb', sha256: repo.sha256['greeter_2.0-1_armhf.deb'] },
+        libgreet1: { file: 'libgreet1_1.0-1_armhf.deb', sha256: repo.sha256['libgreet1_1.0-1_armhf.deb'] },
+      },
+    });
+    // libgreet1 is in the set; libc6 and the python3 alternatives are not.
+    expect(lines).toContain('not in the set, so not in the tree (what needs them may not run): libc6, python3 | python3-minimal');
+  });
+
+  it("checks each .deb against the lock's pin for it, and refuses a set member the archive lacks", async () => {
+    const { ctx, opts } = setup([repo.mirrorDir]);
+    const locked = [{ name: 'libgreet1_1.0-1_armhf.deb', size: 1, sha256: 'f'.repeat(64), sha1: 'f'.repeat(40) }];
+    const f = await failureOf(fetchDebianPackages(ctx, SET, locked, opts));
+    expect(f).toMatchObject({ reason: 'checksum-mismatch', expected: 'f'.repeat(64), actual: repo.sha256['libgreet1_1.0-1_armhf.deb'] });
+    const none = await failureOf(fetchDebianPackages(ctx, { 'debian-packages': { greeter: '2.0-1', libgone1: '1.0-1' } }, undefined, opts));
+    expect(none.reason === 'fetch-failed' && none.message).toMatch(/has no binary package libgone1$/);
   });
 });
 

@@ -177,3 +177,45 @@ describe('the lock file', () => {
     });
   });
 });
+
+describe('a set of Debian packages in the lock', () => {
+  const rig = new Rig('xenbuild-lockset-');
+  let repo: AptRepo;
+  const xb = (args: string[]) => rig.xenbuild([...args, '--mirror', repo.mirrorDir, '--reporter', 'plain']);
+  const SET = (greeter: string) =>
+    `recipe: tools\nsource:\n  arch: armhf\n  debian-packages:\n    greeter: "${greeter}"\n    zlib-ish: "1:1.0-1"\nexports: { greeter: usr/bin/greeter }\n`;
+
+  beforeAll(() => {
+    repo = makeAptRepo(makeTempDir('xenbuild-lockset-repo-'), {
+      binaries: [
+        { name: 'greeter', version: '2.0-1', depends: 'zlib-ish', files: { 'usr/bin/greeter': 'greet 2.0\n' } },
+        { name: 'greeter', version: '2.1-1', depends: 'zlib-ish', files: { 'usr/bin/greeter': 'greet 2.1\n' } },
+        { name: 'zlib-ish', version: '1:1.0-1', files: { 'usr/lib/libz.so.1': 'z\n' } },
+      ],
+      sources: [],
+    });
+    rig.write('recipes/tools.yaml', SET('2.0-1'));
+    rig.write('configs/boards/ts.yaml', 'board: ts\ncomponents:\n  tools: tools\n');
+  });
+  afterAll(() => rig.dispose());
+
+  it('locks each .deb of the set (epochs as apt names them), builds --frozen, and names the package whose pin moved', () => {
+    const r = xb(['lock', '--board', 'ts']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^locked +tools: 2 Debian packages \(armhf\)$/m);
+    const entry = (JSON.parse(rig.read('xenbuild.lock.json')) as { sources: Record<string, { files: { name: string; sha256: string }[] }> }).sources.tools!;
+    expect(entry.files.map((f) => f.name)).toEqual(['greeter_2.0-1_armhf.deb', 'zlib-ish_1%3a1.0-1_armhf.deb']);
+    expect(entry.files[1]!.sha256).toBe(repo.sha256['zlib-ish_1.0-1_armhf.deb']);
+    const built = xb(['all', '--board', 'ts', '--frozen']);
+    expect(built.status, built.stdout + built.stderr).toBe(0);
+    expect(rig.read('build/ts/deploy/greeter')).toBe('greet 2.0\n');
+
+    rig.write('recipes/tools.yaml', SET('2.1-1'));
+    const frozen = xb(['all', '--board', 'ts', '--frozen']);
+    expect(frozen.status).toBe(2);
+    expect(frozen.stderr).toContain('disagree: package greeter: version 2.1-1 in the recipe, 2.0-1 in the lock');
+    expect(xb(['lock', '--update', 'tools', '--board', 'ts']).status).toBe(0);
+    expect(xb(['all', '--board', 'ts', '--frozen']).status).toBe(0);
+    expect(rig.read('build/ts/deploy/greeter')).toBe('greet 2.1\n');
+  });
+});

@@ -1,4 +1,4 @@
-import { chmod, copyFile, lutimes, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, lstat, lutimes, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { TaskFailure } from '../host/failure.js';
 import type { SpecOf } from '../model/graph.js';
@@ -26,7 +26,19 @@ export async function runBusyboxRoot(a: BusyboxRoot, ctx: ActionContext): Promis
     await copyFile(a.busybox, join(stage, 'bin', 'busybox'));
     await chmod(join(stage, 'bin', 'busybox'), 0o755);
     await symlink('busybox', join(stage, 'bin', 'sh'));
+    for (const tree of a.trees ?? []) {
+      // Links stay links (a Debian tree's /lib/ld-linux-armhf.so.3, its .so names), pointing where they point in the root.
+      if (!(await isDirectory(tree))) throw new TaskFailure({ reason: 'bad-artifact', path: tree, message: 'busybox-root trees: not a directory' });
+      await cp(tree, stage, { recursive: true, verbatimSymlinks: true, force: true, filter: (src) => basename(src) !== '.git' });
+    }
+    for (const f of a.files ?? []) {
+      const to = join(stage, f.to);
+      if (relative(stage, to).startsWith('..')) throw new TaskFailure({ reason: 'bad-artifact', path: f.to, message: 'leaves the root' });
+      await mkdir(dirname(to), { recursive: true });
+      await copyFile(f.from, to);
+    }
     const init = a.format === 'cpio' ? 'init' : 'sbin/init';
+    await rm(join(stage, init), { force: true });
     await copyFile(a.init.path, join(stage, init));
     await chmod(join(stage, init), 0o755);
     if (a.modules) {
@@ -112,4 +124,12 @@ export async function moduleLoadOrder(ctx: ActionContext, dir: string, wanted: r
   };
   for (const m of wanted) await visit(m, []);
   return order;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -207,6 +207,17 @@ interface BinaryStamp {
  * the SHA256 of the Packages index. Fails like fetchDebianSource.
  */
 export async function fetchDebianBinary(ctx: ActionContext, src: DebianBinarySpec, opts: DebianFetchOptions = {}): Promise<DebianBinaryResult> {
+  const r = await debianBinaryDeb(ctx, src, opts);
+  await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-deb', '-x', r.deb, root], { cwd: path.dirname(root) }));
+  return { version: r.version, arch: r.arch, file: r.file, sha256: r.sha256 };
+}
+
+/**
+ * The .deb of one binary package at its version, from the cache or the
+ * archive (or Debian's snapshot archive), verified against the Packages
+ * index and against `src.sha256` when pinned: its path in the cache.
+ */
+export async function debianBinaryDeb(ctx: ActionContext, src: DebianBinarySpec, opts: DebianFetchOptions = {}): Promise<DebianBinaryResult & { deb: string }> {
   const pkg = checkPackage(src['debian-binary']);
   const version = checkVersion(src.version);
   const arch = checkArch(src.arch ?? DEFAULT_DEBIAN_ARCH);
@@ -220,9 +231,7 @@ export async function fetchDebianBinary(ctx: ActionContext, src: DebianBinarySpe
   }
   if (pin !== undefined && stamp.sha256 !== pin)
     throw new TaskFailure({ reason: 'checksum-mismatch', file: path.join(dir, stamp.file), expected: pin, actual: stamp.sha256 });
-  const deb = path.join(dir, stamp.file);
-  await intoSrcDir(ctx, (root) => ctx.exec(['dpkg-deb', '-x', deb, root], { cwd: path.dirname(root) }));
-  return { version, arch, file: stamp.file, sha256: stamp.sha256 };
+  return { version, arch, file: stamp.file, sha256: stamp.sha256, deb: path.join(dir, stamp.file) };
 }
 
 type BinaryWant = Pick<BinaryStamp, 'package' | 'version' | 'arch'>;

@@ -6,6 +6,7 @@ import { bootPlanKind } from './kinds/boot-plan.js';
 import { bootScriptKind } from './kinds/boot-script.js';
 import { busyboxRootKind } from './kinds/busybox-root.js';
 import { fetchDebianBinaryKind } from './kinds/fetch-debian-binary.js';
+import { fetchDebianPackagesKind } from './kinds/fetch-debian-packages.js';
 import { fetchDebianSourceKind } from './kinds/fetch-debian-source.js';
 import { fetchGitKind } from './kinds/fetch-git.js';
 import { fetchTarballKind } from './kinds/fetch-tarball.js';
@@ -25,6 +26,7 @@ export const ACTIONS: ActionRegistry = {
   'fetch-tarball': fetchTarballKind,
   'fetch-debian-source': fetchDebianSourceKind,
   'fetch-debian-binary': fetchDebianBinaryKind,
+  'fetch-debian-packages': fetchDebianPackagesKind,
   patch: patchKind,
   run: runKind,
   kconfig: kconfigKind,

@@ -179,6 +179,10 @@ function manifestSources(tasks: readonly TaskNode[]): ManifestSource[] {
         return [{ component: t.component, kind: 'tarball', url: a.source.tarball, sha256: a.source.sha256 }];
       case 'fetch-debian-source':
         return [{ component: t.component, kind: 'debian-source', url: a.source['debian-source'], version: a.source.version }];
+      case 'fetch-debian-packages':
+        return Object.entries(a.source['debian-packages'])
+          .sort(([x], [y]) => (x < y ? -1 : 1))
+          .map(([pkg, version]) => ({ component: t.component, kind: 'debian-binary', url: `${pkg}:${a.source.arch ?? 'armhf'}`, version }));
       case 'fetch-debian-binary':
         return [{ component: t.component, kind: 'debian-binary', url: `${a.source['debian-binary']}:${a.source.arch ?? 'armhf'}`, version: a.source.version }];
       default:

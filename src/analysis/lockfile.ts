@@ -92,6 +92,14 @@ export function lockDisagreement(source: Source, locked: LockedSource): string |
       (source.sha256 !== undefined ? differ('.dsc sha256', source.sha256, dsc?.sha256) : undefined)
     );
   }
+  if ('debian-packages' in source) {
+    if (!('debian-packages' in locked)) return 'the recipe fetches a set of Debian packages, the lock something else';
+    const names = [...new Set([...Object.keys(source['debian-packages']), ...Object.keys(locked['debian-packages'])])].sort();
+    return (
+      names.map((p) => differ(`package ${p}: version`, source['debian-packages'][p], locked['debian-packages'][p])).find((d) => d !== undefined) ??
+      differ('architecture', source.arch ?? 'armhf', locked.arch)
+    );
+  }
   if (!('debian-binary' in locked)) return 'the recipe fetches a Debian binary package, the lock something else';
   return (
     differ('package', source['debian-binary'], locked['debian-binary']) ??
@@ -130,5 +138,6 @@ function isLockedSource(v: unknown): v is LockedSource {
   const files = Array.isArray(v.files) && v.files.length > 0 && v.files.every(isLockedFile);
   if (typeof v['debian-source'] === 'string') return typeof v.version === 'string' && typeof v.dsc === 'string' && files;
   if (typeof v['debian-binary'] === 'string') return typeof v.version === 'string' && typeof v.arch === 'string' && files;
+  if (isRecord(v['debian-packages'])) return Object.values(v['debian-packages']).every((x) => typeof x === 'string') && typeof v.arch === 'string' && files;
   return false;
 }

@@ -57,6 +57,18 @@ export function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHe
   if (!output || !init) return undefined;
   const busybox = str(b.busybox, [...at, 'busybox']);
   const modules = b.modules ? { dir: str(b.modules.dir, [...at, 'modules', 'dir']), load: b.modules.load } : undefined;
+  const trees = (b.trees ?? []).map((t, i) => str(t, [...at, 'trees', i]));
+  const files = (b.files ?? []).map((f, i) => ({ from: str(f.from, [...at, 'files', i, 'from']), to: f.to }));
+  for (const [i, f] of files.entries()) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]*(\/[A-Za-z0-9_][A-Za-z0-9._+-]*)*$/.test(f.to)) {
+      helpers.fail([...at, 'files', i, 'to'], `"${f.to}" is not a relative path inside the root (no "..", no leading "/")`);
+      return undefined;
+    }
+  }
+  const extra = (pick: 'value' | 'symbolic') => ({
+    ...(trees.length ? { trees: trees.map((t) => t[pick]) } : {}),
+    ...(files.length ? { files: files.map((f) => ({ from: f.from[pick], to: f.to })) } : {}),
+  });
   return {
     spec: {
       kind: 'busybox-root',
@@ -65,6 +77,7 @@ export function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHe
       format,
       output,
       ...(modules ? { modules: { dir: modules.dir.value, load: modules.load } } : {}),
+      ...extra('value'),
     },
     symbolic: {
       kind: 'busybox-root',
@@ -73,6 +86,7 @@ export function taskAction(t: Task, path: PathKey[], str: Str, helpers: ActionHe
       format,
       output: output.name,
       ...(modules ? { modules: { dir: modules.dir.symbolic, load: modules.load } } : {}),
+      ...extra('symbolic'),
     },
     title: `${format === 'cpio' ? 'initramfs' : 'root filesystem'} from busybox${modules ? ` with ${modules.load.join(', ')}` : ''}`,
     tools: format === 'cpio' ? ['cpio', 'gzip', ...(modules ? ['modinfo'] : [])] : modules ? ['modinfo'] : [],
@@ -96,6 +110,8 @@ export function fetchAction(source: NonNullable<Recipe['source']>, locked?: Lock
   const pin = locked ? lockedPin(locked) : undefined;
   const files = locked && 'files' in locked ? { locked: locked.files, ...(snapshot !== undefined ? { snapshot } : {}) } : {};
   if ('debian-source' in source) return { kind: 'fetch-debian-source', source: { ...source, ...(pin ? { sha256: pin } : {}) }, ...files };
+  // A set's pins are per package: the kind finds each .deb's in the locked files.
+  if ('debian-packages' in source) return { kind: 'fetch-debian-packages', source, ...files };
   return { kind: 'fetch-debian-binary', source: { ...source, ...(pin ? { sha256: pin } : {}) }, ...files };
 }
 
@@ -103,6 +119,7 @@ export function describeSource(source: NonNullable<Recipe['source']>): string {
   if ('git' in source) return `${source.git} ${source.commit.slice(0, 12)}`;
   if ('tarball' in source) return source.tarball;
   if ('debian-source' in source) return `Debian source ${source['debian-source']} ${source.version}`;
+  if ('debian-packages' in source) return `${Object.keys(source['debian-packages']).length} Debian packages (${source.arch ?? 'armhf'})`;
   return `Debian package ${source['debian-binary']}:${source.arch ?? 'armhf'} ${source.version}`;
 }
 
@@ -115,6 +132,7 @@ export function fetchTools(action: ActionSpec): string[] {
     case 'fetch-debian-source':
       return ['git', 'apt-get', 'dpkg-source'];
     case 'fetch-debian-binary':
+    case 'fetch-debian-packages':
       return ['git', 'apt-get', 'dpkg-deb'];
     default:
       return [];

@@ -37,14 +37,14 @@ export async function lockCommand(names: string[], opts: GlobalOptions & { updat
   }
   // Debian sources, fetched and verified: their files are then in the download cache. (A git commit or a
   // tarball's sha256 is locked as the recipe pins it; the build's fetch checks it.)
-  const debian = graph.components.filter((c) => cacheDirOf(c, graph.cacheDir) !== undefined);
+  const debian = graph.components.filter((c) => cacheDirsOf(c, graph.cacheDir).length > 0);
   const fetches = debian.map((c) => `${c.name}:fetch`);
   if (fetches.length) {
     const report = await buildTasks(graph, settings, opts, 'xenbuild lock', { targets: fetches });
     if (!report.ok) return EXIT.failed;
   }
   // A fetch that was fresh says nothing of the download cache, which may have been emptied since: fetch those again.
-  const gone = debian.filter((c) => !existsSync(path.join(cacheDirOf(c, graph.cacheDir)!, STAMP)));
+  const gone = debian.filter((c) => cacheDirsOf(c, graph.cacheDir).some((dir) => !existsSync(path.join(dir, STAMP))));
   if (gone.length) {
     const again = gone.map((c) => `${c.name}:fetch`);
     const rerun = await buildTasks(graph, settings, opts, 'xenbuild lock', { targets: again, force: again });
@@ -86,15 +86,18 @@ function describe(s: LockedSource): string {
   if ('tarball' in s) return `${s.tarball} sha256 ${s.sha256.slice(0, 12)}`;
   const n = s.files.length;
   if ('debian-source' in s) return `Debian source ${s['debian-source']} ${s.version}, ${n} file${n === 1 ? '' : 's'}`;
+  if ('debian-packages' in s) return `${n} Debian packages (${s.arch})`;
   return `Debian package ${s['debian-binary']}:${s.arch} ${s.version}`;
 }
 
-/** Where the download cache keeps a Debian source's files; undefined for git and tarballs (the recipe pins them whole). */
-function cacheDirOf(c: GraphComponent, cacheDir: string): string | undefined {
+/** Where the download cache keeps a Debian source's files (one directory per package); none for git and tarballs (the recipe pins them whole). */
+function cacheDirsOf(c: GraphComponent, cacheDir: string): string[] {
   const source = c.source;
-  if (!source || 'git' in source || 'tarball' in source) return undefined;
-  if ('debian-source' in source) return debianSourceCacheDir(cacheDir, source['debian-source'], source.version);
-  return debianBinaryCacheDir(cacheDir, source['debian-binary'], source.version, source.arch ?? 'armhf');
+  if (!source || 'git' in source || 'tarball' in source) return [];
+  if ('debian-source' in source) return [debianSourceCacheDir(cacheDir, source['debian-source'], source.version)];
+  const arch = source.arch ?? 'armhf';
+  if ('debian-packages' in source) return Object.entries(source['debian-packages']).map(([pkg, version]) => debianBinaryCacheDir(cacheDir, pkg, version, arch));
+  return [debianBinaryCacheDir(cacheDir, source['debian-binary'], source.version, arch)];
 }
 
 /** What a fetched source resolved to: the recipe's pins, and for Debian each file as the cache holds it (verified by the fetch). */
@@ -102,7 +105,17 @@ async function resolved(c: GraphComponent, cacheDir: string): Promise<LockedSour
   const source = c.source!;
   if ('git' in source) return { git: source.git, ...(source.ref !== undefined ? { ref: source.ref } : {}), commit: source.commit };
   if ('tarball' in source) return { tarball: source.tarball, sha256: source.sha256 };
-  const dir = cacheDirOf(c, cacheDir)!;
+  if ('debian-packages' in source) {
+    // Each package's .deb, as its own cache directory holds it.
+    const arch = source.arch ?? 'armhf';
+    const files: LockedFile[] = [];
+    for (const [pkg, version] of Object.entries(source['debian-packages'])) {
+      const dir = debianBinaryCacheDir(cacheDir, pkg, version, arch);
+      files.push(...(await lockedFiles(dir, [String(readStamp(dir).file)])));
+    }
+    return { 'debian-packages': source['debian-packages'], arch, files: files.sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  }
+  const dir = cacheDirsOf(c, cacheDir)[0]!;
   if ('debian-source' in source) {
     const stamp = readStamp(dir);
     const names = Array.isArray(stamp.files) ? stamp.files.map((f) => (isRecord(f) ? String(f.name) : '')) : [];

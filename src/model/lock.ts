@@ -15,7 +15,9 @@ export type LockedSource =
   | { git: string; ref?: string; commit: string }
   | { tarball: string; sha256: string }
   | { 'debian-source': string; version: string; dsc: string; files: LockedFile[] }
-  | { 'debian-binary': string; version: string; arch: string; files: LockedFile[] };
+  | { 'debian-binary': string; version: string; arch: string; files: LockedFile[] }
+  /** One .deb per package, sorted by name. */
+  | { 'debian-packages': Record<string, string>; arch: string; files: LockedFile[] };
 
 export interface LockFile {
   lockfileVersion: 1;

@@ -90,7 +90,19 @@ const debianBinary = z.strictObject({
 });
 
 /** Where a component's source comes from. New kinds are added here. */
-const source = z.union([gitSource, tarballSource, debianSource, debianBinary]);
+const debianPackages = z.strictObject({
+  'debian-packages': z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name'), debianVersion)
+    .refine((p) => Object.keys(p).length > 0, 'must name at least one package')
+    .describe('Debian binary packages, name → exact version, unpacked together with dpkg-deb -x (a root from Debian packages)'),
+  arch: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .optional()
+    .describe('Debian architecture (default armhf)'),
+});
+
+const source = z.union([gitSource, tarballSource, debianSource, debianBinary, debianPackages]);
 
 const patches = z.array(z.string().min(1)).describe('Patch files or directories (every *.patch / *.diff inside, by name), relative to the project root');
 
@@ -140,6 +152,14 @@ const busyboxRootTask = z.strictObject({
         load: z.array(z.string().min(1)).min(1).describe('Modules to load, by name; what they depend on is read from the modules (modinfo) and added first'),
       })
       .optional(),
+    trees: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Directories copied into the root, in order, links kept as links (a tree of unpacked Debian packages: "${xen-tools.srcdir}")'),
+    files: z
+      .array(z.strictObject({ from: z.string().min(1), to: z.string().min(1).describe('Its path in the root, such as guest/vmlinuz') }))
+      .optional()
+      .describe('Single files copied into the root'),
     cpio: z.string().min(1).optional().describe('Output: a gzip-compressed newc cpio archive (an initramfs)'),
     tar: z.string().min(1).optional().describe('Output: a tarball of the root, every file owned by root'),
   }),
@@ -402,3 +422,4 @@ export type Scalar = z.infer<typeof scalar>;
 export type DtFixupSpec = z.infer<typeof dtFixup>;
 export type DebianSourceSpecYaml = z.infer<typeof debianSource>;
 export type DebianBinarySpecYaml = z.infer<typeof debianBinary>;
+export type DebianPackagesSpecYaml = z.infer<typeof debianPackages>;

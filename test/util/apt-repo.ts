@@ -22,6 +22,8 @@ export interface BinarySpec {
   arch?: string;
   /** Files of the package (path inside the package → content). */
   files: Readonly<Record<string, string>>;
+  /** Its Depends field, as Debian writes it ("libfoo1 (>= 1.0), bar | baz"). */
+  depends?: string;
 }
 
 export interface SourceSpec {
@@ -54,7 +56,10 @@ function buildDeb(work: string, pool: string, b: BinarySpec): void {
   const root = path.join(work, `${b.name}-${b.version.replace(/:/g, '_')}-${arch}`);
   writeFiles(root, b.files);
   writeFiles(root, {
-    'DEBIAN/control': `Package: ${b.name}\nVersion: ${b.version}\nArchitecture: ${arch}\nMaintainer: Test <test@example.invalid>\nDescription: test package\n a package made by the xenbuild tests\n`,
+    'DEBIAN/control':
+      `Package: ${b.name}\nVersion: ${b.version}\nArchitecture: ${arch}\nMaintainer: Test <test@example.invalid>\n` +
+      (b.depends ? `Depends: ${b.depends}\n` : '') +
+      'Description: test package\n a package made by the xenbuild tests\n',
   });
   const dir = path.join(pool, b.name[0]!, b.name);
   mkdirSync(dir, { recursive: true });

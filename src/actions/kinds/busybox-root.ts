@@ -3,7 +3,16 @@ import type { SpecOf } from '../../model/graph.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
-    'busybox-root': { busybox: string; init: FileRef; modules?: { dir: string; load: string[] }; format: 'cpio' | 'tar'; output: FileRef };
+    'busybox-root': {
+      busybox: string;
+      init: FileRef;
+      modules?: { dir: string; load: string[] };
+      /** Directories copied in, in order, after busybox and before the init. */
+      trees?: string[];
+      files?: { from: string; to: string }[];
+      format: 'cpio' | 'tar';
+      output: FileRef;
+    };
   }
 }
 
@@ -14,6 +23,6 @@ export const busyboxRootKind: ActionKind<SpecOf<'busybox-root'>> = {
     return {};
   },
   describe: (spec) => [
-    `assemble busybox${spec.modules ? ` and ${spec.modules.load.join(', ')} (with what they depend on)` : ''} + ${spec.init.name} → ${spec.output.name} (${spec.format})`,
+    `assemble busybox${spec.modules ? ` and ${spec.modules.load.join(', ')} (with what they depend on)` : ''}${spec.trees?.length ? ` + ${spec.trees.join(', ')}` : ''}${spec.files?.length ? ` + ${spec.files.map((f) => f.to).join(', ')}` : ''} + ${spec.init.name} → ${spec.output.name} (${spec.format})`,
   ],
 };

@@ -1,0 +1,31 @@
+import type { ActionKind } from '../../engine/action.js';
+import type { SpecOf } from '../../model/graph.js';
+import { snapshotOf } from '../debian-snapshot.js';
+import { describeDebianPackages } from '../debian-packages.js';
+import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
+import type { LockedFile } from '../../model/lock.js';
+import type { DebianPackagesSpecYaml } from '../../model/schema.js';
+
+declare module '../../model/graph.js' {
+  interface ActionSpecs {
+    'fetch-debian-packages': {
+      source: DebianPackagesSpecYaml;
+      /** The .debs xenbuild.lock.json has for the set: each one's pin, and what the snapshot archive is asked for. */
+      locked?: LockedFile[];
+      /** Debian's snapshot archive (a base URL or a directory in its layout). */
+      snapshot?: string;
+    };
+  }
+}
+
+/** Debian binary packages at their pinned versions, unpacked together with dpkg-deb -x. */
+export const fetchDebianPackagesKind: ActionKind<SpecOf<'fetch-debian-packages'>> = {
+  async run(spec, _task, ctx) {
+    const { fetchDebianPackages } = await import('../debian-packages.js');
+    const r = await fetchDebianPackages(ctx, spec.source, spec.locked, snapshotOf(spec));
+    const n = Object.keys(r.debs).length;
+    return { head: await commitTree(ctx, `${n} Debian package${n === 1 ? '' : 's'} (${r.arch}): ${Object.keys(r.debs).join(', ')}`) };
+  },
+  describe: (spec, _task, where) => [...describeDebianPackages(spec.source, where), describeCommitTree(where.srcDir)],
+  ...fetchedTree,
+};
