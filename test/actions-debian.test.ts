@@ -65,21 +65,21 @@ describe('aptSourcesFromHost', () => {
     const root = fakeHost({
       'sources.list.d/debian.sources': [
         'Types: deb',
-        '# http://snapshot.debian.org/archive/debian/20250520T000000Z',
-        'URIs: http://deb.debian.org/debian',
+        '# http://snapshot.example.invalid/archive/debian/20250520T000000Z',
+        'URIs: http://archive.example.invalid/debian',
         'Suites: bookworm bookworm-updates',
         'Components: main',
         `Signed-By: ${DEBIAN_ARCHIVE_KEYRING}`,
         '',
         'Types: deb',
-        'URIs: http://deb.debian.org/debian-security',
+        'URIs: http://archive.example.invalid/debian-security',
         'Suites: bookworm-security',
         'Components: main',
         `Signed-By: ${DEBIAN_ARCHIVE_KEYRING}`,
         '',
         'Enabled: no',
         'Types: deb',
-        'URIs: http://deb.debian.org/debian',
+        'URIs: http://archive.example.invalid/debian',
         'Suites: trixie',
         'Components: main',
         '',
@@ -89,8 +89,8 @@ describe('aptSourcesFromHost', () => {
       'sources.list.d/aaa.sources.disabled-by-farm': 'Types: deb\nURIs: http://example.invalid/debian\nSuites: sid\nComponents: main\n',
     });
     expect(aptSourcesFromHost(root)).toEqual([
-      { uri: 'http://deb.debian.org/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'], signedBy: DEBIAN_ARCHIVE_KEYRING },
-      { uri: 'http://deb.debian.org/debian-security', suites: ['bookworm-security'], components: ['main'], signedBy: DEBIAN_ARCHIVE_KEYRING },
+      { uri: 'http://archive.example.invalid/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'], signedBy: DEBIAN_ARCHIVE_KEYRING },
+      { uri: 'http://archive.example.invalid/debian-security', suites: ['bookworm-security'], components: ['main'], signedBy: DEBIAN_ARCHIVE_KEYRING },
     ]);
   });
 
@@ -99,19 +99,24 @@ describe('aptSourcesFromHost', () => {
       'sources.list': [
         '# deb cdrom:[Debian GNU/Linux 12.0.0 _Bookworm_ - Official amd64 DVD Binary-1 20230610-10:23]/ bookworm main',
         'deb cdrom:[Debian GNU/Linux 12.0.0 _Bookworm_ - Official amd64 DVD Binary-1 20230610-10:23]/ bookworm contrib main',
-        'deb http://security.debian.org/debian-security bookworm-security main contrib',
-        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://ftp.de.debian.org/debian/ bookworm main contrib # a comment',
-        'deb-src http://ftp.de.debian.org/debian/ bookworm main contrib',
-        'deb http://ftp.de.debian.org/debian/ bookworm-updates main contrib',
-        'deb http://ftp.de.debian.org/debian/ bookworm-backports main',
+        'deb http://security.example.invalid/debian-security bookworm-security main contrib',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://ftp.de.example.invalid/debian/ bookworm main contrib # a comment',
+        'deb-src http://ftp.de.example.invalid/debian/ bookworm main contrib',
+        'deb http://ftp.de.example.invalid/debian/ bookworm-updates main contrib',
+        'deb http://ftp.de.example.invalid/debian/ bookworm-backports main',
         '',
       ].join('\n'),
       'sources.list.d/google-cloud-sdk.list': 'deb https://packages.cloud.google.com/apt cloud-sdk-bookworm main\n',
       'sources.list.d/local.list': 'deb [trusted=yes] file:/srv/repo ./\n',
     });
     expect(aptSourcesFromHost(root)).toEqual([
-      { uri: 'http://ftp.de.debian.org/debian/', suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], signedBy: DEBIAN_ARCHIVE_KEYRING },
-      { uri: 'http://security.debian.org/debian-security', suites: ['bookworm-security'], components: ['main', 'contrib'] },
+      {
+        uri: 'http://ftp.de.example.invalid/debian/',
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main', 'contrib'],
+        signedBy: DEBIAN_ARCHIVE_KEYRING,
+      },
+      { uri: 'http://security.example.invalid/debian-security', suites: ['bookworm-security'], components: ['main', 'contrib'] },
     ]);
   });
 
@@ -126,11 +131,11 @@ describe('private apt configuration', () => {
     expect(aptSourcesFromMirror([makeTempDir(), repo.mirrorDir])).toEqual([{ uri: `file:${repo.repoDir}`, suites: ['bookworm'], components: ['main'] }]);
     expect(aptSourcesFromMirror([makeTempDir()])).toBeUndefined();
     const text = renderSources([
-      { uri: 'http://deb.debian.org/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'] },
+      { uri: 'http://archive.example.invalid/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'] },
       { uri: 'file:/srv/debian', suites: ['bookworm'], components: ['main'] },
     ]);
     expect(text).toBe(
-      'Types: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n' +
+      'Types: deb deb-src\nURIs: http://archive.example.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n' +
         'Types: deb deb-src\nURIs: file:/srv/debian\nSuites: bookworm\nComponents: main\nTrusted: yes\n',
     );
 

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyse } from '../src/analysis/resolve.js';
+import { projectSettings } from './util/settings.js';
+import { makeTempDir, removeTempDirs } from './util/tmp.js';
 import { prng } from '../src/util/prng.js';
 import { PLAN_KEYS, bankHolding, freeRuns, planMemory, rangeEnd, rangesOverlap, xenRelocationArea } from '../src/boot/memmap.js';
 import { CONFLICT_FILL, renderMemoryMapSvg, renderMemoryMapTable } from '../src/boot/memmap-render.js';
@@ -8,6 +12,8 @@ import type { BootMemory, MemoryPlan, ModuleKind, ModuleRequest, NamedRange, Ran
 
 const M = 1024 * 1024;
 // The seed (dra7 EVM, Xen 4.5.1-rc1): RAM 0x80000000–0xdfffffff, Xen's uImage loads at 0x80200000.
+afterAll(removeTempDirs);
+
 const DRA7: BootMemory = { ram: [{ start: 0x80000000, size: 1536 * M }], align: MIB2, reserved: [] };
 const XEN: ModuleRequest = { kind: 'xen', size: 689004, fixed: 0x80200000, key: 'xen.load' };
 const DTB: ModuleRequest = { kind: 'dtb', size: 0x17000, key: 'dtb.load' };
@@ -142,6 +148,27 @@ describe('memoryFootprint', () => {
     const plain = imageHead(0, true);
     new DataView(plain.buffer).setUint32(64 + 0x24, 0, true);
     expect(memoryFootprint(plain, 0x10000 + 64)).toEqual({ inPlace: 0x10000 + 64, payload: 0x10000 });
+  });
+});
+
+describe("qemu-arm32's plan", () => {
+  it("keeps U-Boot's scriptaddr (0x40200000, where boot.scr is loaded and runs) free of every module", () => {
+    const dir = path.resolve(import.meta.dirname, '..');
+    const graph = analyse(projectSettings(dir, path.join(makeTempDir(), 'w')), 'qemu-arm32').graph!;
+    const action = graph.tasks.find((t) => t.id === 'boot:plan')!.action;
+    if (action.kind !== 'boot-plan') throw new Error('boot:plan is not a plan');
+    const script = action.memory.reserved.find((r) => r.start <= 0x40200000 && rangeEnd(r) > 0x40200000);
+    expect(script).toMatchObject({ name: 'boot script', loaderOnly: true });
+    // Today's files: Xen 0x116290 in memory, the kernel 5.2 MiB, the initrd 1.3 MiB.
+    const sizes: Partial<Record<ModuleKind, number>> = { xen: 0x116290, kernel: 0x532200, initrd: 0x14eedb };
+    const p = plan(
+      planMemory(
+        action.memory,
+        action.modules.map((m) => ({ kind: m.kind, size: sizes[m.kind]!, key: m.key })),
+        { xenRelocates: true },
+      ),
+    );
+    for (const placement of p.placements) expect(rangesOverlap(placement, script!), placement.name).toBe(false);
   });
 });
 

@@ -20,7 +20,7 @@ const MANIFEST: Omit<ReleaseManifest, 'artifacts'> = {
   ],
   sources: [
     { component: 'xen', kind: 'git', url: 'git://xenbits.xen.org/xen.git', ref: '4.5.1-rc1', commit: '0c4e0ef608c98abef6220b0b027d9ce8ec65fd5f' },
-    { component: 'rootfs', kind: 'debian', url: 'http://deb.debian.org/debian', version: '1:1.35.0-4', sha256: 'ab'.repeat(32) },
+    { component: 'rootfs', kind: 'debian', url: 'http://archive.example.invalid/debian', version: '1:1.35.0-4', sha256: 'ab'.repeat(32) },
   ],
   patches: [{ path: 'patches/xen/4.5.1-rc1/0001-hyp.patch', sha256: 'cd'.repeat(32) }],
   tools: [{ name: 'genimage', version: '16' }],

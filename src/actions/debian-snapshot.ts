@@ -9,15 +9,23 @@ import type { LockedFile } from '../model/lock.js';
 import { verifyFile, type SnapshotFiles } from './debian-fetch.js';
 
 /**
- * Debian's snapshot archive (snapshot.debian.org and its mirrors) keeps every
+ * Debian's snapshot archive (and each of its mirrors) keeps every
  * file the archive ever had and serves it by its sha1 as `<base>/file/<sha1>`.
  * A Debian version that left the archive (the next point release removes the
  * superseded one) is fetched from it file by file, from what xenbuild.lock.json
  * recorded, and each file is checked against the lock's sha256 and size.
  */
 
+/** What a Debian fetch's spec carries for a version the archive no longer has. */
+export interface SnapshotFallback {
+  /** The files xenbuild.lock.json has for it: what Debian's snapshot archive is asked for when the archive no longer has the version. */
+  locked?: LockedFile[];
+  /** Debian's snapshot archive (a base URL or a directory in its layout). */
+  snapshot?: string;
+}
+
 /** The snapshot fallback a fetch spec allows: the lock's files and a base to ask, both or neither. */
-export function snapshotOf(spec: { locked?: LockedFile[]; snapshot?: string }): { snapshot?: SnapshotFiles } {
+export function snapshotOf(spec: SnapshotFallback): { snapshot?: SnapshotFiles } {
   return spec.locked && spec.snapshot ? { snapshot: { base: spec.snapshot, files: spec.locked } } : {};
 }
 

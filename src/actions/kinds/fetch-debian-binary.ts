@@ -1,20 +1,13 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
-import { snapshotOf } from '../debian-snapshot.js';
+import { snapshotOf, type SnapshotFallback } from '../debian-snapshot.js';
 import { describeDebianBinary } from '../debian.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
-import type { LockedFile } from '../../model/lock.js';
 import type { DebianBinarySpecYaml } from '../../model/schema.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
-    'fetch-debian-binary': {
-      source: DebianBinarySpecYaml;
-      /** The files xenbuild.lock.json has for it: what Debian's snapshot archive is asked for when the archive no longer has the version. */
-      locked?: LockedFile[];
-      /** Debian's snapshot archive (a base URL or a directory in its layout). */
-      snapshot?: string;
-    };
+    'fetch-debian-binary': { source: DebianBinarySpecYaml } & SnapshotFallback;
   }
 }
 

@@ -1,20 +1,13 @@
 import type { ActionKind } from '../../engine/action.js';
 import type { SpecOf } from '../../model/graph.js';
-import { snapshotOf } from '../debian-snapshot.js';
+import { snapshotOf, type SnapshotFallback } from '../debian-snapshot.js';
 import { describeDebianPackages } from '../debian-packages.js';
 import { commitTree, describeCommitTree, fetchedTree } from '../source-tree.js';
-import type { LockedFile } from '../../model/lock.js';
 import type { DebianPackagesSpecYaml } from '../../model/schema.js';
 
 declare module '../../model/graph.js' {
   interface ActionSpecs {
-    'fetch-debian-packages': {
-      source: DebianPackagesSpecYaml;
-      /** The .debs xenbuild.lock.json has for the set: each one's pin, and what the snapshot archive is asked for. */
-      locked?: LockedFile[];
-      /** Debian's snapshot archive (a base URL or a directory in its layout). */
-      snapshot?: string;
-    };
+    'fetch-debian-packages': { source: DebianPackagesSpecYaml } & SnapshotFallback;
   }
 }
 
