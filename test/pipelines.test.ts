@@ -30,7 +30,8 @@ function githubCommands(): string[] {
     for (const entry of job.strategy?.matrix.include ?? [{}]) {
       for (const step of job.steps) {
         if (!step.run) continue;
-        if (step.if === 'matrix.boot' && !entry.boot) continue;
+        const flag = /^matrix\.(\w+)$/.exec(step.if ?? '')?.[1];
+        if (flag !== undefined && !entry[flag]) continue;
         const text = step.run.replace(/\$\{\{\s*matrix\.(\w+)\s*\}\}/g, (_m, k: string) => String(entry[k]));
         expect(text, 'an expression the test does not fill in').not.toMatch(/\$\{\{\s*matrix/);
         out.push(...lines(text));
@@ -99,6 +100,9 @@ describe('the CI pipelines in the repository', () => {
     expect(commands).toContain('npx xenbuild all --board dra7-evm --profile debian12 --frozen --reporter plain');
     expect(commands).toContain('npx xenbuild boot --board qemu-arm32 --reporter plain');
     expect(commands.some((c) => /^npx xenbuild cache prune --max-size \d+G$/.test(c))).toBe(true);
+    // The guests: a dom0less domU, and dom0 with the toolstack.
+    for (const profile of ['dom0less', 'toolstack'])
+      expect(commands).toContain(`npx xenbuild boot --board qemu-arm32 --profile ${profile} --workdir build-guests --reporter plain`);
   });
 
   it('each board the pipelines build analyses with --frozen against the committed lock (a dry run)', () => {

@@ -54,7 +54,7 @@ export class MilestoneTracker {
   readonly skipped: string[] = [];
   private readonly hit = new Set<number>();
   /** Per console: the index (in `milestones`) of each of its milestones, in order, and how many are settled. */
-  private readonly consoles = new Map<number, { order: number[]; settled: number; lastAtMs: number }>();
+  private readonly consoles = new Map<number, { order: number[]; settled: number; lastAtMs: number; lastName?: string }>();
 
   constructor(readonly milestones: readonly Milestone[]) {
     if (milestones.length === 0) throw new Error('Internal error: no milestones');
@@ -83,6 +83,7 @@ export class MilestoneTracker {
       now.push(r);
       c.settled = j + 1;
       c.lastAtMs = atMs;
+      c.lastName = m.name;
     }
     return now;
   }
@@ -116,8 +117,7 @@ export class MilestoneTracker {
         const m = this.milestones[c.order[j]!]!;
         if (m.optional) continue;
         if (m.timeout !== undefined && nowMs - c.lastAtMs > m.timeout * 1000) {
-          const before = c.settled > 0 ? this.milestones[c.order[c.settled - 1]!]!.name : undefined;
-          return { milestone: m, ...(before !== undefined ? { since: before } : {}) };
+          return { milestone: m, ...(c.lastName !== undefined ? { since: c.lastName } : {}) };
         }
         break;
       }
