@@ -29,6 +29,9 @@ describe('fingerprints', () => {
 
   it.each([
     ['qemu-arm32', undefined],
+    ['qemu-arm32', 'dom0less'],
+    ['qemu-arm32', 'toolstack'],
+    ['qemu-arm32', 'debug'],
     ['dra7-evm', 'debian12'],
     ['dra7-evm', 'glsdk7'],
   ])('of %s (%s) are the same from two checkouts in different directories', (board, profile) => {
