@@ -2,7 +2,8 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { planMemory } from '../boot/memmap.js';
-import { renderMemoryMapSvg, renderMemoryMapTable } from '../boot/memmap-render.js';
+import { renderMemoryMapSvg } from '../boot/memmap-render.js';
+import { renderMemoryMapTable } from '../boot/memmap-table.js';
 import { makeLegacyKernelImage, makeScriptImage } from '../boot/mkimage.js';
 import {
   moduleId,
